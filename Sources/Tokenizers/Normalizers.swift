@@ -1,0 +1,181 @@
+import Foundation
+
+// Normalizers (HF `normalizers/`): each maps a piece of text to its normalized form.
+
+indirect enum Normalizer {
+    case nfc, nfd, nfkc, nfkd
+    case lowercase
+    case stripAccents
+    case bert(cleanText: Bool, handleChineseChars: Bool, stripAccents: Bool?, lowercase: Bool)
+    case replace(pattern: Pattern, content: String)
+    case prepend(String)
+    case strip(left: Bool, right: Bool)
+    case precompiled(PrecompiledCharsmap?)
+    case byteLevel
+    case sequence([Normalizer])
+
+    static func load(_ c: Cfg) throws -> Normalizer {
+        let type = try c.type()
+        switch type {
+        case "NFC": return .nfc
+        case "NFD": return .nfd
+        case "NFKC": return .nfkc
+        case "NFKD": return .nfkd
+        case "Lowercase": return .lowercase
+        case "StripAccents": return .stripAccents
+        case "ByteLevel": return .byteLevel
+        case "BertNormalizer":
+            return .bert(cleanText: try c.bool("clean_text", default: true),
+                         handleChineseChars: try c.bool("handle_chinese_chars", default: true),
+                         stripAccents: try c.opt("strip_accents")?.bool(),
+                         lowercase: try c.bool("lowercase", default: true))
+        case "Replace":
+            return .replace(pattern: try loadStringOrRegex(try c.req("pattern")), content: try c.req("content").string())
+        case "Prepend": return .prepend(try c.req("prepend").string())
+        case "Strip":
+            return .strip(left: try c.bool("strip_left", default: true), right: try c.bool("strip_right", default: true))
+        case "Precompiled":
+            guard let m = c.opt("precompiled_charsmap") else { return .precompiled(nil) }
+            return .precompiled(try PrecompiledCharsmap(base64: try m.string(), path: m.path))
+        case "Sequence":
+            return .sequence(try c.req("normalizers").array().map(load))
+        default:
+            throw c.fail("unsupported normalizer type \"\(type)\"")
+        }
+    }
+
+    func normalize(_ s: String) -> String {
+        if s.isEmpty { return s }
+        switch self {
+        case .nfc: return s.isASCII ? s : s.precomposedStringWithCanonicalMapping
+        case .nfd: return s.isASCII ? s : s.decomposedStringWithCanonicalMapping
+        case .nfkc: return s.isASCII ? s : s.precomposedStringWithCompatibilityMapping
+        case .nfkd: return s.isASCII ? s : s.decomposedStringWithCompatibilityMapping
+        case .lowercase: return s.lowercasedScalars()
+        case .stripAccents: return filterScalars(s) { !$0.isMark }
+        case .bert(let clean, let chinese, let strip, let lower):
+            var t = s
+            if clean {
+                var out = String.UnicodeScalarView()
+                for c in t.unicodeScalars {
+                    if c.value == 0 || c.value == 0xFFFD { continue }
+                    let ws = c == "\t" || c == "\n" || c == "\r" || c.isWS
+                    if !ws && c.isOtherCategory { continue }
+                    out.append(ws ? " " : c)
+                }
+                t = String(out)
+            }
+            if chinese {
+                var out = String.UnicodeScalarView()
+                for c in t.unicodeScalars {
+                    if c.isCJK { out.append(" "); out.append(c); out.append(" ") } else { out.append(c) }
+                }
+                t = String(out)
+            }
+            if strip ?? lower {
+                if !t.isASCII { t = filterScalars(t.decomposedStringWithCanonicalMapping) { !$0.isNonspacingMark } }
+            }
+            if lower { t = t.lowercasedScalars() }
+            return t
+        case .replace(let pattern, let content):
+            let matches = pattern.findMatches(s)
+            if !matches.contains(where: { $0.1 }) { return s }
+            var out = ""
+            for (r, isMatch) in matches { out += isMatch ? content : s.utf8Slice(r) }
+            return out
+        case .prepend(let p): return p + s
+        case .strip(let left, let right):
+            var scalars = Substring(s).unicodeScalars[...]
+            if left { while let f = scalars.first, f.isWS { scalars = scalars.dropFirst() } }
+            if right { while let l = scalars.last, l.isWS { scalars = scalars.dropLast() } }
+            return String(String.UnicodeScalarView(scalars))
+        case .precompiled(let map):
+            return map?.normalize(s) ?? s
+        case .byteLevel:
+            return ByteLevelMap.encode(s)
+        case .sequence(let ns):
+            var t = s
+            for n in ns { t = n.normalize(t) }
+            return t
+        }
+    }
+}
+
+func filterScalars(_ s: String, _ keep: (Unicode.Scalar) -> Bool) -> String {
+    var out = String.UnicodeScalarView()
+    for c in s.unicodeScalars where keep(c) { out.append(c) }
+    return String(out)
+}
+
+/// `{"String": "..."}` or `{"Regex": "..."}` (Replace normalizer, Split pre-tokenizer).
+func loadStringOrRegex(_ c: Cfg) throws -> Pattern {
+    if let s = c.opt("String") { return .literal(try s.string()) }
+    if let r = c.opt("Regex") { return .regex(try RegexPattern(try r.string(), path: r.path)) }
+    throw c.fail("expected {\"String\": ...} or {\"Regex\": ...}")
+}
+
+/// SentencePiece's `precompiled_charsmap`: [u32 trie size][darts-clone double array][NUL-separated
+/// replacement strings]. Applied grapheme by grapheme as `spm_precompiled` does.
+struct PrecompiledCharsmap {
+    let trie: [UInt32]
+    let normalized: [UInt8]
+
+    init(base64: String, path: String) throws {
+        guard let data = Data(base64Encoded: base64) else { throw TokenizerError("\(path): not valid base64") }
+        let bytes = [UInt8](data)
+        guard bytes.count >= 4 else { throw TokenizerError("\(path): charsmap too short") }
+        let size = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
+        guard size % 4 == 0, 4 + size <= bytes.count else { throw TokenizerError("\(path): trie size \(size) exceeds the charsmap") }
+        var t: [UInt32] = []
+        t.reserveCapacity(size / 4)
+        var i = 4
+        while i < 4 + size {
+            t.append(UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+            i += 4
+        }
+        guard !t.isEmpty else { throw TokenizerError("\(path): empty trie") }
+        trie = t
+        normalized = Array(bytes[(4 + size)...])
+    }
+
+    /// darts-clone `commonPrefixSearch`: the values of every key that is a prefix of `key`.
+    func commonPrefixSearch<C: Collection>(_ key: C) -> [Int] where C.Element == UInt8 {
+        func offset(_ u: UInt32) -> Int { Int((u >> 10) << ((u & (1 << 9)) >> 6)) }
+        var results: [Int] = []
+        var pos = 0
+        var unit = trie[pos]
+        pos ^= offset(unit)
+        for c in key {
+            if c == 0 { break }
+            pos ^= Int(c)
+            guard pos < trie.count else { return results }
+            unit = trie[pos]
+            if (unit & ((1 << 31) | 0xFF)) != UInt32(c) { return results }
+            pos ^= offset(unit)
+            guard pos < trie.count else { return results }
+            if (unit >> 8) & 1 == 1 { results.append(Int(trie[pos] & ((1 << 31) - 1))) }
+        }
+        return results
+    }
+
+    func transform<C: Collection>(_ chunk: C) -> [UInt8]? where C.Element == UInt8 {
+        guard let index = commonPrefixSearch(chunk).first, index < normalized.count else { return nil }
+        var end = index
+        while end < normalized.count && normalized[end] != 0 { end += 1 }
+        return Array(normalized[index..<end])
+    }
+
+    func normalize(_ s: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        for g in s {
+            let gb = Array(String(g).utf8)
+            if gb.count < 6, let n = transform(gb) { out.append(contentsOf: n); continue }
+            for c in g.unicodeScalars {
+                let cb = Array(String(c).utf8)
+                if let n = transform(cb) { out.append(contentsOf: n) } else { out.append(contentsOf: cb) }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

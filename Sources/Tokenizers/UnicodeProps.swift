@@ -1,0 +1,117 @@
+// Character classes as the Rust `tokenizers` crate defines them, on Unicode scalars (Rust `char`s),
+// never on grapheme clusters.
+
+extension Unicode.Scalar {
+    /// Rust `char::is_whitespace`: the White_Space property.
+    @inline(__always) var isWS: Bool {
+        if value < 0x80 { return value == 0x20 || (value >= 0x09 && value <= 0x0D) }
+        return properties.isWhitespace
+    }
+
+    /// `\p{L}`
+    @inline(__always) var isLetter: Bool {
+        if value < 0x80 { return (value | 0x20) >= 0x61 && (value | 0x20) <= 0x7A }
+        switch properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
+        default: return false
+        }
+    }
+
+    /// `\p{N}`; also Rust `char::is_numeric` (Nd, Nl, No).
+    @inline(__always) var isNumber: Bool {
+        if value < 0x80 { return value >= 0x30 && value <= 0x39 }
+        switch properties.generalCategory {
+        case .decimalNumber, .letterNumber, .otherNumber: return true
+        default: return false
+        }
+    }
+
+    /// unicode_categories `is_punctuation`: Pc, Pd, Ps, Pe, Pi, Pf, Po.
+    var isPunctuationCategory: Bool {
+        switch properties.generalCategory {
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+             .initialPunctuation, .finalPunctuation, .otherPunctuation: return true
+        default: return false
+        }
+    }
+
+    /// `char::is_ascii_punctuation(c) || c.is_punctuation()` (BERT and the Punctuation pre-tokenizer).
+    var isBertPunctuation: Bool {
+        if value < 0x80 {
+            return (value >= 0x21 && value <= 0x2F) || (value >= 0x3A && value <= 0x40)
+                || (value >= 0x5B && value <= 0x60) || (value >= 0x7B && value <= 0x7E)
+        }
+        return isPunctuationCategory
+    }
+
+    /// unicode_categories `is_other`: Cc, Cf, Cn, Co, Cs.
+    var isOtherCategory: Bool {
+        switch properties.generalCategory {
+        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        default: return false
+        }
+    }
+
+    /// Mn
+    var isNonspacingMark: Bool { properties.generalCategory == .nonspacingMark }
+
+    /// Mn, Mc, Me (unicode-normalization `is_combining_mark`).
+    var isMark: Bool {
+        switch properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    /// Regex `\w` (Unicode): Alphabetic, Mark, Decimal_Number, Connector_Punctuation, Join_Control.
+    var isWordChar: Bool {
+        if value < 0x80 {
+            return (value | 0x20) >= 0x61 && (value | 0x20) <= 0x7A || (value >= 0x30 && value <= 0x39) || value == 0x5F
+        }
+        let p = properties
+        if p.isAlphabetic || p.isJoinControl { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
+        default: return false
+        }
+    }
+
+    /// The CJK ranges BERT isolates (`is_chinese_char`).
+    var isCJK: Bool {
+        switch value {
+        case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
+             0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F: return true
+        default: return false
+        }
+    }
+}
+
+extension String {
+    /// Rust `str::to_lowercase` per scalar (no context-dependent final sigma: NormalizedString
+    /// lowercases char by char).
+    func lowercasedScalars() -> String {
+        var out = String.UnicodeScalarView()
+        for c in unicodeScalars {
+            if c.value < 0x80 {
+                out.append((c.value >= 0x41 && c.value <= 0x5A) ? Unicode.Scalar(c.value + 32)! : c)
+            } else {
+                out.append(contentsOf: c.properties.lowercaseMapping.unicodeScalars)
+            }
+        }
+        return String(out)
+    }
+
+    var isASCII: Bool { utf8.allSatisfy { $0 < 0x80 } }
+}
+
+/// A String key compared and hashed by its UTF-8 bytes. Swift's `String` equality is canonical
+/// equivalence ("é" == "e\u{301}"), which would merge vocabulary entries the reference keeps apart.
+struct RawKey: Hashable {
+    let s: String
+    init(_ s: String) { self.s = s }
+    static func == (a: RawKey, b: RawKey) -> Bool { a.s.utf8.elementsEqual(b.s.utf8) }
+    func hash(into h: inout Hasher) {
+        var s = self.s
+        s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}

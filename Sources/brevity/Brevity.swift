@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Brevity: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "brevity",
+        abstract: "Brevity: a text-summarization service and its offline tools.",
+        subcommands: [TokenizeCommand.self]
+    )
+}

@@ -1,0 +1,63 @@
+import Foundation
+
+// Line-oriented standard input and buffered standard output for the JSON Lines commands.
+
+/// Reads standard input line by line as raw bytes (no newline), so invalid UTF-8 can be reported.
+struct StdinLines: Sequence, IteratorProtocol {
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var eof = false
+
+    mutating func next() -> [UInt8]? {
+        while true {
+            if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                var line = Array(buffer[start..<nl])
+                start = nl + 1
+                if line.last == 0x0D { line.removeLast() }
+                return line
+            }
+            if eof {
+                if start < buffer.count {
+                    let line = Array(buffer[start...])
+                    start = buffer.count
+                    return line
+                }
+                return nil
+            }
+            if start > 0 { buffer.removeFirst(start); start = 0 }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let n = read(0, &chunk, chunk.count)
+            if n <= 0 { eof = true } else { buffer.append(contentsOf: chunk[0..<n]) }
+        }
+    }
+}
+
+/// Buffered writer to standard output.
+final class StdoutWriter {
+    private var buffer: [UInt8] = []
+
+    func write(_ bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    func flush() {
+        var off = 0
+        while off < buffer.count {
+            let n = buffer[off...].withUnsafeBytes { Foundation.write(1, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            off += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    deinit { flush() }
+}
+
+struct InputError: Error, CustomStringConvertible {
+    let description: String
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("brevity: " + message + "\n").utf8))
+}
