@@ -67,11 +67,30 @@ enum Model {
 public struct Encoding: Equatable, Sendable {
     public var ids: [Int]
     public var tokens: [String]
+    /// 1 for real tokens, 0 for padding.
+    public var attentionMask: [Int]
     /// Whether truncation removed tokens.
     public var truncated: Bool
 }
 
 public enum TruncationDirection: String, Sendable { case left, right }
+
+/// Truncation of one encode: tokenizer.json's own setting, none, or an explicit limit.
+public enum Truncation: Sendable, Equatable {
+    case fromFile
+    case none
+    case maxLength(Int, TruncationDirection)
+}
+
+/// tokenizer.json's `padding` (HF `PaddingParams`); a single text pads only with a fixed length
+/// or `pad_to_multiple_of`.
+public struct PaddingParams: Sendable {
+    public var fixedLength: Int?
+    public var multipleOf: Int?
+    public var left: Bool
+    public var padId: Int
+    public var padToken: String
+}
 
 public final class Tokenizer: @unchecked Sendable {
     let normalizer: Normalizer?
@@ -82,19 +101,23 @@ public final class Tokenizer: @unchecked Sendable {
     var added = AddedVocabulary()
     /// Truncation configured in tokenizer.json (`truncation.max_length`), applied by default.
     public let defaultTruncation: (maxLength: Int, direction: TruncationDirection)?
+    /// Padding configured in tokenizer.json, applied by default as HF `Tokenizer.encode` does.
+    public let defaultPadding: PaddingParams?
     /// transformers' `clean_up_tokenization_spaces` from tokenizer_config.json (default false).
     public var cleanUpTokenizationSpaces: Bool
     /// `model_max_length` from tokenizer_config.json, when given.
     public var modelMaxLength: Int?
 
     init(normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: Model, postProcessor: PostProcessor?,
-         decoder: Decoder?, addedTokens: [AddedToken], truncation: (Int, TruncationDirection)?, cleanUp: Bool) {
+         decoder: Decoder?, addedTokens: [AddedToken], truncation: (Int, TruncationDirection)?,
+         padding: PaddingParams? = nil, cleanUp: Bool) {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.model = model
         self.postProcessor = postProcessor
         self.decoder = decoder
         self.defaultTruncation = truncation
+        self.defaultPadding = padding
         self.cleanUpTokenizationSpaces = cleanUp
         for t in addedTokens { added.add(t, normalizer: normalizer) }
         added.build()
@@ -120,20 +143,31 @@ public final class Tokenizer: @unchecked Sendable {
             let dir = try tr.string("direction", default: "Right")
             truncation = (try tr.req("max_length").int(), dir == "Left" ? .left : .right)
         }
+        var padding: PaddingParams? = nil
+        if let p = root.opt("padding") {
+            var fixed: Int? = nil
+            let strategy = try p.req("strategy")
+            if let f = strategy.opt("Fixed") { fixed = try f.int() }
+            else if case .string(let s) = strategy.value, s == "BatchLongest" {}
+            else { throw strategy.fail("expected \"BatchLongest\" or {\"Fixed\": n}") }
+            padding = PaddingParams(fixedLength: fixed, multipleOf: try p.opt("pad_to_multiple_of")?.int(),
+                                    left: try p.string("direction", default: "Right") == "Left",
+                                    padId: try p.int("pad_id", default: 0), padToken: try p.string("pad_token", default: "[PAD]"))
+        }
         self.init(normalizer: try root.opt("normalizer").map(Normalizer.load),
                   preTokenizer: try root.opt("pre_tokenizer").map(PreTokenizer.load),
                   model: model,
                   postProcessor: try root.opt("post_processor").map(PostProcessor.load),
                   decoder: try root.opt("decoder").map(Decoder.load),
-                  addedTokens: addedTokens, truncation: truncation, cleanUp: false)
+                  addedTokens: addedTokens, truncation: truncation, padding: padding, cleanUp: false)
     }
 
     // MARK: Encoding
 
-    /// Encodes one text. `maxLength` truncates (keeping room for the special tokens when they are
-    /// added), overriding tokenizer.json's own truncation.
-    public func encode(_ text: String, addSpecialTokens: Bool = true, maxLength: Int? = nil,
-                       direction: TruncationDirection = .right) throws -> Encoding {
+    /// Encodes one text as HF `Tokenizer.encode` does: tokenizer.json's truncation and padding apply
+    /// unless overridden. Truncation keeps room for the special tokens when they are added.
+    public func encode(_ text: String, addSpecialTokens: Bool = true, truncation: Truncation = .fromFile,
+                       padding: Bool = true) throws -> Encoding {
         var splits = added.extractAndNormalize(text, normalizer: normalizer)
         preTokenizer?.preTokenize(&splits)
         var tokens: [Token] = []
@@ -142,7 +176,12 @@ public final class Tokenizer: @unchecked Sendable {
             if let t = sp.tokens { tokens.append(contentsOf: t) } else { tokens.append(contentsOf: try model.tokenize(sp.text)) }
         }
         var truncated = false
-        let limit = maxLength.map { ($0, direction) } ?? defaultTruncation
+        let limit: (Int, TruncationDirection)?
+        switch truncation {
+        case .fromFile: limit = defaultTruncation
+        case .none: limit = nil
+        case .maxLength(let m, let d): limit = (m, d)
+        }
         if let (max, dir) = limit {
             let n = addSpecialTokens ? (postProcessor?.addedTokens ?? 0) : 0
             guard max >= n else {
@@ -155,7 +194,17 @@ public final class Tokenizer: @unchecked Sendable {
             }
         }
         if let pp = postProcessor { tokens = pp.process(tokens, addSpecialTokens: addSpecialTokens) }
-        return Encoding(ids: tokens.map(\.id), tokens: tokens.map(\.value), truncated: truncated)
+        var mask = [Int](repeating: 1, count: tokens.count)
+        if padding, let p = defaultPadding {
+            var target = p.fixedLength ?? tokens.count
+            if let m = p.multipleOf, m > 0, target % m > 0 { target += m - target % m }
+            if target > tokens.count {
+                let pad = [Token](repeating: Token(id: p.padId, value: p.padToken), count: target - tokens.count)
+                let zeros = [Int](repeating: 0, count: pad.count)
+                if p.left { tokens = pad + tokens; mask = zeros + mask } else { tokens += pad; mask += zeros }
+            }
+        }
+        return Encoding(ids: tokens.map(\.id), tokens: tokens.map(\.value), attentionMask: mask, truncated: truncated)
     }
 
     // MARK: Decoding

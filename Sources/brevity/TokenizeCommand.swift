@@ -25,6 +25,12 @@ struct TokenizeCommand: ParsableCommand {
     @Option(help: "Truncate to this many tokens (special tokens included).")
     var maxLength: Int?
 
+    @Flag(help: "Ignore the padding configured in tokenizer.json.")
+    var noPadding = false
+
+    @Flag(help: "Ignore the truncation configured in tokenizer.json.")
+    var noTruncation = false
+
     @Flag(help: "Decode {\"ids\": [...]} lines to {\"text\": ...} instead.")
     var decode = false
 
@@ -41,6 +47,7 @@ struct TokenizeCommand: ParsableCommand {
             printError("cannot load tokenizer: \(error)")
             throw ExitCode(2)
         }
+        let truncation: Truncation = maxLength.map { .maxLength($0, .right) } ?? (noTruncation ? .none : .fromFile)
         let out = StdoutWriter()
         var lineNo = 0
         var lines = StdinLines()
@@ -66,7 +73,7 @@ struct TokenizeCommand: ParsableCommand {
                     text = try readText(raw, line: lineNo)
                 }
                 let enc: Encoding
-                do { enc = try tok.encode(text, addSpecialTokens: !noSpecialTokens, maxLength: maxLength) } catch {
+                do { enc = try tok.encode(text, addSpecialTokens: !noSpecialTokens, truncation: truncation, padding: !noPadding) } catch {
                     throw InputError(description: "line \(lineNo): \(error)")
                 }
                 if format == .text {

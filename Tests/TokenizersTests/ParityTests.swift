@@ -30,7 +30,7 @@ final class ParityTests: XCTestCase {
                 }
                 let plain = try tok.encode(text, addSpecialTokens: false)
                 if plain.ids != exp["ids_plain"]?.intArray { problems.append("ids_plain") }
-                let trunc = try tok.encode(text, maxLength: truncLen)
+                let trunc = try tok.encode(text, truncation: .maxLength(truncLen, .right))
                 if trunc.ids != exp["ids_trunc"]?.intArray { problems.append("ids_trunc \(trunc.ids) want \(exp["ids_trunc"]?.intArray ?? [])") }
                 let ids = exp["ids"]?.intArray ?? []
                 let d = tok.decode(ids, skipSpecialTokens: false)
