@@ -49,9 +49,10 @@ final class BPEModel: @unchecked Sendable {
         for (rank, m) in mergesCfg.enumerated() {
             let a: String, b: String
             if case .string(let s) = m.value {
-                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+                // Split on the space byte, never on grapheme clusters.
+                let parts = s.utf8.split(separator: 0x20, omittingEmptySubsequences: false)
                 guard parts.count == 2 else { throw m.fail("a merge must be two tokens separated by one space, found \"\(s)\"") }
-                a = String(parts[0]); b = String(parts[1])
+                a = String(decoding: parts[0], as: UTF8.self); b = String(decoding: parts[1], as: UTF8.self)
             } else {
                 let parts = try m.array()
                 guard parts.count == 2 else { throw m.fail("a merge must have exactly two tokens, found \(parts.count)") }

@@ -242,7 +242,18 @@ public enum JSONWriter {
     /// `json.dumps(ensure_ascii=False)` does.
     public static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(0x22)
-        for b in s.utf8 {
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count {
+            let b = u[i]
+            i += 1
+            // U+0085, U+2028 and U+2029 are escaped so line-splitting readers keep one record a line.
+            if b == 0xC2, i < u.count, u[i] == 0x85 {
+                out.append(contentsOf: Array("\\u0085".utf8)); i += 1; continue
+            }
+            if b == 0xE2, i + 1 < u.count, u[i] == 0x80, u[i + 1] == 0xA8 || u[i + 1] == 0xA9 {
+                out.append(contentsOf: Array((u[i + 1] == 0xA8 ? "\\u2028" : "\\u2029").utf8)); i += 2; continue
+            }
             switch b {
             case 0x22: out.append(0x5C); out.append(0x22)
             case 0x5C: out.append(0x5C); out.append(0x5C)

@@ -72,11 +72,10 @@ enum LegacyTokenizers {
             throw TokenizerError("merges.txt: cannot read (\(error.localizedDescription))")
         }
         var merges: [JSONValue] = []
-        for (i, line) in mtext.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if i == 0 && line.hasPrefix("#version") { continue }
-            let l = line.hasSuffix("\r") ? line.dropLast() : line
-            if l.isEmpty { continue }
-            merges.append(.string(String(l)))
+        for (i, line) in byteLines(mtext).enumerated() {
+            if i == 0 && line.utf8.starts(with: "#version".utf8) { continue }
+            if line.isEmpty { continue }
+            merges.append(.string(line))
         }
         let model = Cfg(.object([("type", .string("BPE")), ("vocab", vocab), ("merges", .array(merges))]), path: "model")
         let bpe = try BPEModel(model)
@@ -109,9 +108,10 @@ enum LegacyTokenizers {
         }
         var vocab: [RawKey: Int] = [:]
         var i = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let l = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-            if l.isEmpty && i > 0 && line.isEmpty { continue }
+        // One token a line (transformers' load_vocab: line.rstrip("\n")); a trailing newline ends the file.
+        var lines = byteLines(text)
+        if lines.last == "" { lines.removeLast() }
+        for l in lines {
             if vocab[RawKey(l)] == nil { vocab[RawKey(l)] = i }
             i += 1
         }
@@ -137,5 +137,13 @@ enum LegacyTokenizers {
                             decoder: .wordPiece(prefix: "##", cleanup: true), addedTokens: added, truncation: nil, cleanUp: false)
         tok.apply(config: config)
         return tok
+    }
+}
+
+/// Lines split on the newline byte (a trailing "\r" removed), never on grapheme clusters.
+func byteLines(_ text: String) -> [String] {
+    text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+        let l = line.last == 0x0D ? line.dropLast() : line[...]
+        return String(decoding: l, as: UTF8.self)
     }
 }

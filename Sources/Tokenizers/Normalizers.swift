@@ -49,7 +49,9 @@ indirect enum Normalizer {
         switch self {
         case .nfc: return s.isASCII ? s : s.precomposedStringWithCanonicalMapping
         case .nfd: return s.isASCII ? s : s.decomposedStringWithCanonicalMapping
-        case .nfkc: return s.isASCII ? s : s.precomposedStringWithCompatibilityMapping
+        // NFKC as NFC(NFKD(s)): Foundation's one-step NFKC leaves marks that came from a compatibility
+        // mapping uncomposed ("ｶﾞ" stays "カ\u{3099}" instead of "ガ").
+        case .nfkc: return s.isASCII ? s : s.decomposedStringWithCompatibilityMapping.precomposedStringWithCanonicalMapping
         case .nfkd: return s.isASCII ? s : s.decomposedStringWithCompatibilityMapping
         case .lowercase: return s.lowercasedScalars()
         case .stripAccents: return filterScalars(s) { !$0.isMark }
@@ -58,10 +60,12 @@ indirect enum Normalizer {
             if clean {
                 var out = String.UnicodeScalarView()
                 for c in t.unicodeScalars {
+                    // Controls (Cc, Cf, Cn, Co, Cs) other than \t \n \r are removed before whitespace
+                    // becomes a space, so U+000B and U+0085 vanish rather than separate words.
                     if c.value == 0 || c.value == 0xFFFD { continue }
-                    let ws = c == "\t" || c == "\n" || c == "\r" || c.isWS
-                    if !ws && c.isOtherCategory { continue }
-                    out.append(ws ? " " : c)
+                    let tnr = c == "\t" || c == "\n" || c == "\r"
+                    if !tnr && c.isOtherCategory { continue }
+                    out.append(tnr || c.isWS ? " " : c)
                 }
                 t = String(out)
             }

@@ -53,7 +53,7 @@ indirect enum PreTokenizer {
         switch self {
         case .byteLevel(let addPrefixSpace, let useRegex):
             splitEach(&splits) { s, atStart in
-                let t = (addPrefixSpace && !s.hasPrefix(" ")) ? " " + s : s
+                let t = (addPrefixSpace && s.utf8.first != 0x20) ? " " + s : s
                 if !useRegex { return [(t, atStart)] }
                 return pieces(t, gpt2Split(t), atStart: atStart)
             }
@@ -71,7 +71,7 @@ indirect enum PreTokenizer {
         case .metaspace(let replacement, let prepend, let split):
             let rep = String(replacement)
             splitEach(&splits) { s, atStart in
-                var t = s.contains(" ") ? replaceSpaces(s, with: rep) : s
+                var t = s.utf8.contains(0x20) ? replaceSpaces(s, with: rep) : s
                 switch prepend {
                 case .always: if !t.unicodeScalars.starts(with: [replacement]) { t = rep + t }
                 case .first: if atStart && !t.unicodeScalars.starts(with: [replacement]) { t = rep + t }

@@ -44,10 +44,11 @@ extension Unicode.Scalar {
         return isPunctuationCategory
     }
 
-    /// unicode_categories `is_other`: Cc, Cf, Cn, Co, Cs.
+    /// unicode_categories `is_other`: Cc, Cf, Co, Cs (its tables leave unassigned code points out, so
+    /// BERT's clean-up keeps them and they become [UNK]).
     var isOtherCategory: Bool {
         switch properties.generalCategory {
-        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        case .control, .format, .privateUse, .surrogate: return true
         default: return false
         }
     }
