@@ -56,6 +56,7 @@ indirect enum Normalizer {
         case .lowercase: return s.lowercasedScalars()
         case .stripAccents: return filterScalars(s) { !$0.isMark }
         case .bert(let clean, let chinese, let strip, let lower):
+            if s.isASCII { return bertASCII(s, clean: clean, lower: lower) }
             var t = s
             if clean {
                 var out = String.UnicodeScalarView()
@@ -182,4 +183,22 @@ struct PrecompiledCharsmap {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// BertNormalizer on ASCII text in one pass: controls other than \t \n \r removed, whitespace to
+/// spaces, optional lowercase (no CJK or accents can occur).
+func bertASCII(_ s: String, clean: Bool, lower: Bool) -> String {
+    var out = [UInt8]()
+    out.reserveCapacity(s.utf8.count)
+    for b in s.utf8 {
+        var c = b
+        if clean {
+            if c == 0 { continue }
+            if c == 0x09 || c == 0x0A || c == 0x0D { out.append(0x20); continue }
+            if c < 0x20 || c == 0x7F { continue }
+        }
+        if lower && c >= 0x41 && c <= 0x5A { c += 32 }
+        out.append(c)
+    }
+    return String(decoding: out, as: UTF8.self)
 }

@@ -61,8 +61,8 @@ indirect enum PreTokenizer {
                 splits[i].text = ByteLevelMap.encode(splits[i].text)
             }
         case .bert:
-            splitEach(&splits) { s, a in pieces(s, splitRanges(s, .predicate { $0.isWS }, .removed), atStart: a) }
-            splitEach(&splits) { s, a in pieces(s, splitRanges(s, .predicate { $0.isBertPunctuation }, .isolated), atStart: a) }
+            // Whitespace removed, then punctuation isolated, in one pass.
+            splitEach(&splits) { s, a in pieces(s, bertRanges(s), atStart: a) }
         case .whitespace:
             // \w+|[^\w\s]+ kept, the rest removed.
             splitEach(&splits) { s, a in pieces(s, whitespaceRuns(s), atStart: a) }
@@ -119,5 +119,26 @@ func whitespaceRuns(_ s: String) -> [Range<Int>] {
         b += UTF8.width(c)
     }
     if runKind != 0 { out.append(runStart..<b) }
+    return out
+}
+
+/// Byte ranges of BertPreTokenizer's words: runs between whitespace, with each punctuation scalar alone.
+func bertRanges(_ s: String) -> [Range<Int>] {
+    var out: [Range<Int>] = []
+    var b = 0
+    var start = -1
+    for c in s.unicodeScalars {
+        let w = UTF8.width(c)
+        if c.isWS {
+            if start >= 0 { out.append(start..<b); start = -1 }
+        } else if c.isBertPunctuation {
+            if start >= 0 { out.append(start..<b); start = -1 }
+            out.append(b..<(b + w))
+        } else if start < 0 {
+            start = b
+        }
+        b += w
+    }
+    if start >= 0 { out.append(start..<b) }
     return out
 }
