@@ -83,7 +83,11 @@ enum LegacyTokenizers {
         if case .bool(let b)? = config?["add_prefix_space"] { addPrefix = b } else { addPrefix = false }
         var added: [AddedToken] = []
         var post: PostProcessor? = nil
-        let specials: [(String, Bool)] = [("<s>", false), ("<pad>", false), ("</s>", false), ("<unk>", false), ("<mask>", true), ("<|endoftext|>", false)]
+        // RoBERTa/BART special tokens when the vocabulary has them, else GPT-2's <|endoftext|>.
+        let roberta = bpe.tokenToId("<s>") != nil && bpe.tokenToId("</s>") != nil
+        let specials: [(String, Bool)] = roberta
+            ? [("<s>", false), ("<pad>", false), ("</s>", false), ("<unk>", false), ("<mask>", true)]
+            : [("<|endoftext|>", false)]
         for (s, lstrip) in specials {
             if let id = bpe.tokenToId(s) {
                 added.append(AddedToken(id: id, content: s, singleWord: false, lstrip: lstrip, rstrip: false, normalized: false, special: true))

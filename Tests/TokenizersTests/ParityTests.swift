@@ -28,6 +28,10 @@ final class ParityTests: XCTestCase {
                 } else if let t = exp["tokens"]?.stringArray, enc.tokens != t, !zip(enc.tokens, t).allSatisfy({ $0.utf8.elementsEqual($1.utf8) }) {
                     problems.append("tokens\n    got  \(enc.tokens.map(visible))\n    want \(t.map(visible))")
                 }
+                if let bare = exp["ids_bare"]?.intArray {
+                    let e = try tok.encode(text, truncation: .none, padding: false)
+                    if e.ids != bare { problems.append("ids_bare \(e.ids) want \(bare)") }
+                }
                 let plain = try tok.encode(text, addSpecialTokens: false)
                 if plain.ids != exp["ids_plain"]?.intArray { problems.append("ids_plain") }
                 let trunc = try tok.encode(text, truncation: .maxLength(truncLen, .right))
