@@ -1,0 +1,167 @@
+// The step-level API: a set of requests decoding together. Between steps a caller (the server's
+// scheduler) adds requests — they are encoded together and join at their first decoder step — and drops
+// finished or cancelled ones. Every request's state is explicit here: its search (greedy, sampling or
+// beams), its KV caches (one value per running row) and its encoder output.
+// Each request's result is the one it would get generating alone.
+
+import Models
+import Tensor
+
+public struct GenerationRequest: Sendable {
+    public var id: Int
+    /// Encoder input ids, unpadded.
+    public var inputIds: [Int]
+    public var config: ResolvedGeneration
+
+    public init(id: Int, inputIds: [Int], config: ResolvedGeneration) {
+        self.id = id
+        self.inputIds = inputIds
+        self.config = config
+    }
+}
+
+public struct GenerationResult: Sendable, Equatable {
+    public var id: Int
+    /// `num_return_sequences` sequences, best first; each starts with the decoder start token.
+    public var sequences: [[Int]]
+}
+
+public struct DecodingBatch: @unchecked Sendable {
+    enum Search {
+        case greedy(GreedySearch)
+        case beam(BeamSearch)
+    }
+
+    struct Active {
+        let request: GenerationRequest
+        let encoded: EncodedInput
+        let processors: LogitsProcessorList
+        var search: Search
+        var caches: [DecoderCache]     // one per running row; a beam search starts with one row
+        var pendingTokens: [[Int]]     // the tokens each row feeds at the next step
+    }
+
+    public let model: any Seq2SeqModel
+    private var active: [Active] = []
+
+    public init(model: any Seq2SeqModel) { self.model = model }
+
+    public var isEmpty: Bool { active.isEmpty }
+    public var count: Int { active.count }
+    public var ids: [Int] { active.map(\.request.id) }
+    /// Decoder rows the next step runs (the batch size the model sees).
+    public var rowCount: Int { active.reduce(0) { $0 + $1.caches.count } }
+
+    /// Encodes the requests together and adds them; they decode from the next `step()`.
+    public mutating func add(_ requests: [GenerationRequest]) throws {
+        for r in requests where r.inputIds.isEmpty || r.inputIds.count > model.maxPositions {
+            throw GenerationError.inputTooLong(r.inputIds.count, model.maxPositions)
+        }
+        let encoded = model.encode(requests.map(\.inputIds))
+        for (r, e) in zip(requests, encoded) {
+            let c = r.config
+            let start = c.decoderStartTokenId
+            let search: Search = c.numBeams > 1 ? .beam(BeamSearch(startToken: start, config: c))
+                                                : .greedy(GreedySearch(startToken: start, config: c))
+            active.append(Active(request: r, encoded: e, processors: LogitsProcessorList(c), search: search,
+                                 caches: [model.makeCache(capacity: c.maxLength)], pendingTokens: [[start]]))
+        }
+    }
+
+    /// Drops a request (cancelled); its caches are released.
+    public mutating func drop(id: Int) { active.removeAll { $0.request.id == id } }
+
+    /// Runs one decoder step for every active request; returns the requests that finished.
+    public mutating func step() -> [GenerationResult] {
+        guard !active.isEmpty else { return [] }
+        // gather every request's rows
+        var tokens: [[Int]] = [], caches: [DecoderCache] = [], encoded: [EncodedInput] = []
+        for a in active {
+            tokens += a.pendingTokens
+            caches += a.caches
+            encoded += Array(repeating: a.encoded, count: a.caches.count)
+        }
+        for i in active.indices { active[i].caches = [] }   // caches now live in `caches` alone (unique)
+        let logits = model.decode(tokens, caches: &caches, encoded: encoded, allPositions: false).toArray()
+        let v = model.vocabularySize
+
+        var done: [GenerationResult] = []
+        var row = 0
+        var keep: [Active] = []
+        logits.withUnsafeBufferPointer { all in
+            for var a in active {
+                let rows = a.pendingTokens.count
+                let rowCaches = Array(caches[row..<row + rows])
+                let rowLogits = UnsafeBufferPointer(rebasing: all[row * v..<(row + rows) * v])
+                row += rows
+                if let result = advance(&a, logits: rowLogits, caches: rowCaches, vocabulary: v) {
+                    done.append(result)
+                } else {
+                    keep.append(a)
+                }
+            }
+        }
+        active = keep
+        return done
+    }
+
+    /// Feeds one step's logits to a request's search; returns its result when it finished.
+    private func advance(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: [DecoderCache],
+                         vocabulary v: Int) -> GenerationResult? {
+        switch a.search {
+        case var g:
+            if case .greedy(var greedy) = g {
+                var scores = Array(logits)
+                scores.withUnsafeMutableBufferPointer { a.processors.process($0, sequence: greedy.tokens) }
+                let token = scores.withUnsafeBufferPointer { greedy.step(scores: $0) }
+                g = .greedy(greedy)
+                a.search = g
+                if greedy.isDone {
+                    return GenerationResult(id: a.request.id, sequences: [greedy.tokens])
+                }
+                a.caches = caches
+                a.pendingTokens = [[token]]
+                return nil
+            }
+            guard case .beam(var beam) = g else { fatalError() }
+            let n = beam.numBeams
+            // log-softmax of each running beam (one computed row stands for all beams at the first step)
+            var logProbs = [Float](repeating: 0, count: n * v)
+            logProbs.withUnsafeMutableBufferPointer { lp in
+                for b in 0..<n {
+                    let src = logits.baseAddress! + (caches.count == 1 ? 0 : b) * v
+                    let dst = lp.baseAddress! + b * v
+                    logSoftmaxRow(src, into: dst, count: v)
+                    a.processors.process(UnsafeMutableBufferPointer(start: dst, count: v), sequence: beam.running[b])
+                }
+            }
+            let origins = logProbs.withUnsafeBufferPointer { beam.step(logProbs: $0, vocabulary: v) }
+            a.search = .beam(beam)
+            if beam.isDone {
+                return GenerationResult(id: a.request.id, sequences: beam.results(a.request.config.numReturnSequences))
+            }
+            a.caches = origins.map { caches[caches.count == 1 ? 0 : $0] }
+            a.pendingTokens = beam.running.map { [$0.last!] }
+            return nil
+        }
+    }
+}
+
+/// Generates for every input (each as if alone), `maxBatchSize` requests decoding together at most.
+public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [ResolvedGeneration],
+                     maxBatchSize: Int = 8) throws -> [[[Int]]] {
+    precondition(inputs.count == configs.count)
+    var results = [[[Int]]](repeating: [], count: inputs.count)
+    var batch = DecodingBatch(model: model)
+    var next = 0
+    while next < inputs.count || !batch.isEmpty {
+        // continuous batching: top up between steps
+        if batch.count < maxBatchSize && next < inputs.count {
+            let n = min(maxBatchSize - batch.count, inputs.count - next)
+            try batch.add((next..<next + n).map { GenerationRequest(id: $0, inputIds: inputs[$0], config: configs[$0]) })
+            next += n
+        }
+        for r in batch.step() { results[r.id] = r.sequences }
+    }
+    return results
+}

@@ -1,0 +1,281 @@
+// Generation parameters with transformers' names. Defaults come from the model's generation_config.json
+// (or, without one, the generation fields of its config.json), then transformers' global defaults; a
+// request overrides any of them. `resolve` applies transformers' length rules (max_new_tokens,
+// min_new_tokens, the default max_length of 20 new tokens).
+
+import Foundation
+
+public enum EarlyStopping: Equatable, Sendable {
+    case on, off, never   // JSON true, false, "never"
+}
+
+public struct GenerationConfig: Equatable, Sendable {
+    public var maxLength: Int?
+    public var maxNewTokens: Int?
+    public var minLength: Int?
+    public var minNewTokens: Int?
+    public var numBeams: Int?
+    public var numReturnSequences: Int?
+    public var lengthPenalty: Double?
+    public var earlyStopping: EarlyStopping?
+    public var noRepeatNgramSize: Int?
+    public var repetitionPenalty: Double?
+    public var doSample: Bool?
+    public var temperature: Double?
+    public var topK: Int?
+    public var topP: Double?
+    public var seed: UInt64?
+    public var forcedBosTokenId: Int?
+    public var forcedEosTokenId: [Int]?
+    public var eosTokenId: [Int]?
+    public var padTokenId: Int?
+    public var decoderStartTokenId: Int?
+
+    public init() {}
+
+    /// The fields a request may set (HTTP body / `--params`), with their JSON types.
+    public static let requestFields: [String] = [
+        "num_beams", "max_length", "min_length", "max_new_tokens", "min_new_tokens", "length_penalty",
+        "no_repeat_ngram_size", "early_stopping", "repetition_penalty", "do_sample", "temperature", "top_k",
+        "top_p", "seed", "num_return_sequences",
+    ]
+
+    /// Strict parsing of a request's generation object: unknown fields, wrong types and out-of-range values
+    /// are errors naming the field.
+    public static func request(_ json: [String: Any]) throws -> GenerationConfig {
+        var c = GenerationConfig()
+        for key in json.keys.sorted() where !requestFields.contains(key) {
+            throw GenerationError.invalidParameter(key, "unknown parameter (known: \(requestFields.joined(separator: ", ")))")
+        }
+        c.numBeams = try int(json, "num_beams", min: 1)
+        c.maxLength = try int(json, "max_length", min: 1)
+        c.minLength = try int(json, "min_length", min: 0)
+        c.maxNewTokens = try int(json, "max_new_tokens", min: 1)
+        c.minNewTokens = try int(json, "min_new_tokens", min: 0)
+        c.numReturnSequences = try int(json, "num_return_sequences", min: 1)
+        c.lengthPenalty = try double(json, "length_penalty")
+        c.noRepeatNgramSize = try int(json, "no_repeat_ngram_size", min: 0)
+        c.repetitionPenalty = try double(json, "repetition_penalty", positive: true)
+        c.doSample = try bool(json, "do_sample")
+        c.temperature = try double(json, "temperature", positive: true)
+        c.topK = try int(json, "top_k", min: 0)
+        c.topP = try double(json, "top_p")
+        if let p = c.topP, !(p >= 0 && p <= 1) { throw GenerationError.invalidParameter("top_p", "must be in [0, 1], got \(p)") }
+        if let s = json["seed"] {
+            guard let n = s as? NSNumber, !isBool(n), n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded() else {
+                throw GenerationError.invalidParameter("seed", "must be a non-negative integer")
+            }
+            c.seed = n.uint64Value
+        }
+        if let e = json["early_stopping"] {
+            c.earlyStopping = try parseEarlyStopping(e, field: "early_stopping")
+        }
+        return c
+    }
+
+    /// A model's defaults: generation_config.json when present, else the generation fields of config.json.
+    public static func model(folder: URL) throws -> GenerationConfig {
+        let gen = folder.appendingPathComponent("generation_config.json")
+        let cfg = folder.appendingPathComponent("config.json")
+        var c = GenerationConfig()
+        if let data = FileManager.default.contents(atPath: gen.path) {
+            c = try lenient(try jsonObject(data, gen.path))
+            // special tokens missing from generation_config.json still come from config.json
+            if let data = FileManager.default.contents(atPath: cfg.path) {
+                let m = try lenient(try jsonObject(data, cfg.path))
+                c.eosTokenId = c.eosTokenId ?? m.eosTokenId
+                c.padTokenId = c.padTokenId ?? m.padTokenId
+                c.decoderStartTokenId = c.decoderStartTokenId ?? m.decoderStartTokenId
+            }
+        } else if let data = FileManager.default.contents(atPath: cfg.path) {
+            c = try lenient(try jsonObject(data, cfg.path))
+        } else {
+            throw GenerationError.invalidParameter("model", "no config.json in \(folder.path)")
+        }
+        return c
+    }
+
+    /// Reads the known fields of a config file, ignoring the others (and nulls).
+    public static func lenient(_ j: [String: Any]) throws -> GenerationConfig {
+        var c = GenerationConfig()
+        func i(_ k: String) -> Int? { (j[k] as? NSNumber).flatMap { isBool($0) ? nil : $0.intValue } }
+        func d(_ k: String) -> Double? { (j[k] as? NSNumber).flatMap { isBool($0) ? nil : $0.doubleValue } }
+        func ids(_ k: String) -> [Int]? {
+            if let n = i(k) { return [n] }
+            return (j[k] as? [NSNumber])?.map(\.intValue)
+        }
+        c.maxLength = i("max_length"); c.maxNewTokens = i("max_new_tokens")
+        c.minLength = i("min_length"); c.minNewTokens = i("min_new_tokens")
+        c.numBeams = i("num_beams"); c.numReturnSequences = i("num_return_sequences")
+        c.lengthPenalty = d("length_penalty"); c.noRepeatNgramSize = i("no_repeat_ngram_size")
+        c.repetitionPenalty = d("repetition_penalty")
+        c.doSample = (j["do_sample"] as? NSNumber).map(\.boolValue)
+        c.temperature = d("temperature"); c.topK = i("top_k"); c.topP = d("top_p")
+        c.forcedBosTokenId = i("forced_bos_token_id"); c.forcedEosTokenId = ids("forced_eos_token_id")
+        c.eosTokenId = ids("eos_token_id"); c.padTokenId = i("pad_token_id")
+        c.decoderStartTokenId = i("decoder_start_token_id")
+        if let e = j["early_stopping"], !(e is NSNull) { c.earlyStopping = try parseEarlyStopping(e, field: "early_stopping") }
+        return c
+    }
+
+    /// `other`'s set fields over this one's.
+    public func overridden(by other: GenerationConfig) -> GenerationConfig {
+        var c = self
+        c.maxLength = other.maxLength ?? c.maxLength
+        c.maxNewTokens = other.maxNewTokens ?? c.maxNewTokens
+        c.minLength = other.minLength ?? c.minLength
+        c.minNewTokens = other.minNewTokens ?? c.minNewTokens
+        c.numBeams = other.numBeams ?? c.numBeams
+        c.numReturnSequences = other.numReturnSequences ?? c.numReturnSequences
+        c.lengthPenalty = other.lengthPenalty ?? c.lengthPenalty
+        c.earlyStopping = other.earlyStopping ?? c.earlyStopping
+        c.noRepeatNgramSize = other.noRepeatNgramSize ?? c.noRepeatNgramSize
+        c.repetitionPenalty = other.repetitionPenalty ?? c.repetitionPenalty
+        c.doSample = other.doSample ?? c.doSample
+        c.temperature = other.temperature ?? c.temperature
+        c.topK = other.topK ?? c.topK
+        c.topP = other.topP ?? c.topP
+        c.seed = other.seed ?? c.seed
+        c.forcedBosTokenId = other.forcedBosTokenId ?? c.forcedBosTokenId
+        c.forcedEosTokenId = other.forcedEosTokenId ?? c.forcedEosTokenId
+        c.eosTokenId = other.eosTokenId ?? c.eosTokenId
+        c.padTokenId = other.padTokenId ?? c.padTokenId
+        c.decoderStartTokenId = other.decoderStartTokenId ?? c.decoderStartTokenId
+        return c
+    }
+
+    /// transformers' `generate` rules applied to `request` over this model config.
+    /// `maxPositions`: the model's max_position_embeddings.
+    public func resolve(request: GenerationConfig = GenerationConfig(), maxPositions: Int) throws -> ResolvedGeneration {
+        let hasDefaultMaxLength = request.maxLength == nil && maxLength == nil
+        let c = overridden(by: request)
+        let prompt = 1   // the decoder starts from decoder_start_token_id alone
+        var r = ResolvedGeneration()
+        r.eosTokenIds = c.eosTokenId ?? []
+        r.padTokenId = c.padTokenId ?? r.eosTokenIds.first ?? 1
+        guard let start = c.decoderStartTokenId ?? r.eosTokenIds.first else {
+            throw GenerationError.invalidParameter("decoder_start_token_id", "not set by the model")
+        }
+        r.decoderStartTokenId = start
+        if let n = c.maxNewTokens {
+            r.maxLength = n + prompt
+        } else if hasDefaultMaxLength {
+            r.maxLength = min(20 + prompt, maxPositions)
+        } else {
+            r.maxLength = c.maxLength!
+        }
+        r.minLength = c.minNewTokens.map { $0 + prompt } ?? c.minLength ?? 0
+        r.minNewTokens = c.minNewTokens ?? 0
+        r.numBeams = c.numBeams ?? 1
+        r.numReturnSequences = c.numReturnSequences ?? 1
+        r.lengthPenalty = Float(c.lengthPenalty ?? 1)
+        r.earlyStopping = c.earlyStopping ?? .off
+        r.noRepeatNgramSize = c.noRepeatNgramSize ?? 0
+        r.repetitionPenalty = Float(c.repetitionPenalty ?? 1)
+        r.doSample = c.doSample ?? false
+        r.temperature = Float(c.temperature ?? 1)
+        r.topK = c.topK ?? 50
+        r.topP = Float(c.topP ?? 1)
+        r.seed = c.seed ?? 0
+        r.forcedBosTokenId = c.forcedBosTokenId
+        r.forcedEosTokenIds = c.forcedEosTokenId
+        // validation (transformers raises on the same)
+        guard r.maxLength > prompt else {
+            throw GenerationError.invalidParameter("max_length", "must exceed the decoder prompt length (1), got \(r.maxLength)")
+        }
+        guard r.maxLength - 1 <= maxPositions else {
+            throw GenerationError.invalidParameter("max_length", "\(r.maxLength) exceeds the model's \(maxPositions) positions + 1")
+        }
+        if r.numReturnSequences > r.numBeams && !r.doSample {
+            throw GenerationError.invalidParameter("num_return_sequences",
+                                                   "\(r.numReturnSequences) is larger than num_beams (\(r.numBeams))")
+        }
+        if r.doSample && r.numBeams > 1 {
+            throw GenerationError.invalidParameter("do_sample", "beam sampling (do_sample with num_beams > 1) is not supported")
+        }
+        if r.doSample && r.numReturnSequences > 1 {
+            throw GenerationError.invalidParameter("num_return_sequences", "more than one sampled sequence is not supported")
+        }
+        return r
+    }
+}
+
+/// Every parameter decided: what one request generates with.
+public struct ResolvedGeneration: Equatable, Sendable {
+    public var maxLength = 21
+    public var minLength = 0
+    public var minNewTokens = 0
+    public var numBeams = 1
+    public var numReturnSequences = 1
+    public var lengthPenalty: Float = 1
+    public var earlyStopping: EarlyStopping = .off
+    public var noRepeatNgramSize = 0
+    public var repetitionPenalty: Float = 1
+    public var doSample = false
+    public var temperature: Float = 1
+    public var topK = 50
+    public var topP: Float = 1
+    public var seed: UInt64 = 0
+    public var forcedBosTokenId: Int?
+    public var forcedEosTokenIds: [Int]?
+    public var eosTokenIds: [Int] = [2]
+    public var padTokenId = 1
+    public var decoderStartTokenId = 2
+
+    public init() {}
+}
+
+public enum GenerationError: Error, CustomStringConvertible, Equatable {
+    case invalidParameter(String, String)
+    case inputTooLong(Int, Int)
+
+    public var description: String {
+        switch self {
+        case let .invalidParameter(field, why): return "invalid generation parameter '\(field)': \(why)"
+        case let .inputTooLong(n, max): return "input of \(n) tokens exceeds the model's \(max) positions"
+        }
+    }
+}
+
+// MARK: - JSON helpers
+
+// JSONSerialization gives true/false as NSNumber of objCType "c" (Bool) on Linux and Darwin alike.
+private func isBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
+private func jsonObject(_ data: Data, _ path: String) throws -> [String: Any] {
+    guard let j = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        throw GenerationError.invalidParameter(path, "not a JSON object")
+    }
+    return j
+}
+
+private func int(_ j: [String: Any], _ k: String, min: Int) throws -> Int? {
+    guard let v = j[k] else { return nil }
+    guard let n = v as? NSNumber, !isBool(n), n.doubleValue == n.doubleValue.rounded(),
+          abs(n.doubleValue) < 1e15 else {
+        throw GenerationError.invalidParameter(k, "must be an integer, got \(v)")
+    }
+    guard n.intValue >= min else { throw GenerationError.invalidParameter(k, "must be >= \(min), got \(n.intValue)") }
+    return n.intValue
+}
+
+private func double(_ j: [String: Any], _ k: String, positive: Bool = false) throws -> Double? {
+    guard let v = j[k] else { return nil }
+    guard let n = v as? NSNumber, !isBool(n), n.doubleValue.isFinite else {
+        throw GenerationError.invalidParameter(k, "must be a number, got \(v)")
+    }
+    if positive && !(n.doubleValue > 0) { throw GenerationError.invalidParameter(k, "must be > 0, got \(n.doubleValue)") }
+    return n.doubleValue
+}
+
+private func bool(_ j: [String: Any], _ k: String) throws -> Bool? {
+    guard let v = j[k] else { return nil }
+    guard let n = v as? NSNumber, isBool(n) else { throw GenerationError.invalidParameter(k, "must be true or false, got \(v)") }
+    return n.boolValue
+}
+
+private func parseEarlyStopping(_ v: Any, field: String) throws -> EarlyStopping {
+    if let n = v as? NSNumber, isBool(n) { return n.boolValue ? .on : .off }
+    if let s = v as? String, s == "never" { return .never }
+    throw GenerationError.invalidParameter(field, "must be true, false or \"never\", got \(v)")
+}

@@ -1,0 +1,88 @@
+// The contract between an encoder-decoder model and generation: encode once, then decode steps over
+// explicit per-sequence state. Nothing here is hidden inside the model: a sequence's KV cache is a value
+// (`DecoderCache`) that the caller owns, copies (beams), and drops.
+
+import Tensor
+
+/// One input after the encoder: its hidden states and, per decoder layer, the cross-attention keys and
+/// values, computed once and shared (read-only) by every beam of that input.
+public struct EncodedInput: @unchecked Sendable {
+    public let length: Int
+    public let hidden: Tensor          // [S, C]
+    public let crossKeys: [Tensor]     // per decoder layer: [S, C]
+    public let crossValues: [Tensor]   // per decoder layer: [S, C]
+
+    public init(length: Int, hidden: Tensor, crossKeys: [Tensor], crossValues: [Tensor]) {
+        self.length = length
+        self.hidden = hidden
+        self.crossKeys = crossKeys
+        self.crossValues = crossValues
+    }
+}
+
+/// One decoder sequence's self-attention keys and values: per layer a [capacity, C] matrix whose first
+/// `length` rows are filled. A value type with copy-on-write storage: copying a cache (a beam that forks)
+/// is free until one copy is written, which then copies only the filled rows.
+public struct DecoderCache: @unchecked Sendable {
+    public private(set) var length: Int = 0
+    public private(set) var capacity: Int
+    var keys: [Tensor]     // per layer: [capacity, C]
+    var values: [Tensor]   // per layer: [capacity, C]
+
+    public init(layers: Int, width: Int, capacity: Int, backend: any Backend) {
+        self.capacity = max(capacity, 1)
+        keys = (0..<layers).map { _ in Tensor.zeros([max(capacity, 1), width], on: backend) }
+        values = (0..<layers).map { _ in Tensor.zeros([max(capacity, 1), width], on: backend) }
+    }
+
+    /// Keys and values of layer `layer` (rows `0..<length` valid, plus rows written this step).
+    public func layer(_ layer: Int) -> (keys: Tensor, values: Tensor) { (keys[layer], values[layer]) }
+
+    /// Appends `count` rows of `k`/`v` (from `sourceRow`) after the committed rows of `layer`.
+    /// Several layers are written before `commit(count)` advances `length`.
+    public mutating func write(layer: Int, keys k: Tensor, values v: Tensor, sourceRow: Int, count: Int) {
+        reserve(length + count)
+        keys[layer].makeUnique(keepingRows: length)
+        values[layer].makeUnique(keepingRows: length)
+        keys[layer].setRows(at: length, from: k, sourceRow: sourceRow, rowCount: count)
+        values[layer].setRows(at: length, from: v, sourceRow: sourceRow, rowCount: count)
+    }
+
+    public mutating func commit(_ count: Int) { length += count }
+
+    /// Grows every layer to hold at least `needed` rows (doubling).
+    public mutating func reserve(_ needed: Int) {
+        guard needed > capacity else { return }
+        let newCapacity = max(needed, capacity * 2)
+        for l in keys.indices {
+            keys[l] = DecoderCache.grown(keys[l], rows: length, capacity: newCapacity)
+            values[l] = DecoderCache.grown(values[l], rows: length, capacity: newCapacity)
+        }
+        capacity = newCapacity
+    }
+
+    private static func grown(_ t: Tensor, rows: Int, capacity: Int) -> Tensor {
+        var fresh = Tensor(shape: [capacity, t.columns], storage: t.backend.allocate(count: capacity * t.columns, zeroed: false))
+        if rows > 0 { fresh.setRows(at: 0, from: t, sourceRow: 0, rowCount: rows) }
+        return fresh
+    }
+}
+
+public protocol Seq2SeqModel: Sendable {
+    var modelType: String { get }
+    var vocabularySize: Int { get }
+    /// Longest input (and decoder sequence) the learned positions allow.
+    var maxPositions: Int { get }
+    var backend: any Backend { get }
+
+    /// Encodes unpadded inputs together (packed, no padding computed). inputs[i]: [S_i] token ids.
+    func encode(_ inputs: [[Int]]) -> [EncodedInput]
+
+    /// An empty decoder cache with room for `capacity` tokens (it grows when needed).
+    func makeCache(capacity: Int) -> DecoderCache
+
+    /// Runs new decoder tokens for every row at once: `tokens[i]` are appended to `caches[i]` and attend to
+    /// `encoded[i]`. Returns logits [rows, V] at each row's last new token, or [Σ tokens, V] at every new
+    /// token with `allPositions`.
+    func decode(_ tokens: [[Int]], caches: inout [DecoderCache], encoded: [EncodedInput], allPositions: Bool) -> Tensor
+}

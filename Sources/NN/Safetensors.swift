@@ -1,0 +1,159 @@
+// safetensors files read by mmap, the header validated before any tensor is touched:
+// [u64 little-endian header size N][N bytes JSON header][data]. A truncated or corrupt file is an error
+// naming the file (and the tensor, where one is at fault), never a crash.
+
+import Foundation
+import Tensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum WeightError: Error, CustomStringConvertible, Equatable {
+    case unreadable(file: String, reason: String)
+    case corruptHeader(file: String, reason: String)
+    case badTensor(file: String, tensor: String, reason: String)
+    case missing(tensor: String, searched: String)
+    case shapeMismatch(tensor: String, expected: [Int], actual: [Int])
+    case unsupportedDType(tensor: String, dtype: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(file, reason): return "cannot read \(file): \(reason)"
+        case let .corruptHeader(file, reason): return "corrupt safetensors header in \(file): \(reason)"
+        case let .badTensor(file, tensor, reason): return "tensor '\(tensor)' in \(file): \(reason)"
+        case let .missing(tensor, searched): return "tensor '\(tensor)' not found in \(searched)"
+        case let .shapeMismatch(tensor, expected, actual):
+            return "tensor '\(tensor)' has shape \(actual), expected \(expected)"
+        case let .unsupportedDType(tensor, dtype):
+            return "tensor '\(tensor)' has dtype \(dtype); supported: F32, F16, BF16"
+        }
+    }
+}
+
+public struct TensorEntry: Sendable {
+    public let name: String
+    public let dtypeName: String
+    public let shape: [Int]
+    /// Byte range inside the data section.
+    public let begin: Int
+    public let end: Int
+}
+
+/// One mapped safetensors file.
+public final class SafetensorsFile: @unchecked Sendable {
+    public let path: String
+    public let entries: [String: TensorEntry]
+    public let metadata: [String: String]
+    private let base: UnsafeMutableRawPointer
+    private let size: Int
+    private let dataOffset: Int
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw WeightError.unreadable(file: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw WeightError.unreadable(file: path, reason: "fstat failed") }
+        size = Int(st.st_size)
+        guard size >= 8 else { throw WeightError.corruptHeader(file: path, reason: "file of \(size) bytes") }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw WeightError.unreadable(file: path, reason: "mmap failed")
+        }
+        base = p
+        do {
+            let headerSize = p.loadUnaligned(as: UInt64.self).littleEndian
+            guard headerSize <= UInt64(size - 8) else {
+                throw WeightError.corruptHeader(file: path, reason: "header of \(headerSize) bytes in a \(size)-byte file")
+            }
+            dataOffset = 8 + Int(headerSize)
+            let header = Data(bytes: p + 8, count: Int(headerSize))
+            guard let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
+                throw WeightError.corruptHeader(file: path, reason: "header is not a JSON object")
+            }
+            (entries, metadata) = try SafetensorsFile.parse(json, file: path, dataSize: size - dataOffset)
+        } catch {
+            munmap(p, size)
+            throw error
+        }
+    }
+
+    deinit { munmap(base, size) }
+
+    private static func parse(_ json: [String: Any], file: String, dataSize: Int) throws
+        -> ([String: TensorEntry], [String: String]) {
+        var entries: [String: TensorEntry] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in json {
+            if name == "__metadata__" {
+                for (k, v) in (value as? [String: Any]) ?? [:] { metadata[k] = "\(v)" }
+                continue
+            }
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shapeAny = info["shape"] as? [Any], let offsAny = info["data_offsets"] as? [Any],
+                  offsAny.count == 2 else {
+                throw WeightError.badTensor(file: file, tensor: name, reason: "entry lacks dtype, shape or data_offsets")
+            }
+            let shape = shapeAny.compactMap { ($0 as? NSNumber)?.intValue }
+            let offs = offsAny.compactMap { ($0 as? NSNumber)?.intValue }
+            guard shape.count == shapeAny.count, shape.allSatisfy({ $0 >= 0 }), offs.count == 2 else {
+                throw WeightError.badTensor(file: file, tensor: name, reason: "malformed shape or offsets")
+            }
+            let (begin, end) = (offs[0], offs[1])
+            guard begin >= 0, begin <= end, end <= dataSize else {
+                throw WeightError.badTensor(file: file, tensor: name,
+                                            reason: "data [\(begin), \(end)) outside the \(dataSize)-byte data section (truncated file?)")
+            }
+            let elementSize: Int? = ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+                                     "U8": 1, "BOOL": 1, "U16": 2, "U32": 4, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1][dtype]
+            guard let elementSize else {
+                throw WeightError.badTensor(file: file, tensor: name, reason: "unknown dtype \(dtype)")
+            }
+            let (elements, overflow) = shape.reduce((1, false)) { acc, d in
+                let r = acc.0.multipliedReportingOverflow(by: d); return (r.partialValue, acc.1 || r.overflow)
+            }
+            guard !overflow, elements * elementSize == end - begin else {
+                throw WeightError.badTensor(file: file, tensor: name,
+                                            reason: "shape \(shape) of \(dtype) needs \(elements * elementSize) bytes, offsets give \(end - begin)")
+            }
+            entries[name] = TensorEntry(name: name, dtypeName: dtype, shape: shape, begin: begin, end: end)
+        }
+        return (entries, metadata)
+    }
+
+    /// The tensor widened to float32 on `backend`.
+    public func load(_ name: String, on backend: any Backend) throws -> Tensor {
+        guard let e = entries[name] else { throw WeightError.missing(tensor: name, searched: path) }
+        guard let dtype = DType(rawValue: e.dtypeName) else {
+            throw WeightError.unsupportedDType(tensor: name, dtype: e.dtypeName)
+        }
+        let count = e.shape.reduce(1, *)
+        var host = [Float](repeating: 0, count: count)
+        host.withUnsafeMutableBufferPointer { buf in
+            if let dst = buf.baseAddress { dtype.widen(UnsafeRawPointer(base + dataOffset + e.begin), count: count, into: dst) }
+        }
+        return Tensor(host, shape: e.shape, on: backend)
+    }
+}
+
+/// Writes a safetensors file (tests and tools; F32/F16/BF16 from float32 values).
+public func writeSafetensors(_ tensors: [(name: String, shape: [Int], values: [Float], dtype: DType)], to url: URL) throws {
+    var header: [String: Any] = [:]
+    var data = Data()
+    for t in tensors {
+        let begin = data.count
+        switch t.dtype {
+        case .f32: for v in t.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        case .f16: for v in t.values { withUnsafeBytes(of: floatToHalf(v).littleEndian) { data.append(contentsOf: $0) } }
+        case .bf16: for v in t.values { withUnsafeBytes(of: floatToBFloat16(v).littleEndian) { data.append(contentsOf: $0) } }
+        }
+        header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [begin, data.count]]
+    }
+    var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+    while json.count % 8 != 0 { json.append(0x20) }
+    var out = Data()
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+    out.append(json)
+    out.append(data)
+    try out.write(to: url)
+}

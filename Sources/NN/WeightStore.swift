@@ -1,0 +1,81 @@
+// Checkpoint weights by name: one safetensors file, or shards through `model.safetensors.index.json`.
+// Layers look their weights up through scoped prefixes matching the checkpoint keys
+// (`vb.scope("self_attn").tensor("q_proj.weight")`), so there is no mapping table far from the layer.
+
+import Foundation
+import Tensor
+
+public final class WeightStore: @unchecked Sendable {
+    public let backend: any Backend
+    private let files: [SafetensorsFile]
+    private let owner: [String: Int]   // tensor name -> index into files
+    private let description: String
+
+    /// A model folder: `model.safetensors`, or the shards named by `model.safetensors.index.json`.
+    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared) throws {
+        let single = folder.appendingPathComponent("model.safetensors")
+        let index = folder.appendingPathComponent("model.safetensors.index.json")
+        let fm = FileManager.default
+        if fm.fileExists(atPath: single.path) {
+            try self.init(files: [single], backend: backend)
+        } else if fm.fileExists(atPath: index.path) {
+            guard let json = try? JSONSerialization.jsonObject(with: Data(contentsOf: index)) as? [String: Any],
+                  let map = json["weight_map"] as? [String: String] else {
+                throw WeightError.corruptHeader(file: index.path, reason: "no weight_map object")
+            }
+            let shards = Array(Set(map.values)).sorted()
+            try self.init(files: shards.map { folder.appendingPathComponent($0) }, backend: backend)
+            for (name, shard) in map where owner[name] == nil {
+                throw WeightError.missing(tensor: name, searched: "shard \(shard) (listed in \(index.lastPathComponent))")
+            }
+        } else {
+            throw WeightError.unreadable(file: folder.path,
+                                        reason: "no model.safetensors or model.safetensors.index.json in the folder")
+        }
+    }
+
+    public init(files urls: [URL], backend: any Backend = CPUBackend.shared) throws {
+        self.backend = backend
+        files = try urls.map { try SafetensorsFile(path: $0.path) }
+        var owner: [String: Int] = [:]
+        for (i, f) in files.enumerated() { for name in f.entries.keys { owner[name] = i } }
+        self.owner = owner
+        description = urls.map(\.lastPathComponent).joined(separator: ", ")
+    }
+
+    public var names: [String] { owner.keys.sorted() }
+    public func contains(_ name: String) -> Bool { owner[name] != nil }
+    public func shape(of name: String) -> [Int]? { owner[name].flatMap { files[$0].entries[name]?.shape } }
+
+    /// Loads `name` (or the first present of `name` + `aliases`: tied copies are often absent from a file),
+    /// checking the shape when given.
+    public func tensor(_ name: String, shape: [Int]? = nil, aliases: [String] = []) throws -> Tensor {
+        guard let found = ([name] + aliases).first(where: { owner[$0] != nil }), let i = owner[found] else {
+            throw WeightError.missing(tensor: name, searched: description)
+        }
+        if let shape, let actual = files[i].entries[found]?.shape, actual != shape {
+            throw WeightError.shapeMismatch(tensor: found, expected: shape, actual: actual)
+        }
+        return try files[i].load(found, on: backend)
+    }
+
+    public var root: WeightScope { WeightScope(store: self, prefix: "") }
+}
+
+/// A prefix into a `WeightStore` (`model.decoder.layers.3.`).
+public struct WeightScope: @unchecked Sendable {
+    public let store: WeightStore
+    public let prefix: String
+
+    public func scope(_ component: String) -> WeightScope {
+        WeightScope(store: store, prefix: prefix + component + ".")
+    }
+    public func scope(_ component: Int) -> WeightScope { scope(String(component)) }
+
+    public func contains(_ name: String) -> Bool { store.contains(prefix + name) }
+
+    /// `aliases` are full keys (not prefixed) tried when `prefix + name` is absent.
+    public func tensor(_ name: String, shape: [Int]? = nil, aliases: [String] = []) throws -> Tensor {
+        try store.tensor(prefix + name, shape: shape, aliases: aliases)
+    }
+}

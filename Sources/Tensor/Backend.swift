@@ -1,0 +1,72 @@
+// The small contract a compute backend fulfils: memory, and the operations encoder-decoder
+// transformers need. Everything is float32. The CPU backend implements it with OpenBLAS; a CUDA backend
+// joins by implementing the same protocol, without touching model code.
+
+public enum Activation: String, Sendable {
+    case gelu           // exact erf GELU (HF "gelu")
+    case geluTanh       // HF "gelu_new" / "gelu_pytorch_tanh"
+    case relu
+    case silu
+    case tanh
+
+    /// Hugging Face `activation_function` names.
+    public init?(huggingFace name: String) {
+        switch name {
+        case "gelu": self = .gelu
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+        case "relu": self = .relu
+        case "silu", "swish": self = .silu
+        case "tanh": self = .tanh
+        default: return nil
+        }
+    }
+}
+
+/// One sequence's share of a packed attention call.
+/// Query rows `queryStart..<queryStart+queryCount` of the packed query attend to rows
+/// `keyStart..<keyStart+keyCount` of `keys[keyIndex]` / `values[keyIndex]`. With `causal`, query j (0-based in the span) sees keys
+/// `0..<(keyCount - queryCount + j + 1)`: the new tokens are the last `queryCount` keys.
+public struct AttentionSpan: Sendable {
+    public var queryStart: Int
+    public var queryCount: Int
+    public var keyIndex: Int
+    public var keyStart: Int
+    public var keyCount: Int
+    public var causal: Bool
+
+    public init(queryStart: Int, queryCount: Int, keyIndex: Int, keyStart: Int = 0, keyCount: Int, causal: Bool) {
+        self.queryStart = queryStart
+        self.queryCount = queryCount
+        self.keyIndex = keyIndex
+        self.keyStart = keyStart
+        self.keyCount = keyCount
+        self.causal = causal
+    }
+}
+
+public protocol Backend: AnyObject, Sendable {
+    var name: String { get }
+
+    // memory
+    func allocate(count: Int, zeroed: Bool) -> TensorStorage
+    func upload(_ values: UnsafeBufferPointer<Float>) -> TensorStorage
+    func download(_ tensor: Tensor) -> [Float]
+    func copy(_ storage: TensorStorage, count: Int) -> TensorStorage
+    /// dst rows `row..<row+rows` (row width `width`) = src rows `row..<row+rows`.
+    func copyRows(from source: Tensor, row sourceRow: Int, into destination: TensorStorage, row: Int, rows: Int,
+                  width: Int)
+
+    // ops
+    /// x: [N, K] · weight: [M, K]ᵀ + bias: [M] -> [N, M]
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor
+    func add(_ a: Tensor, _ b: Tensor) -> Tensor
+    /// Over the last dimension.
+    func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor
+    func activation(_ x: Tensor, _ kind: Activation) -> Tensor
+    func embedding(_ ids: [Int], table: Tensor, scale: Float) -> Tensor
+    func gatherRows(_ x: Tensor, rows: [Int]) -> Tensor
+    func logSoftmax(_ x: Tensor) -> Tensor
+    /// query: [Nq, H*D] packed over spans; keys[i], values[i]: [capacity_i, H*D] -> [Nq, H*D]
+    func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
+                   scale: Float) -> Tensor
+}

@@ -1,0 +1,105 @@
+// A float32 tensor: a shape over contiguous row-major storage owned by one backend.
+// Model code calls these methods and never names a backend: each op runs on the backend that owns
+// the operands (GUIDE §2, candle's pattern).
+
+public final class TensorStorage: @unchecked Sendable {
+    public let backend: any Backend
+    /// Host address on the CPU backend, device address elsewhere.
+    public let pointer: UnsafeMutableRawPointer
+    /// Number of float32 elements.
+    public let count: Int
+    private let release: (UnsafeMutableRawPointer) -> Void
+
+    public init(backend: any Backend, pointer: UnsafeMutableRawPointer, count: Int,
+                release: @escaping (UnsafeMutableRawPointer) -> Void) {
+        self.backend = backend
+        self.pointer = pointer
+        self.count = count
+        self.release = release
+    }
+
+    deinit { release(pointer) }
+
+    /// Host view (CPU backend only).
+    public var floats: UnsafeMutablePointer<Float> { pointer.assumingMemoryBound(to: Float.self) }
+}
+
+public struct Tensor: @unchecked Sendable {
+    public private(set) var shape: [Int]
+    public internal(set) var storage: TensorStorage
+
+    public init(shape: [Int], storage: TensorStorage) {
+        precondition(shape.reduce(1, *) <= storage.count, "shape \(shape) exceeds storage of \(storage.count)")
+        self.shape = shape
+        self.storage = storage
+    }
+
+    public var backend: any Backend { storage.backend }
+    public var count: Int { shape.reduce(1, *) }
+    public var rank: Int { shape.count }
+    /// Rows and columns of the tensor seen as a matrix [rows, lastDim].
+    public var rows: Int { shape.count <= 1 ? 1 : count / shape[shape.count - 1] }
+    public var columns: Int { shape.last ?? 1 }
+
+    public static func zeros(_ shape: [Int], on backend: any Backend) -> Tensor {
+        Tensor(shape: shape, storage: backend.allocate(count: shape.reduce(1, *), zeroed: true))
+    }
+
+    public init(_ values: [Float], shape: [Int], on backend: any Backend) {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        let storage = values.withUnsafeBufferPointer { backend.upload($0) }
+        self.init(shape: shape, storage: storage)
+    }
+
+    public func toArray() -> [Float] { backend.download(self) }
+
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        return Tensor(shape: newShape, storage: storage)
+    }
+
+    /// Copy-on-write: a tensor about to be written in place gets its own storage when shared.
+    public mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) {
+            storage = backend.copy(storage, count: storage.count)
+        }
+    }
+
+    /// Like `makeUnique`, but a shared storage is replaced by a copy of its first `rows` rows only
+    /// (the rest left uninitialized): a KV cache copies what it holds, not its capacity.
+    public mutating func makeUnique(keepingRows rows: Int) {
+        if !isKnownUniquelyReferenced(&storage) {
+            let fresh = backend.allocate(count: storage.count, zeroed: false)
+            if rows > 0 { backend.copyRows(from: self, row: 0, into: fresh, row: 0, rows: rows, width: columns) }
+            storage = fresh
+        }
+    }
+
+    /// Writes `source`'s rows into rows `at..<at+source.rows` of this matrix, in place (after copy-on-write).
+    public mutating func setRows(at row: Int, from source: Tensor, sourceRow: Int = 0, rowCount: Int? = nil) {
+        let n = rowCount ?? source.rows - sourceRow
+        precondition(columns == source.columns && row + n <= rows && sourceRow + n <= source.rows)
+        makeUnique()
+        backend.copyRows(from: source, row: sourceRow, into: storage, row: row, rows: n, width: columns)
+    }
+}
+
+// MARK: - ops (dispatched to the owning backend)
+
+public extension Tensor {
+    /// x: [N, K], weight: [M, K], bias: [M] -> [N, M]
+    func linear(_ weight: Tensor, bias: Tensor?) -> Tensor { backend.linear(self, weight: weight, bias: bias) }
+    static func + (a: Tensor, b: Tensor) -> Tensor { a.backend.add(a, b) }
+    func layerNorm(weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
+        backend.layerNorm(self, weight: weight, bias: bias, eps: eps)
+    }
+    func activation(_ kind: Activation) -> Tensor { backend.activation(self, kind) }
+    /// table: [V, C] gathered at ids -> [ids.count, C], times scale
+    func embedding(_ ids: [Int], scale: Float = 1) -> Tensor { backend.embedding(ids, table: self, scale: scale) }
+    /// Rows of a [N, C] matrix -> [rows.count, C]
+    func gatherRows(_ rows: [Int]) -> Tensor { backend.gatherRows(self, rows: rows) }
+    /// Rows `start..<start+count` as a new [count, C] matrix.
+    func rowSlice(_ start: Int, _ count: Int) -> Tensor { backend.gatherRows(self, rows: Array(start..<start + count)) }
+    /// Row-wise log-softmax of a [N, V] matrix.
+    func logSoftmax() -> Tensor { backend.logSoftmax(self) }
+}

@@ -1,0 +1,55 @@
+// Shared helpers: fixture paths and JSON, comparisons that print the largest difference.
+
+import Foundation
+import XCTest
+
+enum Fixtures {
+    /// Tests/Fixtures/bart (written by scripts/fixtures/bart/make_fixtures.py).
+    static let bart = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/bart")
+    static let models = ["bart-tiny", "distilbart-tiny", "mbart-tiny"]
+
+    static func json(_ url: URL) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }
+}
+
+/// Numbers of a fixture (JSON numbers, or "-inf"/"inf" strings) as Float.
+func floats(_ any: Any?) -> [Float] {
+    ((any as? [Any]) ?? []).map { v in
+        if let s = v as? String { return s == "-inf" ? -.infinity : .infinity }
+        return (v as! NSNumber).floatValue
+    }
+}
+
+func ints(_ any: Any?) -> [Int] { ((any as? [Any]) ?? []).map { ($0 as! NSNumber).intValue } }
+
+/// Max-abs comparison; on failure prints the largest difference and the first mismatches (llm.c style).
+@discardableResult
+func assertClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) -> Float {
+    guard actual.count == expected.count else {
+        XCTFail("\(what): \(actual.count) values, expected \(expected.count)", file: file, line: line)
+        return .infinity
+    }
+    var worst: Float = 0, worstAt = 0
+    var mismatches: [String] = []
+    for i in actual.indices {
+        let (a, e) = (actual[i], expected[i])
+        if a == e { continue }   // also equal infinities
+        let d = abs(a - e)
+        if !(d <= tolerance) {
+            if mismatches.count < 5 { mismatches.append("[\(i)] \(a) vs \(e)") }
+        }
+        if !(d <= worst) { worst = d.isNaN ? .infinity : d; worstAt = i }
+    }
+    if !mismatches.isEmpty {
+        XCTFail("\(what): max |diff| \(worst) at \(worstAt) > \(tolerance); first: \(mismatches.joined(separator: ", "))",
+                file: file, line: line)
+    }
+    return worst
+}
+
+func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).reduce(0) { m, p in p.0 == p.1 ? m : max(m, abs(p.0 - p.1)) }
+}
