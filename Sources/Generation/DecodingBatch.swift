@@ -109,21 +109,17 @@ public struct DecodingBatch: @unchecked Sendable {
     private func advance(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: [DecoderCache],
                          vocabulary v: Int) -> GenerationResult? {
         switch a.search {
-        case var g:
-            if case .greedy(var greedy) = g {
-                var scores = Array(logits)
-                scores.withUnsafeMutableBufferPointer { a.processors.process($0, sequence: greedy.tokens) }
-                let token = scores.withUnsafeBufferPointer { greedy.step(scores: $0) }
-                g = .greedy(greedy)
-                a.search = g
-                if greedy.isDone {
-                    return GenerationResult(id: a.request.id, sequences: [greedy.tokens])
-                }
-                a.caches = caches
-                a.pendingTokens = [[token]]
-                return nil
-            }
-            guard case .beam(var beam) = g else { fatalError() }
+        case .greedy(var greedy):
+            var scores = Array(logits)
+            scores.withUnsafeMutableBufferPointer { a.processors.process($0, sequence: greedy.tokens) }
+            let token = scores.withUnsafeBufferPointer { greedy.step(scores: $0) }
+            a.search = .greedy(greedy)
+            if greedy.isDone { return GenerationResult(id: a.request.id, sequences: [greedy.tokens]) }
+            a.caches = caches
+            a.pendingTokens = [[token]]
+            return nil
+
+        case .beam(var beam):
             let n = beam.numBeams
             // log-softmax of each running beam (one computed row stands for all beams at the first step)
             var logProbs = [Float](repeating: 0, count: n * v)
@@ -140,6 +136,7 @@ public struct DecodingBatch: @unchecked Sendable {
             if beam.isDone {
                 return GenerationResult(id: a.request.id, sequences: beam.results(a.request.config.numReturnSequences))
             }
+            // each new beam continues a previous one: its cache is that beam's (copy-on-write)
             a.caches = origins.map { caches[caches.count == 1 ? 0 : $0] }
             a.pendingTokens = beam.running.map { [$0.last!] }
             return nil
