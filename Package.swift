@@ -28,6 +28,7 @@ let package = Package(
             name: "brevity",
             dependencies: [
                 "Tokenizers",
+                "Models", "Generation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,6 +5,6 @@ struct Brevity: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brevity",
         abstract: "Brevity: a text-summarization service and its offline tools.",
-        subcommands: [TokenizeCommand.self, BenchCommand.self]
+        subcommands: [TokenizeCommand.self, BenchCommand.self, SummarizeCommand.self]
     )
 }

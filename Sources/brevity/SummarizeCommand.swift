@@ -1,0 +1,167 @@
+import ArgumentParser
+import Foundation
+import Generation
+import Models
+import Tokenizers
+
+/// `brevity summarize --model PATH --format jsonl [--params JSON] [--max-batch-size N]` (issue 3):
+/// reads `{"text": ...}` lines (or pre-tokenized `{"input_ids": [...]}`) and writes, in input order, one
+/// `{"text": summary, "token_ids": [...]}` per line. `token_ids` is what transformers' `generate` returns
+/// for that input alone (decoder start token first, forced BOS/EOS included, no padding); `text` is its
+/// decode without special tokens. `--format text` summarizes files (or standard input) for people.
+struct SummarizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summarize",
+        abstract: "Summarize texts with an encoder-decoder model (BART family) on the CPU."
+    )
+
+    enum Format: String, ExpressibleByArgument { case jsonl, text }
+
+    @Option(help: "A model folder: config.json, model.safetensors (or a sharded index), tokenizer files.")
+    var model: String
+
+    @Option(help: "jsonl: {\"text\"} lines in, {\"text\", \"token_ids\"} lines out; text: plain text in and out.")
+    var format: Format = .jsonl
+
+    @Option(help: "Generation parameters as a JSON object with transformers' names (num_beams, max_length, ...).")
+    var params: String?
+
+    @Option(help: "Most inputs decoding together.")
+    var maxBatchSize: Int = 8
+
+    @Option(help: "Time the generation: run it this many times after a warm-up, report to standard error.")
+    var benchRepeat: Int = 0
+
+    @Argument(help: "With --format text: files to summarize (standard input when none).")
+    var files: [String] = []
+
+    func validate() throws {
+        if maxBatchSize < 1 { throw ValidationError("--max-batch-size must be at least 1") }
+        if benchRepeat < 0 { throw ValidationError("--bench-repeat must be non-negative") }
+        if format == .jsonl && !files.isEmpty { throw ValidationError("files are read with --format text only") }
+    }
+
+    func run() throws {
+        let folder = URL(fileURLWithPath: model)
+        // parameters first: a bad request fails before the model loads
+        var request = GenerationConfig()
+        if let params {
+            guard let data = params.data(using: .utf8),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                fail("--params: not a JSON object: \(params)")
+            }
+            do { request = try GenerationConfig.request(json) } catch { fail("--params: \(error)") }
+        }
+        let engine: any Seq2SeqModel
+        let config: ResolvedGeneration
+        let tokenizer: Tokenizer
+        do {
+            engine = try ModelRegistry.load(folder: folder)
+            config = try GenerationConfig.model(folder: folder).resolve(request: request, maxPositions: engine.maxPositions)
+        } catch { fail("cannot load model \(model): \(error)") }
+        do { tokenizer = try Tokenizer.load(from: folder) } catch { fail("cannot load tokenizer from \(model): \(error)") }
+
+        // inputs, truncated to the model's positions as the reference services do
+        let texts: [Input] = format == .jsonl ? readJSONLines() : readTextInputs()
+        var inputs: [[Int]] = []
+        for (i, t) in texts.enumerated() {
+            switch t {
+            case .ids(let ids):
+                if ids.isEmpty { fail("line \(i + 1): empty input_ids") }
+                inputs.append(Array(ids.prefix(engine.maxPositions)))
+            case .text(let text):
+                do {
+                    inputs.append(try tokenizer.encode(text, truncation: .maxLength(engine.maxPositions, .right),
+                                                       padding: false).ids)
+                } catch { fail("line \(i + 1): cannot tokenize: \(error)") }
+            }
+        }
+
+        for (i, ids) in inputs.enumerated() {
+            if let bad = ids.first(where: { $0 < 0 || $0 >= engine.vocabularySize }) {
+                fail("input \(i + 1): token id \(bad) outside the model's vocabulary of \(engine.vocabularySize)")
+            }
+        }
+        let configs = Array(repeating: config, count: inputs.count)
+        var results: [[[Int]]] = []
+        do {
+            results = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize)
+            if benchRepeat > 0 { try bench(engine, inputs, configs) }
+        } catch { fail("generation failed: \(error)") }
+
+        let out = StdoutWriter()
+        for sequences in results {
+            let ids = sequences.first ?? []
+            let text = tokenizer.decode(ids, skipSpecialTokens: true)
+            switch format {
+            case .jsonl:
+                let obj: [String: Any] = ["text": text, "token_ids": ids]
+                let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+                out.write(Array(data) + [0x0A])
+            case .text:
+                out.write(Array((text + "\n").utf8))
+            }
+        }
+        out.flush()
+    }
+
+    enum Input {
+        case text(String)
+        case ids([Int])
+    }
+
+    private func readJSONLines() -> [Input] {
+        var inputs: [Input] = []
+        var lines = StdinLines()
+        var n = 0
+        while let raw = lines.next() {
+            n += 1
+            if raw.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any] else {
+                fail("line \(n): not a JSON object")
+            }
+            if let unknown = obj.keys.sorted().first(where: { $0 != "text" && $0 != "input_ids" }) {
+                fail("line \(n): unknown field '\(unknown)' (expected \"text\")")
+            }
+            if let text = obj["text"] {
+                guard let s = text as? String else { fail("line \(n): \"text\" must be a string") }
+                inputs.append(.text(s))
+            } else if let ids = obj["input_ids"] as? [NSNumber] {
+                inputs.append(.ids(ids.map(\.intValue)))
+            } else {
+                fail("line \(n): missing \"text\"")
+            }
+        }
+        return inputs
+    }
+
+    private func readTextInputs() -> [Input] {
+        if files.isEmpty {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            guard let s = String(data: data, encoding: .utf8) else { fail("standard input is not UTF-8") }
+            return [.text(s)]
+        }
+        return files.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
+            guard let s = String(data: data, encoding: .utf8) else { fail("\(path) is not UTF-8") }
+            return .text(s)
+        }
+    }
+
+    /// Warm-up, then `benchRepeat` timed runs; medians to standard error as one JSON line.
+    private func bench(_ engine: any Seq2SeqModel, _ inputs: [[Int]], _ configs: [ResolvedGeneration]) throws {
+        var times: [Double] = []
+        for _ in 0..<benchRepeat {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        let median = times.sorted()[times.count / 2]
+        FileHandle.standardError.write(Data("{\"bench_seconds\": \(times), \"median\": \(median)}\n".utf8))
+    }
+
+    private func fail(_ message: String) -> Never {
+        printError(message)
+        Foundation.exit(2)
+    }
+}
