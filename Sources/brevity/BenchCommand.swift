@@ -27,6 +27,12 @@ struct BenchTokenizerCommand: ParsableCommand {
     @Option(help: "Timed runs after one warm-up run.")
     var runs: Int = 3
 
+    @Flag(help: "Keep the padding and truncation stored in tokenizer.json (off by default, as in bench/tokenizers/hf_bench.py).")
+    var keepFileSettings = false
+
+    @Flag(help: "Encode without the post-processor's special tokens.")
+    var noSpecialTokens = false
+
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1") }
     }
@@ -42,13 +48,18 @@ struct BenchTokenizerCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let text = String(decoding: data, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Split on the newline byte, as Python's str.split("\n") does (not on grapheme clusters).
+        var lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        if lines.last == "" { lines.removeLast() }
+        let truncation: Truncation = keepFileSettings ? .fromFile : .none
         var times: [Double] = []
         var tokens = 0
         for r in 0...runs {
             let t0 = DispatchTime.now().uptimeNanoseconds
             var n = 0
-            for l in lines { n += try tok.encode(l).ids.count }
+            for l in lines {
+                n += try tok.encode(l, addSpecialTokens: !noSpecialTokens, truncation: truncation, padding: keepFileSettings).ids.count
+            }
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if r > 0 { times.append(dt) }
             tokens = n
