@@ -71,6 +71,14 @@ public struct DecodingBatch: @unchecked Sendable {
     /// Drops a request (cancelled); its caches are released.
     public mutating func drop(id: Int) { active.removeAll { $0.request.id == id } }
 
+    /// The tokens a request has settled so far, for streaming: greedy and sampling sequences grow one
+    /// token a step; a beam search's best sequence is known only when it finishes (nil until then).
+    public func progress(id: Int) -> [Int]? {
+        guard let a = active.first(where: { $0.request.id == id }) else { return nil }
+        if case .greedy(let g) = a.search { return g.tokens }
+        return nil
+    }
+
     /// Runs one decoder step for every active request; returns the requests that finished.
     public mutating func step() -> [GenerationResult] {
         guard !active.isEmpty else { return [] }
