@@ -1,0 +1,105 @@
+// `brevity summarize` end to end (issue 3's CLI contract): ids equal to transformers' generate, and bad
+// input exiting non-zero with a message naming the problem. Runs the `brevity` binary that `swift test`
+// builds beside the test bundle (skipped when it is absent).
+
+import Foundation
+import XCTest
+
+final class SummarizeCLITests: XCTestCase {
+    var binary: URL!
+    var modelDir: URL!
+
+    override func setUpWithError() throws {
+        // the products folder: the bundle's own folder on Linux, the folder holding the .xctest on Darwin
+        let bundle = Bundle(for: SummarizeCLITests.self).bundleURL
+        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("brevity") }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw XCTSkip("no brevity binary beside \(bundle.path)")
+        }
+        binary = found
+        // bart-tiny plus a BART tokenizer (its ids exceed the tiny vocabulary: inputs are given as ids)
+        modelDir = FileManager.default.temporaryDirectory.appendingPathComponent("brevity-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: modelDir, withIntermediateDirectories: true)
+        let src = Fixtures.bart.appendingPathComponent("bart-tiny")
+        for f in ["config.json", "generation_config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(at: src.appendingPathComponent(f), to: modelDir.appendingPathComponent(f))
+        }
+        try FileManager.default.copyItem(
+            at: Fixtures.bart.deletingLastPathComponent().appendingPathComponent("tokenizers/bart/tokenizer.json"),
+            to: modelDir.appendingPathComponent("tokenizer.json"))
+    }
+
+    override func tearDownWithError() throws { if let modelDir { try? FileManager.default.removeItem(at: modelDir) } }
+
+    func run(_ args: [String], stdin: String) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["summarize"] + args
+        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+        p.standardInput = inPipe
+        p.standardOutput = outPipe
+        p.standardError = errPipe
+        try p.run()
+        inPipe.fileHandleForWriting.write(Data(stdin.utf8))
+        try inPipe.fileHandleForWriting.close()
+        let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+        let err = errPipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    func testTokenIdsEqualTransformersInInputOrder() throws {
+        let j = try Fixtures.json(Fixtures.bart.appendingPathComponent("bart-tiny/generate.json"))
+        for name in ["defaults", "beam4_early_true", "greedy_penalties"] {
+            let s = (j["settings"] as! [[String: Any]]).first { $0["name"] as! String == name }!
+            var params = s["params"] as! [String: Any]
+            params["forced_bos_token_id"] = nil     // the model's own defaults, not request fields
+            params["forced_eos_token_id"] = nil
+            let cases = s["cases"] as! [[String: Any]]
+            let stdin = cases.map { c -> String in
+                String(decoding: try! JSONSerialization.data(withJSONObject: ["input_ids": c["input_ids"]!]), as: UTF8.self)
+            }.joined(separator: "\n") + "\n"
+            let paramsJSON = String(decoding: try JSONSerialization.data(withJSONObject: params), as: UTF8.self)
+            let r = try run(["--model", modelDir.path, "--params", paramsJSON, "--max-batch-size", "3"], stdin: stdin)
+            XCTAssertEqual(r.status, 0, r.err)
+            let lines = r.out.split(separator: "\n")
+            XCTAssertEqual(lines.count, cases.count)
+            for (line, c) in zip(lines, cases) {
+                let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                XCTAssertEqual(ints(obj["token_ids"]), ((c["sequences"] as! [Any]).map(ints))[0], name)
+                XCTAssertNotNil(obj["text"] as? String)
+            }
+        }
+    }
+
+    func testBadInputExitsNonZeroNamingTheProblem() throws {
+        let ok = "{\"input_ids\": [0, 10, 11, 2]}\n"
+        let cases: [([String], String, String)] = [
+            (["--params", "{\"num_beam\": 2}"], ok, "num_beam"),                // unknown parameter
+            (["--params", "{\"num_beams\": \"2\"}"], ok, "num_beams"),          // wrong type
+            (["--params", "{\"top_p\": 2}"], ok, "top_p"),                      // out of range
+            (["--params", "{\"max_length\": 100000}"], ok, "max_length"),       // beyond the positions
+            (["--params", "not json"], ok, "--params"),
+            ([], "{\"text\": 5}\n", "text"),                                      // wrong field type
+            ([], "{\"txt\": \"a\"}\n", "txt"),                                    // unknown field
+            ([], "nonsense\n", "line 1"),
+            ([], "{\"input_ids\": [0, 99999, 2]}\n", "99999"),                    // id outside the vocabulary
+        ]
+        for (args, stdin, needle) in cases {
+            let r = try run(["--model", modelDir.path] + args, stdin: stdin)
+            XCTAssertNotEqual(r.status, 0, "\(args) \(stdin)")
+            XCTAssertTrue(r.err.contains(needle), "stderr '\(r.err)' should name '\(needle)'")
+        }
+        // a model folder missing a file
+        for missing in ["model.safetensors", "config.json", "tokenizer.json"] {
+            try FileManager.default.moveItem(at: modelDir.appendingPathComponent(missing),
+                                             to: modelDir.appendingPathComponent(missing + ".away"))
+            let r = try run(["--model", modelDir.path], stdin: ok)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.err.contains(missing) || (missing == "tokenizer.json" && r.err.contains("tokenizer")),
+                          "stderr '\(r.err)' should name \(missing)")
+            try FileManager.default.moveItem(at: modelDir.appendingPathComponent(missing + ".away"),
+                                             to: modelDir.appendingPathComponent(missing))
+        }
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""transformers' `generate` on the benchmark model: the GUIDE §4 workload (60-token input, 60 tokens
+forced with min_length = max_length = 60, no-repeat 3-gram), beam 1, beam 4 and 8 inputs x beam 4.
+Prints one JSON line per case: medians of REPEAT runs after a warm-up, THREADS torch threads."""
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+from transformers import BartForConditionalGeneration
+
+folder, inputs_path = sys.argv[1], sys.argv[2]
+threads = int(os.environ.get("THREADS", "2"))
+repeat = int(os.environ.get("REPEAT", "3"))
+dtype = os.environ.get("DTYPE", "float32")
+torch.set_num_threads(threads)
+model = BartForConditionalGeneration.from_pretrained(folder, dtype=getattr(torch, dtype)).eval()
+inputs = [json.loads(l)["input_ids"] for l in open(inputs_path)]
+for name, beams, n in [("beam1", 1, 1), ("beam4", 4, 1), ("8x_beam4", 4, 8)]:
+    ids = torch.tensor(inputs[:n])
+    kwargs = dict(num_beams=beams, min_length=60, max_length=60, no_repeat_ngram_size=3)
+    with torch.inference_mode():
+        out = model.generate(ids, **kwargs)   # warm-up
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            model.generate(ids, **kwargs)
+            times.append(time.perf_counter() - t0)
+    print(json.dumps({"system": f"transformers/{dtype}", "case": name, "median_s": round(statistics.median(times), 3),
+                      "runs": [round(t, 3) for t in times], "first_ids": out[0][:8].tolist()}), flush=True)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# BART benchmark (GUIDE §4 workload) on random weights with bart-large-cnn's shape, Brevity and
+# transformers side by side in one run. Usage: bench/bart/run.sh   (REPEAT=3 THREADS=2 by default)
+# Needs the fixture venv (scripts/fixtures/bart/requirements.txt): VENV=~/.cache/brevity/venv-bart.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+VENV=${VENV:-$HOME/.cache/brevity/venv-bart}
+PY=$VENV/bin/python
+MODEL=${MODEL:-bench/data/bart-large-cnn-random}
+export REPEAT=${REPEAT:-3} THREADS=${THREADS:-2}
+export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
+
+[ -f "$MODEL/model.safetensors" ] || "$PY" bench/bart/make_model.py "$MODEL"
+swift build -c release --scratch-path .build-engine --product brevity >/dev/null
+BIN=.build-engine/release/brevity
+
+# 8 inputs of 60 tokens: <s> + 58 random ids + </s>
+INPUTS=bench/data/bart-inputs.jsonl
+"$PY" - "$INPUTS" <<'PYEOF'
+import json, random, sys
+random.seed(0)
+with open(sys.argv[1], "w") as f:
+    for _ in range(8):
+        f.write(json.dumps({"input_ids": [0] + [random.randrange(4, 50000) for _ in range(58)] + [2]}) + "\n")
+PYEOF
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); threads=$THREADS repeat=$REPEAT"
+PARAMS='{"min_length": 60, "max_length": 60, "no_repeat_ngram_size": 3'
+for case in "beam1 1 1" "beam4 4 1" "8x_beam4 4 8"; do
+  set -- $case
+  head -n "$3" "$INPUTS" > bench/data/bart-in-$1.jsonl
+  "$BIN" summarize --model "$MODEL" --params "$PARAMS, \"num_beams\": $2}" --max-batch-size 8 \
+    --bench-repeat "$REPEAT" < bench/data/bart-in-$1.jsonl 2> bench/data/bart-brevity-$1.json > bench/data/bart-out-$1.jsonl
+  echo "{\"system\": \"brevity/float32\", \"case\": \"$1\", \"timing\": $(cat bench/data/bart-brevity-$1.json), \"first_ids\": $(head -n 1 bench/data/bart-out-$1.jsonl | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["token_ids"][:8])')}"
+done
+"$PY" bench/bart/bench_hf.py "$MODEL" "$INPUTS"
