@@ -9,6 +9,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public init() {}
 
+    /// Cores used by the CPU kernels (OpenBLAS keeps its own setting).
+    public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Decode-shaped products through `SkinnyGEMM` (switch off to compare with BLAS).
+    nonisolated(unsafe) public static var skinnyEnabled = true
+
     // MARK: memory
 
     public func allocate(count: Int, zeroed: Bool) -> TensorStorage {
@@ -59,7 +64,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             for r in 0..<n { (yp + r * m).update(from: bp, count: m) }
             beta = 1
         }
-        if n > 0 {
+        if n > 0 && n <= SkinnyGEMM.maxRows && m * k >= SkinnyGEMM.minWeights && CPUBackend.skinnyEnabled {
+            SkinnyGEMM.run(x: x.storage.floats, m: n, k: k, w: weight.storage.floats, n: m,
+                           bias: bias?.storage.floats, y: yp, threads: threads)
+        } else if n > 0 {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k), 1,
                         x.storage.floats, Int32(k), weight.storage.floats, Int32(k), beta, yp, Int32(m))
         }
