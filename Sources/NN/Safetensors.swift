@@ -128,6 +128,11 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw WeightError.unsupportedDType(tensor: name, dtype: e.dtypeName)
         }
         let count = e.shape.reduce(1, *)
+        let source = UnsafeRawPointer(base + dataOffset + e.begin)
+        // float32 on a backend that reads host memory: the mapped bytes themselves, no copy
+        if dtype == .f32, let storage = backend.wrap(readOnlyHost: source, count: count, owner: self) {
+            return Tensor(shape: e.shape, storage: storage)
+        }
         var host = [Float](repeating: 0, count: count)
         host.withUnsafeMutableBufferPointer { buf in
             if let dst = buf.baseAddress { dtype.widen(UnsafeRawPointer(base + dataOffset + e.begin), count: count, into: dst) }

@@ -51,6 +51,9 @@ public protocol Backend: AnyObject, Sendable {
     func allocate(count: Int, zeroed: Bool) -> TensorStorage
     func upload(_ values: UnsafeBufferPointer<Float>) -> TensorStorage
     func download(_ tensor: Tensor) -> [Float]
+    /// Storage over `count` float32 at `pointer` (read-only host memory such as a mapped checkpoint) kept
+    /// alive by `owner`, without copying; nil where the backend cannot use host memory (then: upload).
+    func wrap(readOnlyHost pointer: UnsafeRawPointer, count: Int, owner: AnyObject) -> TensorStorage?
     func copy(_ storage: TensorStorage, count: Int) -> TensorStorage
     /// dst rows `row..<row+rows` (row width `width`) = src rows `row..<row+rows`.
     func copyRows(from source: Tensor, row sourceRow: Int, into destination: TensorStorage, row: Int, rows: Int,

@@ -33,6 +33,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         Array(UnsafeBufferPointer(start: tensor.storage.floats, count: tensor.count))
     }
 
+    public func wrap(readOnlyHost pointer: UnsafeRawPointer, count: Int, owner: AnyObject) -> TensorStorage? {
+        guard Int(bitPattern: pointer) % 4 == 0 else { return nil }
+        // The owner (a mapped file) is retained by the release closure; weights are never written in place.
+        return TensorStorage(backend: self, pointer: UnsafeMutableRawPointer(mutating: pointer), count: count,
+                             release: { _ in withExtendedLifetime(owner) {} })
+    }
+
     public func copy(_ storage: TensorStorage, count: Int) -> TensorStorage {
         let s = allocate(count: count, zeroed: false)
         s.floats.update(from: storage.floats, count: count)
