@@ -12,6 +12,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -24,15 +28,31 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: engineFlags),
         .target(name: "Generation", dependencies: ["Models", "Tensor"], swiftSettings: engineFlags),
+        // Model resolution: a folder, the hub cache, or a download (issue 5).
+        .target(
+            name: "Hub",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "brevity",
             dependencies: [
                 "Tokenizers",
-                "Models", "Generation",
+                "Models", "Generation", "Hub", "NN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "HubTests", dependencies: [
+            "Hub", "NN", "Tensor", "Models", "Generation",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "EngineTests", dependencies: ["Tensor", "NN", "Models", "Generation"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,4 +1,5 @@
-// Checkpoint weights by name: one safetensors file, or shards through `model.safetensors.index.json`.
+// Checkpoint weights by name: one safetensors file, or shards through `model.safetensors.index.json`
+// (or the PyTorch equivalents, `pytorch_model.bin` and its index, read by PyTorchCheckpoint.swift).
 // Layers look their weights up through scoped prefixes matching the checkpoint keys
 // (`vb.scope("self_attn").tensor("q_proj.weight")`), so there is no mapping table far from the layer.
 
@@ -7,18 +8,23 @@ import Tensor
 
 public final class WeightStore: @unchecked Sendable {
     public let backend: any Backend
-    private let files: [SafetensorsFile]
+    private let files: [any WeightFile]
     private let owner: [String: Int]   // tensor name -> index into files
     private let description: String
 
-    /// A model folder: `model.safetensors`, or the shards named by `model.safetensors.index.json`.
+    /// A model folder: `model.safetensors`, or the shards named by `model.safetensors.index.json`; else
+    /// (PyTorch checkpoints) `pytorch_model.bin` or the shards named by `pytorch_model.bin.index.json`.
     public convenience init(folder: URL, backend: any Backend = CPUBackend.shared) throws {
-        let single = folder.appendingPathComponent("model.safetensors")
-        let index = folder.appendingPathComponent("model.safetensors.index.json")
         let fm = FileManager.default
-        if fm.fileExists(atPath: single.path) {
-            try self.init(files: [single], backend: backend)
-        } else if fm.fileExists(atPath: index.path) {
+        let candidates = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
+        guard let found = candidates.first(where: { fm.fileExists(atPath: folder.appendingPathComponent($0).path) }) else {
+            throw WeightError.unreadable(file: folder.path, reason: "no model.safetensors, model.safetensors.index.json, "
+                                         + "pytorch_model.bin or pytorch_model.bin.index.json in the folder")
+        }
+        let index = folder.appendingPathComponent(found)
+        if !found.hasSuffix(".index.json") {
+            try self.init(files: [index], backend: backend)
+        } else {
             guard let json = try? JSONSerialization.jsonObject(with: Data(contentsOf: index)) as? [String: Any],
                   let map = json["weight_map"] as? [String: String] else {
                 throw WeightError.corruptHeader(file: index.path, reason: "no weight_map object")
@@ -28,15 +34,12 @@ public final class WeightStore: @unchecked Sendable {
             for (name, shard) in map where owner[name] == nil {
                 throw WeightError.missing(tensor: name, searched: "shard \(shard) (listed in \(index.lastPathComponent))")
             }
-        } else {
-            throw WeightError.unreadable(file: folder.path,
-                                        reason: "no model.safetensors or model.safetensors.index.json in the folder")
         }
     }
 
     public init(files urls: [URL], backend: any Backend = CPUBackend.shared) throws {
         self.backend = backend
-        files = try urls.map { try SafetensorsFile(path: $0.path) }
+        files = try urls.map { try openWeightFile($0) }   // safetensors or a PyTorch zip checkpoint
         var owner: [String: Int] = [:]
         for (i, f) in files.enumerated() { for name in f.entries.keys { owner[name] = i } }
         self.owner = owner

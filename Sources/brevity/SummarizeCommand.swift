@@ -9,7 +9,7 @@ import Tokenizers
 /// `{"text": summary, "token_ids": [...]}` per line. `token_ids` is what transformers' `generate` returns
 /// for that input alone (decoder start token first, forced BOS/EOS included, no padding); `text` is its
 /// decode without special tokens. `--format text` summarizes files (or standard input) for people.
-struct SummarizeCommand: ParsableCommand {
+struct SummarizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "summarize",
         abstract: "Summarize texts with an encoder-decoder model (BART family) on the CPU."
@@ -17,7 +17,7 @@ struct SummarizeCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument { case jsonl, text }
 
-    @Option(help: "A model folder: config.json, model.safetensors (or a sharded index), tokenizer files.")
+    @Option(help: "A model folder (config.json, weights, tokenizer files) or org/name[@revision] from the hub cache or downloaded.")
     var model: String
 
     @Option(help: "jsonl: {\"text\"} lines in, {\"text\", \"token_ids\"} lines out; text: plain text in and out.")
@@ -41,8 +41,7 @@ struct SummarizeCommand: ParsableCommand {
         if format == .jsonl && !files.isEmpty { throw ValidationError("files are read with --format text only") }
     }
 
-    func run() throws {
-        let folder = URL(fileURLWithPath: model)
+    func run() async throws {
         // parameters first: a bad request fails before the model loads
         var request = GenerationConfig()
         if let params {
@@ -52,6 +51,7 @@ struct SummarizeCommand: ParsableCommand {
             }
             do { request = try GenerationConfig.request(json) } catch { fail("--params: \(error)") }
         }
+        let folder = await resolveModelFolder(model)   // a folder, or a hub model (DownloadCommand.swift)
         let engine: any Seq2SeqModel
         let config: ResolvedGeneration
         let tokenizer: Tokenizer

@@ -1,0 +1,247 @@
+// PyTorch checkpoints (`pytorch_model.bin`) in the zip format torch.save has written since 1.6:
+//   <prefix>/data.pkl      the state dict, pickled; tensors reference storages by persistent id
+//   <prefix>/data/<key>    each storage's raw little-endian bytes (stored, not compressed, 64-byte aligned)
+//   <prefix>/byteorder     "little" (absent in old files: little)
+// The file is mapped once; `data.pkl` goes through `RestrictedUnpickler`, which executes nothing. Tensors
+// load through the same `WeightFile` interface as safetensors, so models never know which format they read.
+// The legacy (pre-1.6) format is a bare pickle stream and gets an error saying how to convert it.
+
+import Foundation
+import Tensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One file of named tensors: safetensors or a PyTorch checkpoint.
+public protocol WeightFile: AnyObject, Sendable {
+    var path: String { get }
+    /// dtype (safetensors names), shape and byte extent of each tensor.
+    var entries: [String: TensorEntry] { get }
+    /// The tensor widened to float32 on `backend`.
+    func load(_ name: String, on backend: any Backend) throws -> Tensor
+}
+
+extension SafetensorsFile: WeightFile {}
+
+/// Opens a weights file by its content: a zip is a PyTorch checkpoint, a bare pickle is torch's legacy
+/// format (refused with advice), anything else is read as safetensors.
+public func openWeightFile(_ url: URL) throws -> any WeightFile {
+    let path = url.path
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+        throw WeightError.unreadable(file: path, reason: String(cString: strerror(errno)))
+    }
+    let head = [UInt8](handle.readData(ofLength: 14))
+    try? handle.close()
+    if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+        return try PyTorchCheckpoint(path: path)
+    }
+    // the legacy format opens with pickle PROTO 2 and torch's magic number 0x1950a86a20f9469cfc6c as LONG1
+    if head == [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19] {
+        throw PyTorchCheckpoint.legacyError(path)
+    }
+    return try SafetensorsFile(path: path)
+}
+
+public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
+    public let path: String
+    public let entries: [String: TensorEntry]
+    private let tensors: [String: (tensor: PickleTensor, dataOffset: Int)]
+    private let base: UnsafeMutableRawPointer
+    private let size: Int
+
+    static func legacyError(_ path: String) -> WeightError {
+        .unreadable(file: path, reason: "unsupported: this is PyTorch's legacy (pre-1.6, non-zip) checkpoint format; "
+            + "convert it with: python -c \"import torch; from safetensors.torch import save_file; "
+            + "save_file({k: v.contiguous() for k, v in torch.load('pytorch_model.bin', weights_only=True).items()}, "
+            + "'model.safetensors', metadata={'format': 'pt'})\" (or re-save it with torch.save from torch >= 1.6)")
+    }
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw WeightError.unreadable(file: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw WeightError.unreadable(file: path, reason: "fstat failed") }
+        size = Int(st.st_size)
+        guard size >= 22 else { throw WeightError.corruptHeader(file: path, reason: "file of \(size) bytes is no zip archive") }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw WeightError.unreadable(file: path, reason: "mmap failed")
+        }
+        base = p
+        do {
+            let zip = try ZipDirectory(UnsafeRawBufferPointer(start: p, count: size), file: path)
+            (tensors, entries) = try PyTorchCheckpoint.read(zip, base: UnsafeRawPointer(p), file: path)
+        } catch {
+            munmap(p, size)
+            throw error
+        }
+    }
+
+    deinit { munmap(base, size) }
+
+    private static func read(_ archive: ZipDirectory, base: UnsafeRawPointer, file: String) throws
+        -> ([String: (tensor: PickleTensor, dataOffset: Int)], [String: TensorEntry]) {
+        guard let pkl = archive.entries.keys.filter({ $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }).min(by: { $0.count < $1.count }),
+              let pklEntry = archive.entries[pkl] else {
+            throw WeightError.corruptHeader(file: file, reason: "zip archive without data.pkl: not a torch.save checkpoint")
+        }
+        let prefix = String(pkl.dropLast("data.pkl".count))
+        if let order = archive.entries[prefix + "byteorder"] {
+            let text = String(decoding: UnsafeRawBufferPointer(start: base + order.offset, count: order.size), as: UTF8.self)
+            guard text.trimmingCharacters(in: .whitespacesAndNewlines) == "little" else {
+                throw WeightError.corruptHeader(file: file, reason: "byteorder '\(text)': only little-endian checkpoints are supported")
+            }
+        }
+        let pickle = [UInt8](UnsafeRawBufferPointer(start: base + pklEntry.offset, count: pklEntry.size))
+        let root: PickleValue
+        do { root = try RestrictedUnpickler.load(pickle, what: "\(file): \(pkl)") } catch let e as UnpicklingError {
+            throw WeightError.corruptHeader(file: file, reason: e.description)
+        }
+        guard case .dict(let dict) = root else {
+            throw WeightError.corruptHeader(file: file, reason: "\(pkl) holds \(root), not a state dict")
+        }
+        var tensors: [String: (tensor: PickleTensor, dataOffset: Int)] = [:]
+        var entries: [String: TensorEntry] = [:]
+        func collect(_ d: PickleDict, _ prefixKey: String) throws {
+            for (k, v) in d.items {
+                guard case .string(let key) = k else { continue }
+                let name = prefixKey + key
+                switch v {
+                case .tensor(let t):
+                    let record = prefix + "data/" + t.storage.key
+                    guard let rec = archive.entries[record] else {
+                        throw WeightError.badTensor(file: file, tensor: name, reason: "storage record \(record) is missing")
+                    }
+                    guard rec.size >= t.storage.count * t.storage.elementSize else {
+                        throw WeightError.badTensor(file: file, tensor: name,
+                            reason: "storage \(record) has \(rec.size) bytes, expected \(t.storage.count * t.storage.elementSize) (truncated file?)")
+                    }
+                    let elements = t.shape.reduce(1, *)
+                    // the last element the view touches must lie inside the storage
+                    let last = t.offset + zip(t.shape, t.stride).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
+                    if elements > 0 && last >= t.storage.count {
+                        throw WeightError.badTensor(file: file, tensor: name,
+                            reason: "view (offset \(t.offset), shape \(t.shape), stride \(t.stride)) exceeds its storage of \(t.storage.count) elements")
+                    }
+                    tensors[name] = (t, rec.offset)
+                    let begin = rec.offset + t.offset * t.storage.elementSize
+                    entries[name] = TensorEntry(name: name, dtypeName: t.dtype, shape: t.shape,
+                                                begin: begin, end: begin + elements * t.storage.elementSize)
+                case .dict(let inner):
+                    try collect(inner, name + ".")   // {"model": {...}} wrappers: model.<key>
+                default:
+                    continue                           // ints, strings: not weights
+                }
+            }
+        }
+        try collect(dict, "")
+        return (tensors, entries)
+    }
+
+    public func load(_ name: String, on backend: any Backend) throws -> Tensor {
+        guard let (t, dataOffset) = tensors[name] else { throw WeightError.missing(tensor: name, searched: path) }
+        guard let dtype = DType(rawValue: t.dtype) else { throw WeightError.unsupportedDType(tensor: name, dtype: t.dtype) }
+        let count = t.shape.reduce(1, *)
+        var host = [Float](repeating: 0, count: count)
+        let storage = UnsafeRawPointer(base + dataOffset)
+        let es = t.storage.elementSize
+        host.withUnsafeMutableBufferPointer { buf in
+            guard let dst = buf.baseAddress, count > 0 else { return }
+            if PyTorchCheckpoint.isContiguous(t.shape, t.stride) {
+                dtype.widen(storage + t.offset * es, count: count, into: dst)
+                return
+            }
+            // a strided view (a transposed weight saved as is): gather element by element, row-major
+            var index = [Int](repeating: 0, count: t.shape.count)
+            var src = t.offset
+            for i in 0..<count {
+                dtype.widen(storage + src * es, count: 1, into: dst + i)
+                var d = t.shape.count - 1
+                while d >= 0 {
+                    index[d] += 1
+                    src += t.stride[d]
+                    if index[d] < t.shape[d] { break }
+                    src -= t.stride[d] * t.shape[d]
+                    index[d] = 0
+                    d -= 1
+                }
+            }
+        }
+        return Tensor(host, shape: t.shape, on: backend)
+    }
+
+    static func isContiguous(_ shape: [Int], _ stride: [Int]) -> Bool {
+        var expected = 1
+        for d in stride.indices.reversed() where shape[d] != 1 {
+            if stride[d] != expected { return false }
+            expected *= shape[d]
+        }
+        return true
+    }
+}
+
+/// The central directory of a zip archive (zip64 included), stored entries only.
+struct ZipDirectory {
+    struct Entry { let offset: Int; let size: Int }
+    let entries: [String: Entry]
+
+    init(_ buf: UnsafeRawBufferPointer, file: String) throws {
+        func u16(_ o: Int) -> Int { Int(buf.loadUnaligned(fromByteOffset: o, as: UInt16.self).littleEndian) }
+        func u32(_ o: Int) -> Int { Int(buf.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
+        func u64(_ o: Int) -> Int { Int(truncatingIfNeeded: buf.loadUnaligned(fromByteOffset: o, as: UInt64.self).littleEndian) }
+        func bad(_ reason: String) -> WeightError { .corruptHeader(file: file, reason: "zip archive: \(reason)") }
+        let n = buf.count
+        // end of central directory: 22 bytes + a comment of up to 65535
+        var eocd = -1
+        var i = n - 22
+        while i >= max(0, n - 22 - 65535) {
+            if u32(i) == 0x0605_4B50 { eocd = i; break }
+            i -= 1
+        }
+        guard eocd >= 0 else { throw bad("no end-of-central-directory record (truncated file?)") }
+        var count = u16(eocd + 10), cdSize = u32(eocd + 12), cdOffset = u32(eocd + 16)
+        if count == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
+            // zip64: the locator sits right before the EOCD and points at the zip64 EOCD record
+            guard eocd >= 20, u32(eocd - 20) == 0x0706_4B50 else { throw bad("zip64 locator missing") }
+            let z = u64(eocd - 20 + 8)
+            guard z >= 0, z + 56 <= n, u32(z) == 0x0606_4B50 else { throw bad("zip64 end record missing") }
+            count = u64(z + 32); cdSize = u64(z + 40); cdOffset = u64(z + 48)
+        }
+        guard cdOffset >= 0, cdSize >= 0, cdOffset + cdSize <= n else { throw bad("central directory outside the file (truncated?)") }
+        var entries: [String: Entry] = [:]
+        var p = cdOffset
+        for _ in 0..<count {
+            guard p + 46 <= n, u32(p) == 0x0201_4B50 else { throw bad("corrupt central directory") }
+            let method = u16(p + 10)
+            var compressed = u32(p + 20), uncompressed = u32(p + 24), local = u32(p + 42)
+            let nameLen = u16(p + 28), extraLen = u16(p + 30), commentLen = u16(p + 32)
+            guard p + 46 + nameLen + extraLen + commentLen <= n else { throw bad("corrupt central directory") }
+            let name = String(decoding: UnsafeRawBufferPointer(rebasing: buf[(p + 46)..<(p + 46 + nameLen)]), as: UTF8.self)
+            // zip64 extended information: the 64-bit values of the fields that read 0xFFFFFFFF, in order
+            var e = p + 46 + nameLen
+            let extraEnd = e + extraLen
+            while e + 4 <= extraEnd {
+                let id = u16(e), len = u16(e + 2)
+                if id == 0x0001 {
+                    var q = e + 4
+                    if uncompressed == 0xFFFF_FFFF, q + 8 <= e + 4 + len { uncompressed = u64(q); q += 8 }
+                    if compressed == 0xFFFF_FFFF, q + 8 <= e + 4 + len { compressed = u64(q); q += 8 }
+                    if local == 0xFFFF_FFFF, q + 8 <= e + 4 + len { local = u64(q); q += 8 }
+                }
+                e += 4 + len
+            }
+            p = extraEnd + commentLen
+            guard local >= 0, local + 30 <= n, u32(local) == 0x0403_4B50 else { throw bad("entry \(name): bad local header") }
+            let data = local + 30 + u16(local + 26) + u16(local + 28)
+            guard method == 0 else {
+                throw bad("entry \(name) is compressed (method \(method)); torch.save writes stored entries only")
+            }
+            guard compressed == uncompressed, data >= 0, data + uncompressed <= n else {
+                throw bad("entry \(name) extends past the end of the file (truncated?)")
+            }
+            entries[name] = Entry(offset: data, size: uncompressed)
+        }
+        self.entries = entries
+    }
+}
