@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # BART benchmark (GUIDE §4 workload) on random weights with bart-large-cnn's shape, Brevity and
-# transformers side by side in one run. Usage: bench/bart/run.sh   (REPEAT=3 THREADS=2 by default)
+# transformers side by side in one run, case by case. Usage: bench/bart/run.sh   (REPEAT=3 THREADS=2 by default)
 # Needs the fixture venv (scripts/fixtures/bart/requirements.txt): VENV=~/.cache/brevity/venv-bart.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,6 +31,7 @@ for case in "beam1 1 1" "beam4 4 1" "8x_beam4 4 8"; do
   head -n "$3" "$INPUTS" > bench/data/bart-in-$1.jsonl
   "$BIN" summarize --model "$MODEL" --params "$PARAMS, \"num_beams\": $2}" --max-batch-size 8 \
     --bench-repeat "$REPEAT" < bench/data/bart-in-$1.jsonl 2> bench/data/bart-brevity-$1.json > bench/data/bart-out-$1.jsonl
-  echo "{\"system\": \"brevity/float32\", \"case\": \"$1\", \"timing\": $(cat bench/data/bart-brevity-$1.json), \"first_ids\": $(head -n 1 bench/data/bart-out-$1.jsonl | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["token_ids"][:8])')}"
+  echo "{\"system\": \"brevity/float32\", \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"case\": \"$1\", \"timing\": $(cat bench/data/bart-brevity-$1.json), \"first_ids\": $(head -n 1 bench/data/bart-out-$1.jsonl | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["token_ids"][:8])')}"
+  # transformers right after, on the same case (a shared machine's load drifts)
+  "$PY" bench/bart/bench_hf.py "$MODEL" "$INPUTS" "$1" 2>/dev/null
 done
-"$PY" bench/bart/bench_hf.py "$MODEL" "$INPUTS"
