@@ -1,10 +1,10 @@
 // The hub's HTTP endpoints, as huggingface_hub calls them (hf_api.py, file_download.py):
 //   GET  {endpoint}/api/models/{repo}/revision/{rev}    -> {"sha": commit, "siblings": [{"rfilename"}]}
 //   HEAD {endpoint}/{repo}/resolve/{rev}/{file}         -> X-Repo-Commit, ETag / X-Linked-Etag, size;
-//                                                         LFS files answer 302 to a CDN, read without following
+//                                                         LFS files answer 302 to a CDN host, read there
 //   GET  {endpoint}/{repo}/resolve/{rev}/{file}         -> the bytes, with Range to resume
-// Redirects are followed by hand: relative ones keep the token, ones to another host drop it (a signed CDN
-// URL must not receive the user's token).
+// Redirects are followed by hand: ones on the same host keep the token, ones to another host drop it (a
+// signed CDN URL must not receive the user's token).
 
 import AsyncHTTPClient
 import Foundation
@@ -89,12 +89,12 @@ public final class HubClient: Sendable {
             guard (300..<400).contains(code), code != 304, let location = response.headers.first(name: "Location") else {
                 return (response, req.url)
             }
-            let relative = location.hasPrefix("/")
-            // HEAD stops at an absolute redirect (the CDN): its headers carry X-Linked-Etag/-Size
-            if !follow && !relative { return (response, req.url) }
-            try? await drain(response)
-            let next = relative ? HubClient.origin(of: req.url) + location : location
+            let next = location.hasPrefix("/") ? HubClient.origin(of: req.url) + location : location
             let sameHost = HubClient.origin(of: next) == HubClient.origin(of: req.url)
+            // HEAD stops at a redirect to another host (the CDN): its headers carry X-Linked-Etag/-Size
+            // (huggingface_hub's `_httpx2_follow_hub_redirects_with_backoff` does the same)
+            if !follow && !sameHost { return (response, req.url) }
+            try? await drain(response)
             var r = HTTPClientRequest(url: next)
             r.method = req.method
             for (name, value) in req.headers where sameHost || name.lowercased() != "authorization" {

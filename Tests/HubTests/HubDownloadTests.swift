@@ -145,11 +145,15 @@ final class HubDownloadTests: XCTestCase {
         } catch let e as HubError {
             XCTAssertTrue(e.description.contains("with the token given"), e.description)
         }
+        hub.clearLog()
         let folder = try await resolver(token: "hf_secret").download("org/private")
         XCTAssertEqual(ModelFiles.missing(in: folder), [])
-        // the token went to the hub's own host only; the CDN (same host here) is reached by redirect
-        let authed = hub.requests.filter { $0.auth == "Bearer hf_secret" }
-        XCTAssertFalse(authed.isEmpty)
+        // the token went to the hub's own host only, never to the CDN host the weights redirect to
+        let api = hub.requests.filter { !$0.path.hasPrefix("/cdn/") }
+        XCTAssertTrue(api.allSatisfy { $0.auth == "Bearer hf_secret" }, "\(api)")
+        let cdn = hub.requests.filter { $0.path.hasPrefix("/cdn/") }
+        XCTAssertFalse(cdn.isEmpty)
+        XCTAssertTrue(cdn.allSatisfy { $0.auth == nil }, "the token leaked to the CDN: \(cdn)")
     }
 
     func testTokenFromHFHomeFile() throws {

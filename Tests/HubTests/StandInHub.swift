@@ -3,7 +3,8 @@
 //   GET  /api/models/{repo}/revision/{rev}       {"id", "sha", "siblings": [{"rfilename"}], "private"}
 //   GET  /api/models/{repo}/tree/{rev}[/{path}]  [{"type", "oid", "size", "path", "lfs"?}] (?recursive=true)
 //   HEAD /{repo}/resolve/{rev}/{file}            X-Repo-Commit, ETag (git blob sha1); LFS files (*.safetensors,
-//                                                *.bin): 302 to /cdn/<sha256> with X-Linked-Etag / X-Linked-Size
+//                                                *.bin): 302 to http://localhost:<port>/cdn/<sha256> (another host
+//                                                to clients) with X-Linked-Etag / X-Linked-Size
 //   GET  the same, and /cdn/<sha256>             the bytes, with Range (206 + Content-Range)
 // Private repos answer 401 without `Authorization: Bearer <token>`. Tests can make a file's next transfers
 // break off after some bytes, slow transfers down, corrupt LFS content, and read the request log.
@@ -37,6 +38,8 @@ final class StandInHub: @unchecked Sendable {
     private var task: Task<Void, Error>?
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// The "CDN": the same server under another host name, so clients treat it as another host (no token).
+    var cdnEndpoint: String { "http://localhost:\(port)" }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock(); defer { lock.unlock() }
@@ -205,7 +208,7 @@ final class StandInHub: @unchecked Sendable {
             headers[HTTPField.Name("X-Linked-Etag")!] = "\"\(sha)\""
             headers[HTTPField.Name("X-Linked-Size")!] = String(bytes.count)
             headers[.eTag] = "W/\"\(gitBlobSHA1(Array("pointer \(sha)".utf8)))\""
-            headers[.location] = "\(endpoint)/cdn/\(sha)?file=\(file.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+            headers[.location] = "\(cdnEndpoint)/cdn/\(sha)?file=\(file.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
             headers[.contentLength] = "0"
             return Response(status: .found, headers: headers, body: .init())
         }
