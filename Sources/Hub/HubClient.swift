@@ -144,14 +144,22 @@ public final class HubClient: Sendable {
         }
     }
 
+    /// GET of a small JSON answer (API calls), after the status check.
+    func getJSON(_ url: String, repo: String, what: String) async throws -> Any {
+        let (response, _) = try await send(request(url, method: .GET), follow: true, deadline: .now() + .seconds(60))
+        try await check(response, url: url, repo: repo, what: what)
+        let data = try await body(response)
+        guard let json = try? JSONSerialization.jsonObject(with: Data(data)) else {
+            throw HubError.protocolError("\(url): the answer is not JSON; is HF_ENDPOINT (\(environment.endpoint)) a hub?")
+        }
+        return json
+    }
+
     /// `GET /api/models/{repo}/revision/{rev}`: the commit and the file list.
     public func repoInfo(repo: String, revision: String) async throws -> RepoInfo {
         let url = "\(environment.endpoint)/api/models/\(repo)/revision/\(HubClient.quote(revision))"
-        let (response, _) = try await send(request(url, method: .GET), follow: true, deadline: .now() + .seconds(60))
-        try await check(response, url: url, repo: repo, what: "revision '\(revision)' of '\(repo)'")
-        let data = try await body(response)
-        guard let json = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any],
-              let sha = json["sha"] as? String else {
+        let answer = try await getJSON(url, repo: repo, what: "revision '\(revision)' of '\(repo)'")
+        guard let json = answer as? [String: Any], let sha = json["sha"] as? String else {
             throw HubError.protocolError("\(url): the answer has no \"sha\"; is HF_ENDPOINT (\(environment.endpoint)) a hub?")
         }
         let siblings = (json["siblings"] as? [[String: Any]] ?? []).compactMap { $0["rfilename"] as? String }
@@ -163,7 +171,7 @@ public final class HubClient: Sendable {
         let url = resolveURL(repo: repo, revision: revision, file: file)
         let (response, finalURL) = try await send(request(url, method: .HEAD), follow: false, deadline: .now() + .seconds(60))
         let code = Int(response.status.code)
-        if !(300..<400).contains(code) {       // an absolute redirect (LFS, to the CDN) carries the metadata
+        if !(300..<400).contains(code) {       // a redirect to another host (LFS, the CDN) carries the metadata
             try await check(response, url: url, repo: repo, what: "file '\(file)' at '\(revision)'")
         }
         let h = response.headers

@@ -143,12 +143,19 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
         guard let (t, dataOffset) = tensors[name] else { throw WeightError.missing(tensor: name, searched: path) }
         guard let dtype = DType(rawValue: t.dtype) else { throw WeightError.unsupportedDType(tensor: name, dtype: t.dtype) }
         let count = t.shape.reduce(1, *)
-        var host = [Float](repeating: 0, count: count)
         let storage = UnsafeRawPointer(base + dataOffset)
         let es = t.storage.elementSize
+        let contiguous = PyTorchCheckpoint.isContiguous(t.shape, t.stride)
+        // contiguous float32 on a backend that reads host memory: the mapped bytes themselves, no copy
+        // (torch aligns each storage record to 64 bytes)
+        if dtype == .f32, contiguous, count > 0,
+           let mapped = backend.wrap(readOnlyHost: storage + t.offset * es, count: count, owner: self) {
+            return Tensor(shape: t.shape, storage: mapped)
+        }
+        var host = [Float](repeating: 0, count: count)
         host.withUnsafeMutableBufferPointer { buf in
             guard let dst = buf.baseAddress, count > 0 else { return }
-            if PyTorchCheckpoint.isContiguous(t.shape, t.stride) {
+            if contiguous {
                 dtype.widen(storage + t.offset * es, count: count, into: dst)
                 return
             }

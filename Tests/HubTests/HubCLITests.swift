@@ -74,6 +74,35 @@ final class HubCLITests: XCTestCase {
         XCTAssertEqual(tag.out, r.out)
     }
 
+    func testProgressBarOnATerminalOnly() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("no script(1) for a pty") }
+        hub.publish("org/bar", files: TinyRepo.base())
+        hub.chunkDelay = 30_000_000   // slow enough for the bar to draw
+        // script(1) gives brevity a terminal for its standard streams; the transcript is what it drew
+        let transcript = cacheDir.appendingPathComponent("typescript").path
+        try FileManager.default.createDirectory(at: cacheDir, withIntermediateDirectories: true)
+        let r = try await brevity(["--help"])   // warm: the binary runs
+        XCTAssertEqual(r.status, 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-q", "-e", "-c", "'\(binary.path)' download org/bar", transcript]
+        var env = ProcessInfo.processInfo.environment
+        env["HF_HUB_CACHE"] = cacheDir.path
+        env["HF_ENDPOINT"] = hub.endpoint
+        env["HF_TOKEN"] = nil
+        p.environment = env
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        let done = AsyncStream<Void>.makeStream()
+        p.terminationHandler = { _ in done.continuation.finish() }
+        try p.run()
+        for await _ in done.stream {}
+        XCTAssertEqual(p.terminationStatus, 0)
+        let drawn = (try? String(contentsOfFile: transcript, encoding: .utf8)) ?? ""
+        XCTAssertTrue(drawn.contains("model.safetensors") && drawn.contains("%") && drawn.contains("/s"),
+                      "no progress bar on a terminal: \(drawn)")
+    }
+
     func testTwoProcessesDownloadingAtOnce() async throws {
         let files = TinyRepo.base()
         hub.publish("org/race", files: files)

@@ -4,7 +4,7 @@
 // that say where Brevity looked.
 
 import Foundation
-import Hub
+@testable import Hub
 import XCTest
 
 final class HubDownloadTests: XCTestCase {
@@ -124,6 +124,29 @@ final class HubDownloadTests: XCTestCase {
         } catch let e as HubError {
             XCTAssertTrue(e.description.contains("RevisionNotFound") || e.description.contains("nope"), e.description)
         }
+    }
+
+    func testTreeListingAsHuggingFaceHubReadsIt() async throws {
+        let files = TinyRepo.withExtras()
+        hub.publish("org/tree", files: files)
+        let client = HubClient(environment: HubEnvironment(cache: cacheDir, endpoint: hub.endpoint))
+        func list(_ query: String) async throws -> [[String: Any]] {
+            try await client.getJSON("\(hub.endpoint)/api/models/org/tree/tree/main\(query)", repo: "org/tree", what: "tree")
+                as! [[String: Any]]
+        }
+        let all = try await list("?recursive=true&expand=false")
+        let top = try await list("")
+        await client.shutdown()
+        let paths = Set(all.compactMap { $0["path"] as? String })
+        XCTAssertTrue(paths.isSuperset(of: Set(files.keys)), "\(paths)")
+        XCTAssertTrue(paths.contains("1_Pooling") && paths.contains("onnx"))
+        let weights = all.first { $0["path"] as? String == "model.safetensors" }!
+        let lfs = weights["lfs"] as! [String: Any]
+        XCTAssertEqual(lfs["oid"] as? String, sha256hex(files["model.safetensors"]!))
+        XCTAssertEqual(weights["size"] as? Int, files["model.safetensors"]!.count)
+        XCTAssertEqual(all.first { $0["path"] as? String == "config.json" }?["oid"] as? String, gitBlobSHA1(files["config.json"]!))
+        XCTAssertFalse(top.contains { ($0["path"] as! String).contains("/") }, "non-recursive lists the top level only")
+        XCTAssertTrue(top.contains { $0["path"] as? String == "1_Pooling" && $0["type"] as? String == "directory" })
     }
 
     // MARK: tokens
