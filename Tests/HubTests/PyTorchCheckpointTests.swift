@@ -19,7 +19,7 @@ final class PyTorchCheckpointTests: XCTestCase {
 
     func testEveryDTypeAndLayoutMatchesTorch() throws {
         let expected = try json(Fixtures.hub.appendingPathComponent("features.json"))
-        for file in ["features.bin", "features_p4.bin"] {
+        for file in ["features.bin", "features_p4.bin", "features_zip64.bin"] {
             let ckpt = try PyTorchCheckpoint(path: Fixtures.hub.appendingPathComponent(file).path)
             XCTAssertEqual(Set(ckpt.entries.keys), Set(expected.keys), file)
             XCTAssertNil(ckpt.entries["step"], "non-tensor values are skipped")

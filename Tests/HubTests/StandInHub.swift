@@ -262,7 +262,11 @@ final class StandInHub: @unchecked Sendable {
             var off = 0
             while off < slice.count {
                 let n = min(16 << 10, slice.count - off, breakAfter.map { max($0 - off, 0) } ?? Int.max)
-                if n == 0 { throw CancellationError() }     // break off: the connection closes mid-body
+                if n == 0 {
+                    // break off: let the client read what was sent, then drop the connection mid-body
+                    try await Task.sleep(nanoseconds: 200_000_000)
+                    throw CancellationError()
+                }
                 try await writer.write(ByteBuffer(bytes: slice[off..<off + n]))
                 off += n
                 if delay > 0 { try await Task.sleep(nanoseconds: delay) }
