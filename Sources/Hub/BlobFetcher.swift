@@ -22,6 +22,9 @@ struct BlobFetcher {
 
     /// Puts `file` into snapshots/<commit>/ unless it is there already.
     func fetch(_ file: String) async throws {
+        guard ModelSpec.isSafeRelativePath(file) else {
+            throw HubError.protocolError("refusing the file name '\(file)': it would leave the snapshot folder")
+        }
         let pointer = cache.snapshot(repo, commit: commit).appendingPathComponent(file)
         if FileManager.default.fileExists(atPath: pointer.path) { return }    // a link to a present blob
         let meta = try await client.metadata(repo: repo, revision: commit, file: file)

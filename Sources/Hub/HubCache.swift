@@ -79,6 +79,9 @@ public enum ModelSpec: Sendable, Equatable, CustomStringConvertible {
             }
             rev = inline
         }
+        if let rev, !isSafeRelativePath(rev) {
+            throw HubError.invalidSpec("revision '\(rev)' is not a branch, tag or commit name")
+        }
         guard isValidRepoID(id) else {
             throw HubError.invalidSpec("'\(text)' is neither a folder nor a hub model id (org/name[@revision], e.g. facebook/bart-large-cnn)")
         }
@@ -94,6 +97,13 @@ public enum ModelSpec: Sendable, Equatable, CustomStringConvertible {
         return parts.allSatisfy { p in
             !p.isEmpty && p.allSatisfy(allowed.contains) && !"-.".contains(p.first!) && !"-.".contains(p.last!)
         }
+    }
+
+    /// A path that stays inside the folder it is joined to: relative, no `.`/`..`/empty components, no NUL
+    /// or backslash (revision names and file names from the hub become paths in the cache).
+    public static func isSafeRelativePath(_ p: String) -> Bool {
+        !p.isEmpty && !p.hasPrefix("/") && !p.contains("\0") && !p.contains("\\")
+            && p.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
     }
 
     public var description: String {

@@ -103,7 +103,12 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
         }
         var tensors: [String: (tensor: PickleTensor, dataOffset: Int)] = [:]
         var entries: [String: TensorEntry] = [:]
-        func collect(_ d: PickleDict, _ prefixKey: String) throws {
+        var visited = Set<ObjectIdentifier>()
+        func collect(_ d: PickleDict, _ prefixKey: String, depth: Int) throws {
+            // a pickle can make a dict contain itself: visit each dict once, and not too deep
+            guard depth < 16, visited.insert(ObjectIdentifier(d)).inserted else {
+                throw WeightError.corruptHeader(file: file, reason: "state dict nested too deeply or cyclic at '\(prefixKey)'")
+            }
             for (k, v) in d.items {
                 guard case .string(let key) = k else { continue }
                 let name = prefixKey + key
@@ -113,14 +118,24 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
                     guard let rec = archive.entries[record] else {
                         throw WeightError.badTensor(file: file, tensor: name, reason: "storage record \(record) is missing")
                     }
-                    guard rec.size >= t.storage.count * t.storage.elementSize else {
+                    // sizes come from the pickle: checked arithmetic, so absurd ones are errors, not traps
+                    guard let bytes = checkedProduct([t.storage.count, t.storage.elementSize]), rec.size >= bytes else {
                         throw WeightError.badTensor(file: file, tensor: name,
-                            reason: "storage \(record) has \(rec.size) bytes, expected \(t.storage.count * t.storage.elementSize) (truncated file?)")
+                            reason: "storage \(record) has \(rec.size) bytes, fewer than its \(t.storage.count) elements need (truncated file?)")
                     }
-                    let elements = t.shape.reduce(1, *)
+                    guard let elements = checkedProduct(t.shape), elements <= max(t.storage.count, 0) || elements == 0 else {
+                        throw WeightError.badTensor(file: file, tensor: name,
+                            reason: "shape \(t.shape) has more elements than its storage of \(t.storage.count)")
+                    }
                     // the last element the view touches must lie inside the storage
-                    let last = t.offset + zip(t.shape, t.stride).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
-                    if elements > 0 && last >= t.storage.count {
+                    var last = t.offset, overflow = false
+                    for (size, stride) in zip(t.shape, t.stride) where size > 0 {
+                        guard let step = checkedProduct([size - 1, stride]) else { overflow = true; break }
+                        let (sum, o) = last.addingReportingOverflow(step)
+                        if o { overflow = true; break }
+                        last = sum
+                    }
+                    if elements > 0 && (overflow || last >= t.storage.count) {
                         throw WeightError.badTensor(file: file, tensor: name,
                             reason: "view (offset \(t.offset), shape \(t.shape), stride \(t.stride)) exceeds its storage of \(t.storage.count) elements")
                     }
@@ -129,13 +144,13 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
                     entries[name] = TensorEntry(name: name, dtypeName: t.dtype, shape: t.shape,
                                                 begin: begin, end: begin + elements * t.storage.elementSize)
                 case .dict(let inner):
-                    try collect(inner, name + ".")   // {"model": {...}} wrappers: model.<key>
+                    try collect(inner, name + ".", depth: depth + 1)   // {"model": {...}} wrappers: model.<key>
                 default:
                     continue                           // ints, strings: not weights
                 }
             }
         }
-        try collect(dict, "")
+        try collect(dict, "", depth: 0)
         return (tensors, entries)
     }
 
@@ -178,6 +193,18 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
         return Tensor(host, shape: t.shape, on: backend)
     }
 
+    /// The product, or nil when it overflows or a factor is negative.
+    static func checkedProduct(_ values: [Int]) -> Int? {
+        var p = 1
+        for v in values {
+            guard v >= 0 else { return nil }
+            let (r, o) = p.multipliedReportingOverflow(by: v)
+            if o { return nil }
+            p = r
+        }
+        return p
+    }
+
     static func isContiguous(_ shape: [Int], _ stride: [Int]) -> Bool {
         var expected = 1
         for d in stride.indices.reversed() where shape[d] != 1 {
@@ -212,10 +239,12 @@ struct ZipDirectory {
             // zip64: the locator sits right before the EOCD and points at the zip64 EOCD record
             guard eocd >= 20, u32(eocd - 20) == 0x0706_4B50 else { throw bad("zip64 locator missing") }
             let z = u64(eocd - 20 + 8)
-            guard z >= 0, z + 56 <= n, u32(z) == 0x0606_4B50 else { throw bad("zip64 end record missing") }
+            guard z >= 0, z <= n - 56, u32(z) == 0x0606_4B50 else { throw bad("zip64 end record missing") }
             count = u64(z + 32); cdSize = u64(z + 40); cdOffset = u64(z + 48)
         }
-        guard cdOffset >= 0, cdSize >= 0, cdOffset + cdSize <= n else { throw bad("central directory outside the file (truncated?)") }
+        guard count >= 0, cdOffset >= 0, cdSize >= 0, cdOffset <= n, cdSize <= n - cdOffset, count <= cdSize / 46 else {
+            throw bad("central directory outside the file (truncated?)")
+        }
         var entries: [String: Entry] = [:]
         var p = cdOffset
         for _ in 0..<count {
@@ -239,12 +268,12 @@ struct ZipDirectory {
                 e += 4 + len
             }
             p = extraEnd + commentLen
-            guard local >= 0, local + 30 <= n, u32(local) == 0x0403_4B50 else { throw bad("entry \(name): bad local header") }
+            guard local >= 0, local <= n - 30, u32(local) == 0x0403_4B50 else { throw bad("entry \(name): bad local header") }
             let data = local + 30 + u16(local + 26) + u16(local + 28)
             guard method == 0 else {
                 throw bad("entry \(name) is compressed (method \(method)); torch.save writes stored entries only")
             }
-            guard compressed == uncompressed, data >= 0, data + uncompressed <= n else {
+            guard compressed == uncompressed, uncompressed >= 0, data <= n, uncompressed <= n - data else {
                 throw bad("entry \(name) extends past the end of the file (truncated?)")
             }
             entries[name] = Entry(offset: data, size: uncompressed)

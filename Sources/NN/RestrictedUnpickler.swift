@@ -28,17 +28,26 @@ public indirect enum PickleValue: CustomStringConvertible {
     case storage(PickleStorage)
     case tensor(PickleTensor)
 
-    public var description: String {
+    /// Bounded: a pickle can build cyclic or enormous values, and errors quote them.
+    public var description: String { describe(depth: 0) }
+
+    func describe(depth: Int) -> String {
+        if depth > 4 { return "..." }
+        func list(_ items: [PickleValue]) -> String {
+            items.prefix(8).map { $0.describe(depth: depth + 1) }.joined(separator: ", ") + (items.count > 8 ? ", ..." : "")
+        }
         switch self {
         case .none: return "None"
         case .bool(let b): return b ? "True" : "False"
         case .int(let i): return String(i)
         case .float(let d): return String(d)
-        case .string(let s): return "'\(s)'"
+        case .string(let s): return s.count > 80 ? "'\(s.prefix(80))...'" : "'\(s)'"
         case .bytes(let b): return "b<\(b.count) bytes>"
-        case .tuple(let t): return "(" + t.map(\.description).joined(separator: ", ") + ")"
-        case .list(let l): return "[" + l.items.map(\.description).joined(separator: ", ") + "]"
-        case .dict(let d): return "{" + d.items.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        case .tuple(let t): return "(" + list(t) + ")"
+        case .list(let l): return "[" + list(l.items) + "]"
+        case .dict(let d):
+            return "{" + d.items.prefix(8).map { "\($0.key.describe(depth: depth + 1)): \($0.value.describe(depth: depth + 1))" }
+                .joined(separator: ", ") + (d.items.count > 8 ? ", ..." : "") + "}"
         case let .global(m, n): return "\(m).\(n)"
         case .storage(let s): return "storage(\(s.key), \(s.dtype), \(s.count))"
         case .tensor(let t): return "tensor(\(t.dtype), \(t.shape))"

@@ -327,6 +327,23 @@ final class HubDownloadTests: XCTestCase {
         }
     }
 
+    func testAHostileIndexCannotWriteOutsideTheSnapshot() async throws {
+        var files = TinyRepo.base()
+        files["model.safetensors"] = nil
+        let escape = "../../../../escaped.safetensors"
+        files["model.safetensors.index.json"] = Array(#"{"weight_map": {"w": "../../../../escaped.safetensors"}}"#.utf8)
+        files[escape] = [1, 2, 3]
+        hub.publish("org/hostile", files: files)
+        do {
+            _ = try await resolver().download("org/hostile")
+            XCTFail("expected a refusal")
+        } catch let e as HubError {
+            XCTAssertTrue(e.description.contains("would leave the snapshot folder"), e.description)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cacheDir.appendingPathComponent("escaped.safetensors").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cacheDir.deletingLastPathComponent().appendingPathComponent("escaped.safetensors").path))
+    }
+
     func testRepoWithoutWeightsIsRefusedUpFront() async throws {
         var files = TinyRepo.base()
         files["model.safetensors"] = nil

@@ -14,6 +14,9 @@ final class HubResolutionTests: XCTestCase {
         XCTAssertEqual(try ModelSpec.parse("org/name@dev", revision: "dev"), .repo(id: "org/name", revision: "dev"))
         XCTAssertThrowsError(try ModelSpec.parse("org/name@dev", revision: "main"))
         XCTAssertThrowsError(try ModelSpec.parse("org/name@"))
+        for bad in ["../../etc", "a/../b", "/abs", "a//b", "."] {
+            XCTAssertThrowsError(try ModelSpec.parse("org/name@" + bad), bad)
+        }
         for bad in ["a/b/c", "org--x/y", "-org/x", "org/x.", "o rg/x", "org/x..y", ""] {
             XCTAssertThrowsError(try ModelSpec.parse(bad), bad)
         }

@@ -113,6 +113,15 @@ final class PyTorchCheckpointTests: XCTestCase {
         }
     }
 
+    func testHostileSizesAndCyclesAreErrorsNotCrashes() throws {
+        for (file, needle) in [("hostile_numel.bin", "fewer than its"), ("hostile_shape.bin", "more elements than its storage"),
+                               ("hostile_stride.bin", "exceeds its storage"), ("hostile_cycle.bin", "cyclic")] {
+            XCTAssertThrowsError(try PyTorchCheckpoint(path: Fixtures.hub.appendingPathComponent(file).path), file) { error in
+                XCTAssertTrue("\(error)".contains(needle) && "\(error)".contains(file), "\(file): \(error)")
+            }
+        }
+    }
+
     func testLegacyFormatIsRefusedWithAdvice() throws {
         XCTAssertThrowsError(try WeightStore(files: [Fixtures.hub.appendingPathComponent("legacy.bin")])) { error in
             let m = "\(error)"
