@@ -294,6 +294,14 @@ final class HubDownloadTests: XCTestCase {
         let viaDownload = try await resolver(offline: true).download("org/off")
         XCTAssertEqual(online, viaDownload)
         XCTAssertTrue(hub.requests.isEmpty, "\(hub.requests)")
+        // a snapshot missing its weights: offline says what is missing instead of failing later
+        try FileManager.default.removeItem(at: online.appendingPathComponent("model.safetensors"))
+        do {
+            _ = try await resolver(offline: true).resolve("org/off")
+            XCTFail("expected an offline error")
+        } catch let e as HubError {
+            XCTAssertTrue(e.description.contains("lacks weights") && e.description.contains("HF_HUB_OFFLINE=1"), e.description)
+        }
         XCTAssertTrue(HubEnvironment.fromProcess(["HF_HUB_OFFLINE": "1"]).offline)
         XCTAssertTrue(HubEnvironment.fromProcess(["HF_HUB_OFFLINE": "true"]).offline)
         XCTAssertFalse(HubEnvironment.fromProcess(["HF_HUB_OFFLINE": "0"]).offline)
