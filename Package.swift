@@ -13,6 +13,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -28,6 +31,17 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: engineFlags),
         .target(name: "Generation", dependencies: ["Models", "Tensor"], swiftSettings: engineFlags),
+        // The service (issue 4).
+        .target(
+            name: "Serving",
+            dependencies: [
+                "Tokenizers", "Models", "Generation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Model resolution: a folder, the hub cache, or a download (issue 5).
         .target(
             name: "Hub",
@@ -42,11 +56,15 @@ let package = Package(
             name: "brevity",
             dependencies: [
                 "Tokenizers",
-                "Models", "Generation", "Hub", "NN",
+                "Models", "Generation", "Serving", "Hub", "NN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "ServingTests", dependencies: [
+            "Serving", "Tokenizers", "Models", "Generation",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "HubTests", dependencies: [
             "Hub", "NN", "Tensor", "Models", "Generation",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -5,7 +5,7 @@ struct Brevity: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brevity",
         abstract: "Brevity: a text-summarization service and its offline tools.",
-        subcommands: [TokenizeCommand.self, BenchCommand.self, SummarizeCommand.self,
+        subcommands: [TokenizeCommand.self, BenchCommand.self, SummarizeCommand.self, ServeCommand.self,
                       DownloadCommand.self, InspectCommand.self]
     )
 }

@@ -1,0 +1,48 @@
+import Foundation
+import Prometheus
+
+/// The service's Prometheus metrics (issue 4 §7), in a registry of their own so several applications
+/// (tests) do not share counters.
+public final class ServiceMetrics: @unchecked Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let queueSize: Gauge
+    let batchSize: ValueHistogram
+    let requestDuration: ValueHistogram
+    let queueDuration: ValueHistogram
+    let inferenceDuration: ValueHistogram
+    let inputTokens: Counter
+    let generatedTokens: Counter
+    let disconnects: Counter
+    let rateLimited: Counter
+    let ready: Gauge
+
+    static let secondsBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120]
+
+    public init() {
+        queueSize = registry.makeGauge(name: "brevity_queue_size", help: "Texts waiting for a place in the batch")
+        batchSize = registry.makeValueHistogram(name: "brevity_batch_size", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+                                                help: "Decoder rows (sequences x beams) per decoder step")
+        requestDuration = registry.makeValueHistogram(name: "brevity_request_duration_seconds", buckets: Self.secondsBuckets,
+                                                      help: "Time from request to response")
+        queueDuration = registry.makeValueHistogram(name: "brevity_queue_duration_seconds", buckets: Self.secondsBuckets,
+                                                    help: "Time a text waited before entering the batch")
+        inferenceDuration = registry.makeValueHistogram(name: "brevity_inference_duration_seconds", buckets: Self.secondsBuckets,
+                                                        help: "Time a text spent in the batch")
+        inputTokens = registry.makeCounter(name: "brevity_input_tokens_total", help: "Input tokens summarized")
+        generatedTokens = registry.makeCounter(name: "brevity_generated_tokens_total", help: "Tokens generated")
+        disconnects = registry.makeCounter(name: "brevity_client_disconnects_total", help: "Texts cancelled because their client went away")
+        rateLimited = registry.makeCounter(name: "brevity_rate_limited_total", help: "Requests refused by the rate limit")
+        ready = registry.makeGauge(name: "brevity_ready", help: "1 when the service accepts work")
+    }
+
+    func requests(route: String, status: Int) -> Counter {
+        registry.makeCounter(name: "brevity_requests_total", labels: [("route", route), ("status", String(status))],
+                             help: "HTTP requests by route and status")
+    }
+
+    public func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

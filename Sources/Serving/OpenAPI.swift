@@ -1,0 +1,239 @@
+// The OpenAPI 3.1 description of every route (GET /openapi.json), rendered by GET /docs.
+
+enum OpenAPIDocument {
+    static let json = #"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "Brevity",
+    "version": "0.1.0",
+    "description": "Text summarization with encoder-decoder transformers (BART family), a drop-in for the FastAPI and Axum services it was modelled on. Errors are {\"error\": {\"type\", \"field\", \"message\"}}."
+  },
+  "paths": {
+    "/health": {
+      "get": {
+        "summary": "Liveness",
+        "operationId": "health",
+        "responses": {
+          "200": {"description": "The process is up", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}
+        }
+      }
+    },
+    "/ready": {
+      "get": {
+        "summary": "Readiness: 200 once the model is loaded and warmed up, 503 before and while draining",
+        "operationId": "ready",
+        "responses": {
+          "200": {"description": "Accepting work", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ready"}}}},
+          "503": {"description": "Loading or draining", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ready"}}}}
+        }
+      }
+    },
+    "/summarize": {
+      "post": {
+        "summary": "Summarize texts",
+        "operationId": "summarize",
+        "security": [{}, {"bearer": []}],
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"oneOf": [
+            {"$ref": "#/components/schemas/SummarizeRequest"},
+            {"$ref": "#/components/schemas/HFRequest"}
+          ]}}}
+        },
+        "responses": {
+          "200": {
+            "description": "One summary per text, in order (an array of {summary_text} for the Hugging Face shape)",
+            "headers": {
+              "X-Request-Id": {"schema": {"type": "string"}},
+              "X-Queue-Time": {"description": "Milliseconds the longest-waiting text queued", "schema": {"type": "string"}},
+              "X-Inference-Time": {"description": "Milliseconds the slowest text spent in the batch", "schema": {"type": "string"}}
+            },
+            "content": {"application/json": {"schema": {"oneOf": [
+              {"$ref": "#/components/schemas/SummarizeResponse"},
+              {"type": "array", "items": {"$ref": "#/components/schemas/HFSummary"}}
+            ]}}}
+          },
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "422": {"$ref": "#/components/responses/Error"},
+          "429": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"},
+          "504": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/summarize/stream": {
+      "post": {
+        "summary": "Summarize texts as Server-Sent Events",
+        "description": "Events: `token` ({index, token_ids, text}: new tokens of text `index` and the text they add; beam searches send their text when they finish), then `result` (the /summarize response object), or `error`.",
+        "operationId": "summarizeStream",
+        "security": [{}, {"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SummarizeRequest"}}}},
+        "responses": {
+          "200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "422": {"$ref": "#/components/responses/Error"},
+          "429": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/metrics": {
+      "get": {
+        "summary": "Prometheus metrics",
+        "operationId": "metrics",
+        "responses": {"200": {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+      }
+    },
+    "/openapi.json": {
+      "get": {
+        "summary": "This document",
+        "operationId": "openapi",
+        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}
+      }
+    },
+    "/docs": {
+      "get": {
+        "summary": "A page that renders this document",
+        "operationId": "docs",
+        "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
+      }
+    }
+  },
+  "components": {
+    "securitySchemes": {
+      "bearer": {"type": "http", "scheme": "bearer", "description": "Required on the inference routes when the server runs with --api-key"}
+    },
+    "responses": {
+      "Error": {
+        "description": "An error",
+        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+      }
+    },
+    "schemas": {
+      "GenerationParameters": {
+        "type": "object",
+        "description": "transformers' names; fields left out take the model's generation_config.json",
+        "properties": {
+          "max_length": {"type": "integer", "minimum": 1},
+          "min_length": {"type": "integer", "minimum": 0},
+          "max_new_tokens": {"type": "integer", "minimum": 1},
+          "min_new_tokens": {"type": "integer", "minimum": 0},
+          "do_sample": {"type": "boolean"},
+          "temperature": {"type": "number", "exclusiveMinimum": 0},
+          "top_p": {"type": "number", "minimum": 0, "maximum": 1},
+          "top_k": {"type": "integer", "minimum": 0},
+          "num_beams": {"type": "integer", "minimum": 1},
+          "length_penalty": {"type": "number"},
+          "no_repeat_ngram_size": {"type": "integer", "minimum": 0},
+          "early_stopping": {"oneOf": [{"type": "boolean"}, {"const": "never"}]},
+          "repetition_penalty": {"type": "number", "exclusiveMinimum": 0},
+          "seed": {"type": "integer", "minimum": 0},
+          "truncation": {"enum": ["truncate", "chunk", "error"], "description": "Inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422"}
+        }
+      },
+      "SummarizeRequest": {
+        "allOf": [
+          {"$ref": "#/components/schemas/GenerationParameters"},
+          {"type": "object", "required": ["texts"], "properties": {"texts": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}}}
+        ]
+      },
+      "HFRequest": {
+        "type": "object",
+        "required": ["inputs"],
+        "properties": {
+          "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+          "parameters": {"$ref": "#/components/schemas/GenerationParameters"}
+        }
+      },
+      "Summary": {
+        "type": "object",
+        "required": ["text"],
+        "properties": {
+          "text": {"type": "string"},
+          "input_tokens": {"type": "integer"},
+          "generated_tokens": {"type": "integer"},
+          "truncated": {"type": "boolean"}
+        }
+      },
+      "SummarizeResponse": {
+        "type": "object",
+        "required": ["summaries", "model", "device", "latency_ms"],
+        "properties": {
+          "summaries": {"type": "array", "items": {"$ref": "#/components/schemas/Summary"}},
+          "model": {"type": "string"},
+          "device": {"type": "string"},
+          "latency_ms": {"type": "number"}
+        }
+      },
+      "HFSummary": {"type": "object", "required": ["summary_text"], "properties": {"summary_text": {"type": "string"}}},
+      "Health": {
+        "type": "object",
+        "required": ["status", "model", "device"],
+        "properties": {"status": {"type": "string"}, "model": {"type": "string"}, "device": {"type": "string"}, "mode": {"type": "string"}}
+      },
+      "Ready": {"type": "object", "required": ["ready"], "properties": {"ready": {"type": "boolean"}, "reason": {"type": "string"}}},
+      "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+          "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {"type": {"type": "string"}, "field": {"type": ["string", "null"]}, "message": {"type": "string"}}
+          }
+        }
+      }
+    }
+  }
+}
+"""#
+
+    static let docsPage = #"""
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Brevity API</title>
+<style>
+body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }
+h2 { margin-top: 2rem; border-bottom: 1px solid #ddd }
+.op { margin: 1rem 0; padding: .5rem 1rem; border-left: 4px solid #4a7; background: #f7faf8 }
+.m { font-weight: bold; text-transform: uppercase; margin-right: .5rem }
+pre { background: #f4f4f4; padding: .5rem; overflow: auto }
+</style>
+</head>
+<body>
+<h1 id="title">Brevity API</h1>
+<p id="desc"></p>
+<div id="ops">Loading /openapi.json…</div>
+<h2>Schemas</h2>
+<pre id="schemas"></pre>
+<script>
+fetch("openapi.json").then(r => r.json()).then(doc => {
+  document.getElementById("title").textContent = doc.info.title + " " + doc.info.version;
+  document.getElementById("desc").textContent = doc.info.description;
+  const ops = document.getElementById("ops");
+  ops.textContent = "";
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      const div = document.createElement("div");
+      div.className = "op";
+      const codes = Object.keys(op.responses).join(", ");
+      div.innerHTML = `<span class="m">${method}</span><code>${path}</code> — ${op.summary}<br><small>responses: ${codes}</small>`;
+      if (op.description) { const p = document.createElement("p"); p.textContent = op.description; div.appendChild(p); }
+      ops.appendChild(div);
+    }
+  }
+  document.getElementById("schemas").textContent = JSON.stringify(doc.components.schemas, null, 2);
+});
+</script>
+</body>
+</html>
+"""#
+}

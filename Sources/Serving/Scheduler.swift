@@ -1,0 +1,284 @@
+import Foundation
+import Generation
+import Logging
+import ServiceLifecycle
+
+/// Continuous batching (issue 4): texts of every request share decoder steps. New texts join between
+/// steps (their encoder passes run together), finished and cancelled ones leave. The step loop runs on
+/// its own thread, never on Swift's cooperative pool (two threads here) where it would starve the HTTP
+/// server; results go back through AsyncThrowingStreams.
+///
+/// As a `Service` it drains on graceful shutdown: it stops admitting work (`isDraining`), lets the work in
+/// flight finish within `drainTimeout`, then fails what is left and stops the thread.
+public final class BatchScheduler: Service, @unchecked Sendable {
+    public enum Event: Sendable {
+        /// The text entered the batch after waiting `queueSeconds`.
+        case started(queueSeconds: Double)
+        /// The text's tokens so far (greedy and sampling only), decoder start token first.
+        case progress([Int])
+        /// Generation finished: the sequences, best first, and the seconds since `started`.
+        case finished(sequences: [[Int]], inferenceSeconds: Double)
+    }
+
+    public struct Item: Sendable {
+        public var inputIds: [Int]
+        public var config: ResolvedGeneration
+        public var stream: Bool
+        public init(inputIds: [Int], config: ResolvedGeneration, stream: Bool = false) {
+            self.inputIds = inputIds
+            self.config = config
+            self.stream = stream
+        }
+    }
+
+    struct Job {
+        let id: Int
+        let item: Item
+        let enqueued: UInt64
+        let deadline: UInt64
+        let continuation: AsyncThrowingStream<Event, Error>.Continuation
+        var rows: Int { max(1, item.config.numBeams) }
+    }
+
+    public let engine: SummarizationEngine
+    public let maxBatchRows: Int
+    public let maxConcurrent: Int
+    public let maxQueue: Int
+    public let requestTimeout: Double
+    public let drainTimeout: Double
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    private let cond = NSCondition()
+    private var pending: [Job] = []
+    private var cancelled: Set<Int> = []
+    private var activeCount = 0
+    private var nextId = 0
+    private var stopping = false
+    private var started = false
+    private var _ready = false
+    private var _draining = false
+    private var loopDone = false
+
+    public init(engine: SummarizationEngine, maxBatchRows: Int, maxConcurrent: Int, maxQueue: Int,
+                requestTimeout: Double, drainTimeout: Double, metrics: ServiceMetrics, logger: Logger) {
+        self.engine = engine
+        self.maxBatchRows = maxBatchRows
+        self.maxConcurrent = maxConcurrent
+        self.maxQueue = maxQueue
+        self.requestTimeout = requestTimeout
+        self.drainTimeout = drainTimeout
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// True once the model is loaded and a warm-up generation has run, until draining starts.
+    public var isReady: Bool { cond.lock(); defer { cond.unlock() }; return _ready && !_draining }
+    public var isDraining: Bool { cond.lock(); defer { cond.unlock() }; return _draining }
+    /// Texts waiting plus texts decoding.
+    public var load: (queued: Int, active: Int) { cond.lock(); defer { cond.unlock() }; return (pending.count, activeCount) }
+
+    /// Starts the step thread (a warm-up generation first); idempotent.
+    public func start() {
+        cond.lock()
+        defer { cond.unlock() }
+        guard !started else { return }
+        started = true
+        let t = Thread { [self] in self.loop() }
+        t.name = "brevity-scheduler"
+        t.stackSize = 8 << 20
+        t.start()
+    }
+
+    /// Queues texts together (all or none); each gets its own event stream. Throws `APIError` 503 when the
+    /// queue is full or the service is draining.
+    public func submit(_ items: [Item]) throws -> [(id: Int, events: AsyncThrowingStream<Event, Error>)] {
+        start()
+        cond.lock()
+        defer { cond.unlock() }
+        if _draining || stopping { throw APIError.unavailable("the service is shutting down") }
+        if pending.count + items.count > maxQueue {
+            throw APIError.overloaded("the queue is full (\(pending.count) texts waiting, at most \(maxQueue))", retryAfter: 2)
+        }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let deadline = now + UInt64(requestTimeout * 1e9)
+        var out: [(Int, AsyncThrowingStream<Event, Error>)] = []
+        for item in items {
+            nextId += 1
+            let id = nextId
+            let (stream, cont) = AsyncThrowingStream<Event, Error>.makeStream()
+            cont.onTermination = { [weak self] reason in
+                if case .cancelled = reason { self?.cancel(id) }
+            }
+            pending.append(Job(id: id, item: item, enqueued: now, deadline: deadline, continuation: cont))
+            out.append((id, stream))
+        }
+        metrics.queueSize.set(to: Double(pending.count))
+        cond.signal()
+        return out
+    }
+
+    /// Cancels a text (its client went away): it leaves the queue, or the batch before the next step.
+    public func cancel(_ id: Int) {
+        cond.lock()
+        cancelled.insert(id)
+        cond.signal()
+        cond.unlock()
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        setDraining()
+        logger.info("draining: finishing in-flight work", metadata: ["timeout_s": "\(drainTimeout)"])
+        let end = DispatchTime.now().uptimeNanoseconds + UInt64(drainTimeout * 1e9)
+        while DispatchTime.now().uptimeNanoseconds < end {
+            let (q, a) = load
+            if q == 0 && a == 0 { break }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        stopLoop()
+        while !isLoopDone { try? await Task.sleep(nanoseconds: 10_000_000) }
+        logger.info("scheduler stopped")
+    }
+
+    /// Refuses new work from now on; /ready answers 503.
+    public func setDraining() {
+        cond.lock()
+        _draining = true
+        cond.signal()
+        cond.unlock()
+    }
+
+    private func stopLoop() {
+        cond.lock()
+        stopping = true
+        cond.signal()
+        cond.unlock()
+    }
+
+    private var isLoopDone: Bool { cond.lock(); defer { cond.unlock() }; return loopDone || !started }
+
+    // MARK: The step loop (its own thread)
+
+    private func loop() {
+        warmUp()
+        var batch = DecodingBatch(model: engine.model)
+        var jobs: [Int: (job: Job, startedAt: UInt64)] = [:]
+        while true {
+            // 1. take what is waiting, within the limits
+            cond.lock()
+            while pending.isEmpty && jobs.isEmpty && cancelled.isEmpty && !stopping { cond.wait() }
+            if stopping {
+                let left = pending
+                pending.removeAll()
+                cond.unlock()
+                for j in left { j.continuation.finish(throwing: APIError.unavailable("the service shut down before this text started")) }
+                for (_, j) in jobs { j.job.continuation.finish(throwing: APIError.unavailable("the service shut down during generation (drain timeout)")) }
+                break
+            }
+            let toCancel = cancelled
+            cancelled.removeAll()
+            pending.removeAll { j in
+                guard toCancel.contains(j.id) else { return false }
+                j.continuation.finish(throwing: CancellationError())
+                return true
+            }
+            var rows = jobs.values.reduce(0) { $0 + $1.job.rows }   // a beam search widens to num_beams rows
+            var admitted: [Job] = []
+            while let j = pending.first, jobs.count + admitted.count < maxConcurrent,
+                  rows + j.rows <= maxBatchRows || (jobs.isEmpty && admitted.isEmpty) {
+                pending.removeFirst()
+                admitted.append(j)
+                rows += j.rows
+            }
+            activeCount = jobs.count + admitted.count
+            metrics.queueSize.set(to: Double(pending.count))
+            cond.unlock()
+
+            // 2. cancelled and expired texts leave the batch
+            let now = DispatchTime.now().uptimeNanoseconds
+            for id in toCancel where jobs[id] != nil {
+                batch.drop(id: id)
+                jobs[id]!.job.continuation.finish(throwing: CancellationError())
+                jobs[id] = nil
+                metrics.disconnects.increment()
+                logger.debug("cancelled text left the batch", metadata: ["text_id": "\(id)"])
+            }
+            for (id, j) in jobs where j.job.deadline < now {
+                batch.drop(id: id)
+                j.job.continuation.finish(throwing: APIError.timeout("generation exceeded the request timeout"))
+                jobs[id] = nil
+            }
+            var live: [Job] = []
+            for j in admitted {
+                if j.deadline < now {
+                    j.continuation.finish(throwing: APIError.timeout("the request waited longer than its timeout"))
+                } else {
+                    live.append(j)
+                }
+            }
+
+            // 3. new texts: one encoder pass for all of them
+            if !live.isEmpty {
+                do {
+                    try batch.add(live.map { GenerationRequest(id: $0.id, inputIds: $0.item.inputIds, config: $0.item.config) })
+                    for j in live {
+                        let waited = Double(now - j.enqueued) / 1e9
+                        metrics.queueDuration.record(waited)
+                        j.continuation.yield(.started(queueSeconds: waited))
+                        jobs[j.id] = (j, now)
+                    }
+                } catch {
+                    for j in live { j.continuation.finish(throwing: APIError.invalid("texts", "\(error)")) }
+                }
+            }
+
+            // 4. one decoder step for everyone
+            if !batch.isEmpty {
+                metrics.batchSize.record(Double(batch.rowCount))
+                let finished = batch.step()
+                let t = DispatchTime.now().uptimeNanoseconds
+                for r in finished {
+                    guard let j = jobs.removeValue(forKey: r.id) else { continue }
+                    j.job.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: Double(t - j.startedAt) / 1e9))
+                    j.job.continuation.finish()
+                }
+                for (id, j) in jobs where j.job.item.stream {
+                    if let p = batch.progress(id: id) { j.job.continuation.yield(.progress(p)) }
+                }
+            }
+            cond.lock()
+            activeCount = jobs.count
+            cond.unlock()
+        }
+        cond.lock()
+        loopDone = true
+        activeCount = 0
+        cond.unlock()
+    }
+
+    /// One short generation so the first request does not pay for first-use costs; then ready.
+    private func warmUp() {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        do {
+            var req = GenerationConfig()
+            req.maxNewTokens = 3
+            req.minLength = 0
+            req.minNewTokens = 0
+            req.numBeams = 1
+            req.doSample = false
+            let config = try engine.resolve(req)
+            let ids = try engine.inputIds("Brevity warms up.").ids
+            _ = try generate(model: engine.model, inputs: [ids], configs: [config], maxBatchSize: 1)
+            logger.info("warm-up generation done", metadata: ["seconds": "\(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)"])
+        } catch {
+            logger.error("warm-up generation failed: \(error)")
+        }
+        cond.lock()
+        _ready = true
+        cond.unlock()
+    }
+}

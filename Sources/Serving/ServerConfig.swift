@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+
+/// Every setting of `brevity serve`. The originals' environment variables (MODEL_NAME, NUM_BEAMS, DTYPE,
+/// MAX_CONCURRENT_BATCH, RATE_PER_SEC, PORT, LOG_LEVEL) work unchanged; the rest are BREVITY_* variables
+/// and flags; flags win over the environment.
+public struct ServerConfig: Sendable {
+    public var model = "facebook/bart-large-cnn"
+    public var host = "0.0.0.0"
+    public var port = 8000
+    /// NUM_BEAMS: overrides the model's beam count when set.
+    public var numBeams: Int?
+    /// DTYPE: the weights' storage type as requested (float32, float16, bfloat16); compute is float32 on the CPU.
+    public var dtype = "float32"
+    /// MAX_CONCURRENT_BATCH: texts decoding together at most.
+    public var maxConcurrentBatch = 16
+    /// Decoder rows (sequences x beams) in one step at most.
+    public var maxBatchSize = 64
+    /// Texts waiting for a place in the batch at most; beyond it requests get 503.
+    public var maxQueue = 256
+    /// Texts in one request at most (422 beyond).
+    public var maxTexts = 32
+    /// RATE_PER_SEC: requests per second per client (0: no limit), with a burst.
+    public var ratePerSec: Double = 0
+    public var rateBurst: Int?
+    public var logLevel: Logger.Level = .info
+    /// Seconds a request may take, queue included (504 beyond).
+    public var requestTimeout: Double = 300
+    /// Seconds in-flight work may take to finish on SIGTERM.
+    public var drainTimeout: Double = 30
+    public var apiKeys: [String] = []
+    public var corsOrigins: [String] = []
+    public var maxBodySize = 1 << 20
+
+    public init() {}
+
+    public var burst: Int { rateBurst ?? max(1, Int((ratePerSec * 2).rounded(.up))) }
+
+    /// Reads the environment over the defaults; errors name the variable.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfig {
+        var c = ServerConfig()
+        func int(_ k: String, min: Int) throws -> Int? {
+            guard let v = env[k], !v.isEmpty else { return nil }
+            guard let n = Int(v.trimmingCharacters(in: .whitespaces)), n >= min else {
+                throw ConfigError("\(k)=\(v): expected an integer >= \(min)")
+            }
+            return n
+        }
+        func double(_ k: String, min: Double) throws -> Double? {
+            guard let v = env[k], !v.isEmpty else { return nil }
+            guard let n = Double(v.trimmingCharacters(in: .whitespaces)), n >= min, n.isFinite else {
+                throw ConfigError("\(k)=\(v): expected a number >= \(min)")
+            }
+            return n
+        }
+        if let m = env["MODEL_NAME"] ?? env["BREVITY_MODEL"], !m.isEmpty { c.model = m }
+        if let h = env["BREVITY_HOST"], !h.isEmpty { c.host = h }
+        c.port = try int("PORT", min: 0) ?? c.port
+        c.numBeams = try int("NUM_BEAMS", min: 1)
+        if let d = env["DTYPE"], !d.isEmpty { c.dtype = try parseDType(d) }
+        c.maxConcurrentBatch = try int("MAX_CONCURRENT_BATCH", min: 1) ?? c.maxConcurrentBatch
+        c.maxBatchSize = try int("BREVITY_MAX_BATCH_SIZE", min: 1) ?? c.maxBatchSize
+        c.maxQueue = try int("BREVITY_MAX_QUEUE", min: 1) ?? c.maxQueue
+        c.maxTexts = try int("BREVITY_MAX_TEXTS", min: 1) ?? c.maxTexts
+        c.ratePerSec = try double("RATE_PER_SEC", min: 0) ?? c.ratePerSec
+        c.rateBurst = try int("BREVITY_RATE_BURST", min: 1)
+        if let l = env["LOG_LEVEL"], !l.isEmpty { c.logLevel = try parseLogLevel(l) }
+        c.requestTimeout = try double("BREVITY_REQUEST_TIMEOUT", min: 0.001) ?? c.requestTimeout
+        c.drainTimeout = try double("BREVITY_DRAIN_TIMEOUT", min: 0) ?? c.drainTimeout
+        if let k = env["BREVITY_API_KEYS"], !k.isEmpty { c.apiKeys = k.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        if let o = env["BREVITY_CORS_ORIGINS"], !o.isEmpty { c.corsOrigins = o.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        c.maxBodySize = try int("BREVITY_MAX_BODY_SIZE", min: 1) ?? c.maxBodySize
+        return c
+    }
+
+    public static func parseDType(_ s: String) throws -> String {
+        switch s.lowercased() {
+        case "float32", "fp32", "f32", "auto": return "float32"
+        case "float16", "fp16", "f16", "half": return "float16"
+        case "bfloat16", "bf16": return "bfloat16"
+        default: throw ConfigError("DTYPE=\(s): expected float32, float16 or bfloat16")
+        }
+    }
+
+    public static func parseLogLevel(_ s: String) throws -> Logger.Level {
+        switch s.lowercased() {
+        case "trace": return .trace
+        case "debug": return .debug
+        case "info": return .info
+        case "notice": return .notice
+        case "warn", "warning": return .warning
+        case "error": return .error
+        case "critical": return .critical
+        default: throw ConfigError("LOG_LEVEL=\(s): expected trace, debug, info, notice, warning, error or critical")
+        }
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}

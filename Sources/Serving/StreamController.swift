@@ -1,0 +1,103 @@
+import Foundation
+import Generation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `POST /summarize/stream`: Server-Sent Events. `token` events carry each text's new tokens as they are
+/// generated (`{"index", "token_ids", "text"}`: the ids since the last event and the text they add);
+/// greedy and sampled texts stream every step, a beam search's text arrives when its search ends (the
+/// best beam is only known then). A final `result` event holds the same object `POST /summarize`
+/// returns; an `error` event ends the stream on failure. A client that disconnects cancels its texts at the next event written to it.
+extension SummarizeController {
+    func stream(_ request: Request, _ context: BrevityContext) async throws -> Response {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let body = try await collect(request.body)
+        let (req, config, prepared) = try prepare(body, stream: true)
+        if req.truncation == .chunk && prepared.contains(where: \.truncated) {
+            throw APIError.invalid("truncation", "\"chunk\" is not available with streaming; use POST /summarize")
+        }
+        let submitted = try scheduler.submit(prepared.map { .init(inputIds: $0.inputIds, config: config, stream: true) })
+        let cancel = RequestCancellation(scheduler: scheduler)
+        _ = cancel.register(submitted.map(\.id))
+        let controller = self
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        return Response(status: .ok, headers: headers, body: .init { writer in
+            // Events from every text, merged in arrival order.
+            let (merged, sink) = AsyncStream<(Int, Result<BatchScheduler.Event, Error>)>.makeStream()
+            // A client that went away makes the next write fail: its texts are cancelled then.
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (i, s) in submitted.enumerated() {
+                        group.addTask {
+                            do {
+                                for try await e in s.events { sink.yield((i, .success(e))) }
+                            } catch { sink.yield((i, .failure(error))) }
+                        }
+                    }
+                    var results = [TextResult?](repeating: nil, count: submitted.count)
+                    var emitted = [String](repeating: "", count: submitted.count)
+                    var sentIds = [Int](repeating: 1, count: submitted.count)   // the decoder start token is not streamed
+                    var queue = [Double](repeating: 0, count: submitted.count)
+                    var remaining = submitted.count
+                    for await (i, r) in merged {
+                        switch r {
+                        case .failure(let error):
+                            cancel.cancelAll()
+                            let api = (error as? APIError) ?? (error is CancellationError ? APIError(status: .init(code: 499), type: "cancelled", field: nil, message: "cancelled") : .internalError("\(error)"))
+                            try await writer.write(sse("error", api.body))
+                            try await writer.finish(nil)
+                            return
+                        case .success(.started(let q)):
+                            queue[i] = q
+                        case .success(.progress(let ids)):
+                            if let e = controller.delta(ids, from: sentIds[i], emitted: emitted[i]) {
+                                try await writer.write(sse("token", ["index": i, "token_ids": e.ids, "text": e.text]))
+                                emitted[i] += e.text
+                                sentIds[i] = ids.count
+                            }
+                        case .success(.finished(let seqs, let secs)):
+                            let ids = seqs.first ?? []
+                            let full = controller.engine.text(ids)
+                            let rest = full.utf8.starts(with: emitted[i].utf8) ? String(full.utf8.dropFirst(emitted[i].utf8.count))! : full
+                            if sentIds[i] < ids.count || !rest.isEmpty {
+                                try await writer.write(sse("token", ["index": i, "token_ids": Array(ids.dropFirst(min(sentIds[i], ids.count))), "text": rest]))
+                            }
+                            results[i] = TextResult(ids: ids, inputTokens: prepared[i].inputTokens, truncated: prepared[i].truncated,
+                                                    queueSeconds: queue[i], inferenceSeconds: secs)
+                            remaining -= 1
+                        }
+                        if remaining == 0 { break }
+                    }
+                    sink.finish()
+                    group.cancelAll()
+                    let result = controller.result(req, results.map { $0! }, started: t0)
+                    try await writer.write(sse("result", result.object))
+                    try await writer.finish(nil)
+                }
+            } catch {
+                cancel.cancelAll()
+                sink.finish()
+                throw error
+            }
+        })
+    }
+
+    /// The tokens since `from` and the text they add, unless that text is still an incomplete character.
+    func delta(_ ids: [Int], from: Int, emitted: String) -> (ids: [Int], text: String)? {
+        guard ids.count > from else { return nil }
+        let text = engine.text(ids)
+        if text.unicodeScalars.last == "\u{FFFD}" { return nil }
+        guard text.utf8.starts(with: emitted.utf8) else { return nil }
+        return (Array(ids[from...]), String(text.utf8.dropFirst(emitted.utf8.count))!)
+    }
+}
+
+func sse(_ event: String, _ object: Any) -> ByteBuffer {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
+    var b = ByteBuffer()
+    b.writeString("event: \(event)\ndata: ")
+    b.writeBytes(data)
+    b.writeString("\n\n")
+    return b
+}

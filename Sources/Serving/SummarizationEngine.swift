@@ -1,0 +1,55 @@
+import Foundation
+import Generation
+import Models
+import Tokenizers
+
+/// What the service summarizes with: a seq2seq model, its tokenizer and its generation defaults
+/// (generation_config.json, then config.json), loaded from one folder.
+public final class SummarizationEngine: @unchecked Sendable {
+    public let model: any Seq2SeqModel
+    public let tokenizer: Tokenizer
+    public let defaults: GenerationConfig
+    /// The name reported in responses (the model spec the operator gave).
+    public let name: String
+    public let device: String
+    public let dtype: String
+
+    public init(model: any Seq2SeqModel, tokenizer: Tokenizer, defaults: GenerationConfig, name: String,
+                device: String = "cpu", dtype: String = "float32") {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.defaults = defaults
+        self.name = name
+        self.device = device
+        self.dtype = dtype
+    }
+
+    /// Loads the model folder; `numBeams` (NUM_BEAMS) replaces the model's default beam count.
+    public static func load(folder: URL, name: String, numBeams: Int? = nil, dtype: String = "float32") throws -> SummarizationEngine {
+        let model = try ModelRegistry.load(folder: folder)
+        let tokenizer = try Tokenizer.load(from: folder)
+        var defaults = try GenerationConfig.model(folder: folder)
+        if let n = numBeams { defaults.numBeams = n }
+        return SummarizationEngine(model: model, tokenizer: tokenizer, defaults: defaults, name: name, dtype: dtype)
+    }
+
+    public var maxInputTokens: Int { model.maxPositions }
+
+    /// Token ids of `text` and whether they were cut to the model's positions (as the reference services).
+    public func inputIds(_ text: String, truncate: Bool = true) throws -> (ids: [Int], tokens: Int, truncated: Bool) {
+        let full = try tokenizer.encode(text, truncation: .none, padding: false).ids
+        if !truncate || full.count <= maxInputTokens { return (full, full.count, false) }
+        let cut = try tokenizer.encode(text, truncation: .maxLength(maxInputTokens, .right), padding: false).ids
+        return (cut, full.count, true)
+    }
+
+    /// Resolves a request's parameters over the model's defaults (transformers' rules).
+    public func resolve(_ request: GenerationConfig) throws -> ResolvedGeneration {
+        try defaults.resolve(request: request, maxPositions: model.maxPositions)
+    }
+
+    public func text(_ ids: [Int]) -> String { tokenizer.decode(ids, skipSpecialTokens: true) }
+
+    /// Tokens produced after the decoder start token (forced BOS and EOS included).
+    public static func generatedCount(_ ids: [Int]) -> Int { max(0, ids.count - 1) }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Generation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `POST /summarize` and `POST /summarize/stream`: body -> validation -> tokenizer -> scheduler queue ->
+/// batched encoder pass -> decoder steps shared with other requests -> detokenize -> JSON or SSE.
+struct SummarizeController {
+    let engine: SummarizationEngine
+    let scheduler: BatchScheduler
+    let metrics: ServiceMetrics
+    let config: ServerConfig
+
+    func addRoutes(to group: RouterGroup<BrevityContext>) {
+        group.post("summarize") { request, context in try await summarize(request, context) }
+        group.post("summarize/stream") { request, context in try await stream(request, context) }
+    }
+
+    // MARK: One text's plan
+
+    /// A text as the scheduler sees it: the ids it decodes from and what the response reports.
+    struct Prepared {
+        var text: String
+        var inputIds: [Int]
+        var inputTokens: Int
+        var truncated: Bool
+    }
+
+    /// Parses, validates and tokenizes; every problem is an APIError thrown before any work is queued.
+    func prepare(_ body: ByteBuffer, stream: Bool) throws -> (SummarizeRequest, ResolvedGeneration, [Prepared]) {
+        guard scheduler.isReady else {
+            throw scheduler.isDraining ? APIError.unavailable("the service is shutting down")
+                                       : APIError.unavailable("the model is still loading")
+        }
+        let req = try SummarizeRequest.parse(Array(buffer: body), maxTexts: config.maxTexts)
+        let resolved: ResolvedGeneration
+        do { resolved = try engine.resolve(req.generation) } catch let GenerationError.invalidParameter(field, why) {
+            throw APIError.invalid(field, why)
+        }
+        if resolved.numBeams > config.maxBatchSize {
+            throw APIError.invalid("num_beams", "at most \(config.maxBatchSize) (the server's --max-batch-size)")
+        }
+        let field = req.shape == .huggingFace ? "inputs" : "texts"
+        var prepared: [Prepared] = []
+        for (i, text) in req.texts.enumerated() {
+            let p: (ids: [Int], tokens: Int, truncated: Bool)
+            do { p = try engine.inputIds(text) } catch { throw APIError.invalid("\(field)[\(i)]", "cannot tokenize: \(error)") }
+            if p.truncated && req.truncation == .error {
+                throw APIError.invalid("\(field)[\(i)]", "\(p.tokens) tokens exceed the model's limit of \(engine.maxInputTokens) tokens (truncation is \"error\")")
+            }
+            prepared.append(Prepared(text: text, inputIds: p.ids, inputTokens: p.tokens, truncated: p.truncated))
+        }
+        return (req, resolved, prepared)
+    }
+
+    // MARK: POST /summarize
+
+    func summarize(_ request: Request, _ context: BrevityContext) async throws -> Response {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let cancel = RequestCancellation(scheduler: scheduler)
+        // The whole exchange runs under the connection watch: a client that disconnects cancels every
+        // text it queued (they leave the batch before the next decoder step). The body is read from the
+        // stream the watch hands over.
+        return try await request.body.consumeWithInboundCloseHandler { body in
+            let buffer = try await collect(body)
+            let (req, config, prepared) = try prepare(buffer, stream: false)
+            let results = req.truncation == .chunk
+                ? try await runChunked(prepared, config: config, cancel: cancel)
+                : try await runTexts(prepared, config: config, cancel: cancel)
+            return respond(req, results, started: t0)
+        } onInboundClosed: {
+            cancel.cancelAll()
+        }
+    }
+
+    struct TextResult {
+        var ids: [Int]
+        var inputTokens: Int
+        var truncated: Bool
+        var queueSeconds: Double
+        var inferenceSeconds: Double
+    }
+
+    /// Queues the texts and waits for all of them.
+    func runTexts(_ prepared: [Prepared], config: ResolvedGeneration, cancel: RequestCancellation) async throws -> [TextResult] {
+        let submitted = try scheduler.submit(prepared.map { .init(inputIds: $0.inputIds, config: config) })
+        guard cancel.register(submitted.map(\.id)) else { throw CancellationError() }
+        return try await withThrowingTaskGroup(of: (Int, TextResult).self) { group in
+            for (i, s) in submitted.enumerated() {
+                let p = prepared[i]
+                group.addTask {
+                    var queue = 0.0
+                    for try await event in s.events {
+                        switch event {
+                        case .started(let q): queue = q
+                        case .progress: break
+                        case .finished(let seqs, let secs):
+                            return (i, TextResult(ids: seqs.first ?? [], inputTokens: p.inputTokens, truncated: p.truncated,
+                                                  queueSeconds: queue, inferenceSeconds: secs))
+                        }
+                    }
+                    throw CancellationError()
+                }
+            }
+            var out = [TextResult?](repeating: nil, count: submitted.count)
+            do {
+                for try await (i, r) in group { out[i] = r }
+            } catch {
+                cancel.cancelAll()
+                throw error
+            }
+            return out.map { $0! }
+        }
+    }
+
+    /// `truncation: "chunk"`: a text longer than the model's window is cut at sentence boundaries into
+    /// pieces that fit, the pieces are summarized in one batch, and their joined summaries are summarized
+    /// again while they are still too long (map-reduce). Texts that fit run as they are.
+    func runChunked(_ prepared: [Prepared], config: ResolvedGeneration, cancel: RequestCancellation) async throws -> [TextResult] {
+        var out = [TextResult?](repeating: nil, count: prepared.count)
+        let short = prepared.indices.filter { !prepared[$0].truncated }
+        if !short.isEmpty {
+            let r = try await runTexts(short.map { prepared[$0] }, config: config, cancel: cancel)
+            for (k, i) in short.enumerated() { out[i] = r[k] }
+        }
+        let chunker = Chunker(engine: engine)
+        for i in prepared.indices where prepared[i].truncated {
+            var text = prepared[i].text
+            var queue = 0.0, infer = 0.0
+            for round in 1... {
+                let pieces = try chunker.chunks(text).map { piece -> Prepared in
+                    let p = try engine.inputIds(piece)
+                    return Prepared(text: piece, inputIds: p.ids, inputTokens: p.tokens, truncated: p.truncated)
+                }
+                let results = try await runTexts(pieces, config: config, cancel: cancel)
+                queue += results.map(\.queueSeconds).max() ?? 0
+                infer += results.map(\.inferenceSeconds).max() ?? 0
+                // done when one piece was left, or after a few rounds of summaries that do not shrink
+                if results.count == 1 || round == 6 {
+                    out[i] = TextResult(ids: results[0].ids, inputTokens: prepared[i].inputTokens,
+                                        truncated: results.count > 1, queueSeconds: queue, inferenceSeconds: infer)
+                    break
+                }
+                text = results.map { engine.text($0.ids).trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: " ")
+            }
+        }
+        return out.map { $0! }
+    }
+
+    func respond(_ req: SummarizeRequest, _ results: [TextResult], started t0: UInt64) -> Response {
+        let r = result(req, results, started: t0)
+        var response = jsonResponse(r.object)
+        response.headers[.xQueueTime] = String(format: "%.1f", r.queueMs)
+        response.headers[.xInferenceTime] = String(format: "%.1f", r.inferenceMs)
+        return response
+    }
+
+    /// The response object in the request's shape (and the metrics it counts).
+    func result(_ req: SummarizeRequest, _ results: [TextResult], started t0: UInt64) -> (object: Any, queueMs: Double, inferenceMs: Double) {
+        let latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        var inputTotal = 0, generatedTotal = 0
+        let summaries: [[String: Any]] = results.map { r in
+            let generated = SummarizationEngine.generatedCount(r.ids)
+            inputTotal += r.inputTokens
+            generatedTotal += generated
+            return ["text": engine.text(r.ids), "input_tokens": r.inputTokens, "generated_tokens": generated, "truncated": r.truncated]
+        }
+        metrics.inputTokens.increment(by: Int64(inputTotal))
+        metrics.generatedTokens.increment(by: Int64(generatedTotal))
+        for r in results { metrics.inferenceDuration.record(r.inferenceSeconds) }
+        let object: Any
+        switch req.shape {
+        case .originals:
+            object = ["summaries": summaries, "model": engine.name, "device": engine.device, "latency_ms": (latency * 10).rounded() / 10]
+        case .huggingFace:
+            object = summaries.map { ["summary_text": $0["text"]!] }
+        }
+        return (object, (results.map(\.queueSeconds).max() ?? 0) * 1000, (results.map(\.inferenceSeconds).max() ?? 0) * 1000)
+    }
+
+    func collect(_ body: RequestBody) async throws -> ByteBuffer {
+        do {
+            return try await body.collect(upTo: config.maxBodySize)
+        } catch let e as HTTPError where e.status == .contentTooLarge {
+            throw tooLarge
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        }
+    }
+
+    var tooLarge: APIError {
+        APIError(status: .contentTooLarge, type: "payload_too_large", field: nil,
+                 message: "the request body is larger than \(config.maxBodySize) bytes")
+    }
+
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Serving
+import ServiceLifecycle
+
+/// `brevity serve`: the HTTP service. Environment variables (MODEL_NAME, NUM_BEAMS, DTYPE,
+/// MAX_CONCURRENT_BATCH, RATE_PER_SEC, PORT, LOG_LEVEL, BREVITY_*) set defaults; flags win.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve GET /health, POST /summarize and the rest of the API over HTTP."
+    )
+
+    @Option(help: "Model folder (MODEL_NAME).") var model: String?
+    @Option(help: "Address to bind (BREVITY_HOST, default 0.0.0.0).") var host: String?
+    @Option(help: "Port (PORT, default 8000).") var port: Int?
+    @Option(help: "Beam count replacing the model's default (NUM_BEAMS).") var numBeams: Int?
+    @Option(help: "Weights dtype: float32, float16, bfloat16 (DTYPE).") var dtype: String?
+    @Option(help: "Texts decoding together at most (MAX_CONCURRENT_BATCH, default 16).") var maxConcurrentBatch: Int?
+    @Option(help: "Decoder rows (sequences x beams) per step at most (BREVITY_MAX_BATCH_SIZE, default 64).") var maxBatchSize: Int?
+    @Option(help: "Texts waiting at most; beyond, 503 (BREVITY_MAX_QUEUE, default 256).") var maxQueue: Int?
+    @Option(help: "Texts in one request at most (BREVITY_MAX_TEXTS, default 32).") var maxTexts: Int?
+    @Option(help: "Requests per second per client, 0 for none (RATE_PER_SEC).") var ratePerSec: Double?
+    @Option(help: "Rate-limit burst (BREVITY_RATE_BURST, default 2 x rate).") var rateBurst: Int?
+    @Option(help: "Seconds a request may take (BREVITY_REQUEST_TIMEOUT, default 300).") var requestTimeout: Double?
+    @Option(help: "Seconds to finish in-flight work on SIGTERM (BREVITY_DRAIN_TIMEOUT, default 30).") var drainTimeout: Double?
+    @Option(help: "API key required as a Bearer token on the inference routes; repeatable (BREVITY_API_KEYS, comma-separated).")
+    var apiKey: [String] = []
+    @Option(help: "CORS allowed origin, or * for any; repeatable (BREVITY_CORS_ORIGINS).") var corsOrigin: [String] = []
+    @Option(help: "Largest request body in bytes (BREVITY_MAX_BODY_SIZE, default 1 MiB).") var maxBodySize: Int?
+    @Option(help: "trace, debug, info, notice, warning, error, critical (LOG_LEVEL).") var logLevel: String?
+
+    func resolvedConfig() throws -> ServerConfig {
+        var c = try ServerConfig.fromEnvironment()
+        if let model { c.model = model }
+        if let host { c.host = host }
+        if let port { c.port = port }
+        if let numBeams { c.numBeams = numBeams }
+        if let dtype { c.dtype = try ServerConfig.parseDType(dtype) }
+        if let maxConcurrentBatch { c.maxConcurrentBatch = maxConcurrentBatch }
+        if let maxBatchSize { c.maxBatchSize = maxBatchSize }
+        if let maxQueue { c.maxQueue = maxQueue }
+        if let maxTexts { c.maxTexts = maxTexts }
+        if let ratePerSec { c.ratePerSec = ratePerSec }
+        if let rateBurst { c.rateBurst = rateBurst }
+        if let requestTimeout { c.requestTimeout = requestTimeout }
+        if let drainTimeout { c.drainTimeout = drainTimeout }
+        if !apiKey.isEmpty { c.apiKeys = apiKey }
+        if !corsOrigin.isEmpty { c.corsOrigins = corsOrigin }
+        if let maxBodySize { c.maxBodySize = maxBodySize }
+        if let logLevel { c.logLevel = try ServerConfig.parseLogLevel(logLevel) }
+        for (name, v) in [("--port", c.port), ("--max-concurrent-batch", c.maxConcurrentBatch), ("--max-batch-size", c.maxBatchSize),
+                          ("--max-queue", c.maxQueue), ("--max-texts", c.maxTexts), ("--max-body-size", c.maxBodySize)] where v < (name == "--port" ? 0 : 1) {
+            throw ConfigError("\(name) must be positive, got \(v)")
+        }
+        if c.port > 65535 { throw ConfigError("--port must be at most 65535") }
+        if let n = c.numBeams, n < 1 { throw ConfigError("--num-beams must be at least 1") }
+        if c.ratePerSec < 0 { throw ConfigError("--rate-per-sec must not be negative") }
+        if c.requestTimeout <= 0 { throw ConfigError("--request-timeout must be positive") }
+        if c.drainTimeout < 0 { throw ConfigError("--drain-timeout must not be negative") }
+        return c
+    }
+
+    func run() async throws {
+        let config: ServerConfig
+        do { config = try resolvedConfig() } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = config.logLevel
+            return h
+        }
+        var logger = Logger(label: "brevity")
+        logger.logLevel = config.logLevel
+        let folder = URL(fileURLWithPath: config.model)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
+            printError("model \(config.model): no such folder (give a model folder with config.json, weights and tokenizer files)")
+            throw ExitCode(2)
+        }
+        let engine: SummarizationEngine
+        do {
+            engine = try SummarizationEngine.load(folder: folder, name: config.model, numBeams: config.numBeams, dtype: config.dtype)
+        } catch {
+            printError("cannot load model \(config.model): \(error)")
+            throw ExitCode(2)
+        }
+        logger.info("serving", metadata: ["model": .string(config.model), "mode": "abstractive", "device": .string(engine.device),
+                                          "host": .string(config.host), "port": .stringConvertible(config.port)])
+        let (app, scheduler, _) = buildApplication(config: config, engine: engine, logger: logger)
+        // The scheduler comes last so that on SIGTERM it is told first: /ready turns 503 and new work is
+        // refused while in-flight texts finish; then the HTTP server stops.
+        let group = ServiceGroup(configuration: .init(services: [app, scheduler], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
+        try await group.run()
+    }
+}

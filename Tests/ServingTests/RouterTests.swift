@@ -1,0 +1,286 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import XCTest
+@testable import Serving
+
+/// Every endpoint and every error path (issue 4), over loopback sockets.
+final class RouterTests: XCTestCase {
+    func withApp(_ mutate: (inout ServerConfig) -> Void = { _ in },
+                 _ test: @escaping @Sendable (any TestClientProtocol, BatchScheduler, ServiceMetrics) async throws -> Void) async throws {
+        let (app, scheduler, metrics) = buildApplication(config: testConfig(mutate), engine: ServingFixtures.engine)
+        try await waitReady(scheduler)
+        // `.live`: /summarize watches its connection for disconnects, which needs a real socket.
+        try await app.test(.ahc(.http)) { client in try await test(client, scheduler, metrics) }
+    }
+
+    func post(_ client: any TestClientProtocol, _ object: Any, uri: String = "/summarize", headers: HTTPFields = jsonHeaders) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .post, headers: headers, body: body(object))
+    }
+
+    func testHealthReadyDocsOpenAPI() async throws {
+        try await withApp { client, _, _ in
+            let h = try await client.execute(uri: "/health", method: .get)
+            XCTAssertEqual(h.status, .ok)
+            let o = json(h.body) as? [String: Any]
+            XCTAssertEqual(o?["status"] as? String, "ok")
+            XCTAssertEqual(o?["model"] as? String, "summarizer-tiny")
+            XCTAssertEqual(o?["device"] as? String, "cpu")
+            let _r1 = try await client.execute(uri: "/ready", method: .get).status
+            XCTAssertEqual(_r1, .ok)
+            let docs = try await client.execute(uri: "/docs", method: .get)
+            XCTAssertEqual(docs.status, .ok)
+            XCTAssertTrue(String(buffer: docs.body).contains("openapi.json"))
+            let spec = try await client.execute(uri: "/openapi.json", method: .get)
+            XCTAssertEqual(spec.status, .ok)
+            XCTAssertNotNil(json(spec.body) as? [String: Any])
+            let _r2 = try await client.execute(uri: "/nope", method: .get).status
+            XCTAssertEqual(_r2, .notFound)
+        }
+    }
+
+    /// Over HTTP, summaries equal transformers' `generate` for the same parameters.
+    func testSummariesEqualTransformers() async throws {
+        try await withApp { client, _, _ in
+            let exp = ServingFixtures.expected
+            for (name, setting) in exp.settings.sorted(by: { $0.key < $1.key }) {
+                var req = setting.params
+                req["texts"] = exp.texts
+                let r = try await self.post(client, req)
+                XCTAssertEqual(r.status, .ok, "\(name): \(String(buffer: r.body))")
+                let o = json(r.body) as? [String: Any]
+                let summaries = o?["summaries"] as? [[String: Any]] ?? []
+                XCTAssertEqual(summaries.count, exp.texts.count)
+                for (i, s) in summaries.enumerated() {
+                    XCTAssertEqual(s["text"] as? String, setting.outputs[i].text, "\(name) text \(i)")
+                    // input_tokens counts the whole text; the model saw its first 64 tokens when truncated
+                    XCTAssertEqual(min(s["input_tokens"] as? Int ?? 0, 64), setting.outputs[i].inputTokens, "\(name) text \(i)")
+                    XCTAssertEqual(s["generated_tokens"] as? Int, setting.outputs[i].ids.count - 1, "\(name) text \(i)")
+                }
+                XCTAssertEqual(o?["model"] as? String, "summarizer-tiny")
+                XCTAssertEqual(o?["device"] as? String, "cpu")
+                XCTAssertNotNil(o?["latency_ms"] as? Double)
+                XCTAssertNotNil(r.headers[.xQueueTime])
+                XCTAssertNotNil(r.headers[.xInferenceTime])
+                // the 10th text is longer than the model's 64 positions: cut, as the reference services do
+                XCTAssertEqual(summaries[9]["truncated"] as? Bool, true)
+                XCTAssertEqual(summaries[0]["truncated"] as? Bool, false)
+            }
+        }
+    }
+
+    func testHuggingFaceShape() async throws {
+        try await withApp { client, _, _ in
+            let exp = ServingFixtures.expected
+            let r = try await self.post(client, ["inputs": exp.texts[0], "parameters": exp.settings["greedy"]!.params])
+            XCTAssertEqual(r.status, .ok)
+            let arr = json(r.body) as? [[String: Any]]
+            XCTAssertEqual(arr?.count, 1)
+            XCTAssertEqual(arr?.first?["summary_text"] as? String, exp.settings["greedy"]!.outputs[0].text)
+            let r2 = try await self.post(client, ["inputs": [exp.texts[1], exp.texts[2]]])
+            XCTAssertEqual((json(r2.body) as? [[String: Any]])?.map { $0["summary_text"] as? String ?? "" },
+                           [exp.settings["defaults"]!.outputs[1].text, exp.settings["defaults"]!.outputs[2].text])
+        }
+    }
+
+    func testValidationErrorsNameTheField() async throws {
+        try await withApp({ $0.maxTexts = 3; $0.maxBatchSize = 8 }) { client, _, _ in
+            let cases: [(Any, String)] = [
+                ([String: Any](), "texts"),
+                (["texts": "one"], "texts"),
+                (["texts": []], "texts"),
+                (["texts": ["a", 3]], "texts[1]"),
+                (["texts": ["a", "  "]], "texts[1]"),
+                (["texts": ["a", "b", "c", "d"]], "texts"),
+                (["texts": ["a"], "max_length": "long"], "max_length"),
+                (["texts": ["a"], "max_length": 0], "max_length"),
+                (["texts": ["a"], "max_length": 500], "max_length"),
+                (["texts": ["a"], "min_length": 30, "max_length": 20], "min_length"),
+                (["texts": ["a"], "top_p": 1.5], "top_p"),
+                (["texts": ["a"], "temperature": 0], "temperature"),
+                (["texts": ["a"], "do_sample": "yes"], "do_sample"),
+                (["texts": ["a"], "num_beams": 0], "num_beams"),
+                (["texts": ["a"], "num_beams": 9], "num_beams"),
+                (["texts": ["a"], "early_stopping": "sometimes"], "early_stopping"),
+                (["texts": ["a"], "truncation": "shorten"], "truncation"),
+                (["texts": ["a"], "seed": -1], "seed"),
+                (["inputs": ["a"], "parameters": "x"], "parameters"),
+                ([1, 2], "body"),
+            ]
+            for (req, field) in cases {
+                let r = try await self.post(client, req)
+                XCTAssertEqual(r.status, .unprocessableContent, "\(req): \(String(buffer: r.body))")
+                XCTAssertEqual(errorOf(r)?.field, field, "\(req)")
+                XCTAssertEqual(errorOf(r)?.type, "invalid_request")
+            }
+            // the "error" truncation mode states the token count and the limit
+            let long = ServingFixtures.expected.texts[9]
+            let r = try await self.post(client, ["texts": [long], "truncation": "error"])
+            XCTAssertEqual(r.status, .unprocessableContent)
+            XCTAssertEqual(errorOf(r)?.field, "texts[0]")
+            XCTAssertTrue(errorOf(r)?.message.contains("limit of 64 tokens") ?? false, errorOf(r)?.message ?? "")
+        }
+    }
+
+    func testMalformedBodies() async throws {
+        try await withApp({ $0.maxBodySize = 2000 }) { client, _, _ in
+            let bad = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders, body: ByteBuffer(string: "{\"texts\": [\"a\""))
+            XCTAssertEqual(bad.status, .badRequest)
+            XCTAssertEqual(errorOf(bad)?.type, "bad_request")
+            let utf8 = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders,
+                                                body: ByteBuffer(bytes: Array("{\"texts\": [\"".utf8) + [0xFF, 0xFE] + Array("\"]}".utf8)))
+            XCTAssertEqual(utf8.status, .badRequest)
+            XCTAssertTrue(errorOf(utf8)?.message.contains("UTF-8") ?? false)
+            let big = try await self.post(client, ["texts": [String(repeating: "word ", count: 420)]])
+            XCTAssertEqual(big.status, .contentTooLarge)
+            XCTAssertEqual(errorOf(big)?.type, "payload_too_large")
+        }
+    }
+
+    func testAPIKeysGuardInferenceOnly() async throws {
+        try await withApp({ $0.apiKeys = ["s3cret"] }) { client, _, _ in
+            let none = try await self.post(client, ["texts": ["Hello world."], "max_length": 5])
+            XCTAssertEqual(none.status, .unauthorized)
+            XCTAssertEqual(none.headers[.wwwAuthenticate], "Bearer")
+            var h = jsonHeaders
+            h[.authorization] = "Bearer wrong"
+            let _r3 = try await self.post(client, ["texts": ["Hello world."]], headers: h).status
+            XCTAssertEqual(_r3, .unauthorized)
+            h[.authorization] = "Bearer s3cret"
+            let _r4 = try await self.post(client, ["texts": ["Hello world."], "max_length": 5], headers: h).status
+            XCTAssertEqual(_r4, .ok)
+            let _r5 = try await client.execute(uri: "/health", method: .get).status
+            XCTAssertEqual(_r5, .ok)
+            let _r6 = try await client.execute(uri: "/metrics", method: .get).status
+            XCTAssertEqual(_r6, .ok)
+            let _r7 = try await client.execute(uri: "/ready", method: .get).status
+            XCTAssertEqual(_r7, .ok)
+        }
+    }
+
+    func testRateLimit() async throws {
+        try await withApp({ $0.ratePerSec = 0.5; $0.rateBurst = 2 }) { client, _, _ in
+            let req: [String: Any] = ["texts": ["Hello world."], "max_length": 4]
+            let a = try await self.post(client, req)
+            XCTAssertEqual(a.status, .ok)
+            XCTAssertEqual(a.headers[.rateLimitLimit], "2")
+            XCTAssertEqual(a.headers[.rateLimitRemaining], "1")
+            let _r8 = try await self.post(client, req).status
+            XCTAssertEqual(_r8, .ok)
+            let c = try await self.post(client, req)
+            XCTAssertEqual(c.status, .tooManyRequests)
+            XCTAssertEqual(errorOf(c)?.type, "rate_limited")
+            XCTAssertNotNil(c.headers[.retryAfter].flatMap(Int.init))
+            XCTAssertEqual(c.headers[.rateLimitRemaining], "0")
+            let _r9 = try await client.execute(uri: "/health", method: .get).status
+            XCTAssertEqual(_r9, .ok, "health is not rate limited")
+            let m = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            XCTAssertEqual(counter(m, "brevity_rate_limited_total"), 1)
+        }
+    }
+
+    func testRequestIdsAndCORS() async throws {
+        try await withApp({ $0.corsOrigins = ["https://app.example"] }) { client, _, _ in
+            let given = try await client.execute(uri: "/health", method: .get, headers: [.xRequestId: "abc-123"])
+            XCTAssertEqual(given.headers[.xRequestId], "abc-123")
+            let generated = try await client.execute(uri: "/health", method: .get)
+            XCTAssertEqual(generated.headers[.xRequestId]?.count, 36)
+            let pre = try await client.execute(uri: "/summarize", method: .options,
+                                               headers: [.origin: "https://app.example", .accessControlRequestMethod: "POST"])
+            XCTAssertEqual(pre.status, .noContent)
+            XCTAssertEqual(pre.headers[.accessControlAllowOrigin], "https://app.example")
+            let other = try await client.execute(uri: "/health", method: .get, headers: [.origin: "https://evil.example"])
+            XCTAssertNil(other.headers[.accessControlAllowOrigin])
+        }
+    }
+
+    func testMetricsExposition() async throws {
+        try await withApp { client, _, _ in
+            _ = try await self.post(client, ["texts": ["Hello world.", "Another text here."], "max_length": 6])
+            let m = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            for name in ["brevity_requests_total", "brevity_queue_size", "brevity_batch_size_bucket", "brevity_request_duration_seconds_bucket",
+                         "brevity_queue_duration_seconds_bucket", "brevity_inference_duration_seconds_bucket", "brevity_input_tokens_total",
+                         "brevity_generated_tokens_total", "brevity_client_disconnects_total", "brevity_rate_limited_total"] {
+                XCTAssertTrue(m.contains(name), "missing \(name)")
+            }
+            XCTAssertTrue(m.contains("brevity_requests_total{route=\"/summarize\",status=\"200\"} 1"), m)
+            XCTAssertTrue(m.contains("le=\"120.0\""), "duration buckets reach 120 s")
+            XCTAssertEqual(counter(m, "brevity_generated_tokens_total"), 10)
+        }
+    }
+
+    func testFullQueueIs503WithRetryAfter() async throws {
+        try await withApp({ $0.maxQueue = 2 }) { client, _, _ in
+            let r = try await self.post(client, ["texts": ["a b", "c d", "e f"]])
+            XCTAssertEqual(r.status, .serviceUnavailable)
+            XCTAssertEqual(errorOf(r)?.type, "overloaded")
+            XCTAssertEqual(r.headers[.retryAfter], "2")
+        }
+    }
+
+    func testRequestTimeoutIs504() async throws {
+        try await withApp({ $0.requestTimeout = 0.000001 }) { client, _, _ in
+            let r = try await self.post(client, ["texts": ["Hello world."]])
+            XCTAssertEqual(r.status, .gatewayTimeout)
+            XCTAssertEqual(errorOf(r)?.type, "timeout")
+        }
+    }
+
+    func testChunkedLongDocument() async throws {
+        try await withApp { client, _, _ in
+            let long = (0..<12).map { "Sentence number \($0) tells the council about the budget for schools and roads." }.joined(separator: " ")
+            let r = try await self.post(client, ["texts": [long, "Hello world."], "truncation": "chunk", "num_beams": 1, "max_length": 10])
+            XCTAssertEqual(r.status, .ok, String(buffer: r.body))
+            let s = (json(r.body) as? [String: Any])?["summaries"] as? [[String: Any]]
+            XCTAssertEqual(s?.count, 2)
+            XCTAssertGreaterThan(s?[0]["input_tokens"] as? Int ?? 0, 64)
+            XCTAssertEqual(s?[0]["truncated"] as? Bool, false)
+            XCTAssertFalse((s?[0]["text"] as? String ?? "").isEmpty)
+            // a text that fits is summarized as it is
+            let plain = try await self.post(client, ["texts": ["Hello world."], "num_beams": 1, "max_length": 10])
+            XCTAssertEqual(((json(plain.body) as? [String: Any])?["summaries"] as? [[String: Any]])?[0]["text"] as? String,
+                           s?[1]["text"] as? String)
+        }
+    }
+
+    func testChunkerSentencesAndFit() throws {
+        XCTAssertEqual(Chunker.sentences("Mr. J. Smith came. He said \"hi.\" Then left!\n\nNew para 3.5 here"),
+                       ["Mr. J. Smith came.", "He said \"hi.\"", "Then left!", "New para 3.5 here"])
+        XCTAssertEqual(Chunker.sentences("第一句。第二句！"), ["第一句。", "第二句！"])
+        let long = (0..<20).map { "Sentence \($0) is about the storm and the coast." }.joined(separator: " ")
+        let chunks = try Chunker(engine: ServingFixtures.engine).chunks(long)
+        XCTAssertGreaterThan(chunks.count, 1)
+        for c in chunks { XCTAssertLessThanOrEqual(try ServingFixtures.engine.inputIds(c, truncate: false).tokens, 64) }
+        XCTAssertEqual(chunks.joined(separator: " "), long)
+    }
+
+    func testDrainingRefusesWorkAndReadyTurns503() async throws {
+        try await withApp { client, scheduler, _ in
+            scheduler.setDraining()
+            let ready = try await client.execute(uri: "/ready", method: .get)
+            XCTAssertEqual(ready.status, .serviceUnavailable)
+            XCTAssertEqual((json(ready.body) as? [String: Any])?["reason"] as? String, "draining")
+            let r = try await self.post(client, ["texts": ["Hello world."]])
+            XCTAssertEqual(r.status, .serviceUnavailable)
+            let _r10 = try await client.execute(uri: "/health", method: .get).status
+            XCTAssertEqual(_r10, .ok)
+        }
+    }
+
+    func testConfigFromEnvironment() throws {
+        let c = try ServerConfig.fromEnvironment(["MODEL_NAME": "m", "NUM_BEAMS": "2", "DTYPE": "bf16", "MAX_CONCURRENT_BATCH": "3",
+                                                  "RATE_PER_SEC": "1.5", "PORT": "9000", "LOG_LEVEL": "debug"])
+        XCTAssertEqual(c.model, "m")
+        XCTAssertEqual(c.numBeams, 2)
+        XCTAssertEqual(c.dtype, "bfloat16")
+        XCTAssertEqual(c.maxConcurrentBatch, 3)
+        XCTAssertEqual(c.ratePerSec, 1.5)
+        XCTAssertEqual(c.burst, 3)
+        XCTAssertEqual(c.port, 9000)
+        XCTAssertEqual(c.logLevel, .debug)
+        XCTAssertThrowsError(try ServerConfig.fromEnvironment(["PORT": "eighty"])) { XCTAssertTrue("\($0)".contains("PORT")) }
+        XCTAssertThrowsError(try ServerConfig.fromEnvironment(["DTYPE": "int3"])) { XCTAssertTrue("\($0)".contains("DTYPE")) }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+@testable import Serving
+
+/// The tiny summarizer fixture (Tests/Fixtures/summarizer-tiny, scripts/fixtures/serving) and its
+/// transformers outputs.
+enum ServingFixtures {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/summarizer-tiny")
+
+    static let engine: SummarizationEngine = try! SummarizationEngine.load(folder: folder, name: "summarizer-tiny")
+
+    struct Expected {
+        let texts: [String]
+        let settings: [String: (params: [String: Any], outputs: [(text: String, ids: [Int], inputTokens: Int)])]
+    }
+
+    static let expected: Expected = {
+        let data = try! Data(contentsOf: folder.appendingPathComponent("expected.json"))
+        let j = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+        var settings: [String: (params: [String: Any], outputs: [(text: String, ids: [Int], inputTokens: Int)])] = [:]
+        for (name, v) in j["settings"] as! [String: Any] {
+            let s = v as! [String: Any]
+            let outs = (s["outputs"] as! [[String: Any]]).map {
+                (text: $0["text"] as! String, ids: ($0["token_ids"] as! [NSNumber]).map(\.intValue), inputTokens: ($0["input_tokens"] as! NSNumber).intValue)
+            }
+            settings[name] = (s["params"] as! [String: Any], outs)
+        }
+        return Expected(texts: j["texts"] as! [String], settings: settings)
+    }()
+}
+
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+
+func testConfig(_ mutate: (inout ServerConfig) -> Void = { _ in }) -> ServerConfig {
+    var c = ServerConfig()
+    c.model = "summarizer-tiny"
+    c.host = "127.0.0.1"
+    c.port = 0
+    c.logLevel = .warning
+    mutate(&c)
+    return c
+}
+
+/// Waits (at most 60 s) until the scheduler's warm-up has run.
+func waitReady(_ s: BatchScheduler) async throws {
+    for _ in 0..<6000 where !s.isReady { try await Task.sleep(nanoseconds: 10_000_000) }
+    XCTAssertTrue(s.isReady, "the scheduler never became ready")
+}
+
+func json(_ b: ByteBuffer) -> Any? { try? JSONSerialization.jsonObject(with: Data(buffer: b), options: [.fragmentsAllowed]) }
+
+func body(_ object: Any) -> ByteBuffer { ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object)) }
+
+let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+/// The error object of an error response.
+func errorOf(_ r: TestResponse) -> (type: String, field: String?, message: String)? {
+    guard let o = json(r.body) as? [String: Any], let e = o["error"] as? [String: Any] else { return nil }
+    return (e["type"] as? String ?? "", e["field"] as? String, e["message"] as? String ?? "")
+}
+
+/// Sum and count of a Prometheus histogram in an exposition.
+func histogram(_ text: String, _ name: String) -> (sum: Double, count: Double) {
+    var sum = 0.0, count = 0.0
+    for line in text.split(separator: "\n") {
+        let parts = line.split(separator: " ")
+        guard parts.count == 2 else { continue }
+        if parts[0] == "\(name)_sum" { sum = Double(parts[1]) ?? 0 }
+        if parts[0] == "\(name)_count" { count = Double(parts[1]) ?? 0 }
+    }
+    return (sum, count)
+}
+
+func counter(_ text: String, _ name: String) -> Double {
+    for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+        return Double(line.split(separator: " ")[1]) ?? 0
+    }
+    return 0
+}
