@@ -42,12 +42,12 @@ release: deps
 test: deps models
 	BREVITY_MODELS=$(abspath $(MODELS)) $(SWIFT) test
 
-# The service on PORT (default 8000). MODEL (or MODEL_NAME) names a model folder; the originals'
-# variables (NUM_BEAMS, DTYPE, MAX_CONCURRENT_BATCH, RATE_PER_SEC, LOG_LEVEL) pass through.
+# The service on PORT (default 8000). MODEL (or MODEL_NAME) names a model folder or a hub id
+# (org/name, from the hub cache or downloaded); the originals' variables (NUM_BEAMS, DTYPE,
+# MAX_CONCURRENT_BATCH, RATE_PER_SEC, LOG_LEVEL) pass through.
 MODEL ?= $(MODEL_NAME)
 serve: release models
-	@if [ -z "$(MODEL)" ] || [ ! -d "$(MODEL)" ]; then \
-	  echo "make serve: MODEL=<model folder> is required (got '$(MODEL)')"; exit 2; fi
+	@if [ -z "$(MODEL)" ]; then echo "make serve: MODEL=<model folder or org/name> is required"; exit 2; fi
 	PORT=$(PORT) .build/release/brevity serve --model "$(MODEL)"
 
 loadtest: release

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hub
 import Logging
 import Serving
 import ServiceLifecycle
@@ -12,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve GET /health, POST /summarize and the rest of the API over HTTP."
     )
 
-    @Option(help: "Model folder (MODEL_NAME).") var model: String?
+    @Option(help: "Model folder or hub id org/name[@revision] (MODEL_NAME).") var model: String?
     @Option(help: "Address to bind (BREVITY_HOST, default 0.0.0.0).") var host: String?
     @Option(help: "Port (PORT, default 8000).") var port: Int?
     @Option(help: "Beam count replacing the model's default (NUM_BEAMS).") var numBeams: Int?
@@ -75,10 +76,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "brevity")
         logger.logLevel = config.logLevel
-        let folder = URL(fileURLWithPath: config.model)
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
-            printError("model \(config.model): no such folder (give a model folder with config.json, weights and tokenizer files)")
+        // a folder, the hub cache, or a download (Sources/Hub)
+        let folder: URL
+        do { folder = try await ModelResolver().resolve(config.model) } catch {
+            printError("model \(config.model): \(error)")
             throw ExitCode(2)
         }
         let engine: SummarizationEngine
