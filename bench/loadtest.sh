@@ -4,17 +4,19 @@
 #   2. 16 concurrent clients, one text each, for 60 s
 #   3. 8 concurrent clients, 4 texts each, for 30 s
 # Usage: bench/loadtest.sh [MODEL_FOLDER]   (default: Tests/Fixtures/summarizer-tiny)
-# DURATION_SCALE=0.2 shortens every scenario (e.g. for a quick check). Results: bench/out/loadtest.md
+# DURATION_SCALE=0.2 shortens every scenario (e.g. for a quick check); BIN=path runs another build.
+# Results: bench/out/loadtest.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL="${1:-Tests/Fixtures/summarizer-tiny}"
 PORT="${PORT:-8765}"
 SCALE="${DURATION_SCALE:-1}"
 command -v hey >/dev/null || { apt-get install -y -qq hey >/dev/null || sudo apt-get install -y -qq hey >/dev/null; }
-swift build -c release --product brevity >/dev/null
+BIN="${BIN:-.build/release/brevity}"
+[ "$BIN" = .build/release/brevity ] && swift build -c release --product brevity >/dev/null
 mkdir -p bench/out
 LOG=bench/out/loadtest-server.log
-.build/release/brevity serve --model "$MODEL" --host 127.0.0.1 --port "$PORT" --log-level warning >"$LOG" 2>&1 &
+"$BIN" serve --model "$MODEL" --host 127.0.0.1 --port "$PORT" --log-level warning >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
