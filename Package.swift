@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: engineFlags),
         .target(name: "Generation", dependencies: ["Models", "Tensor"], swiftSettings: engineFlags),
+        // Extractive summaries over sentence embeddings (issue 6).
+        .target(name: "Extractive", dependencies: ["Tokenizers", "Models", "NN", "Tensor"], swiftSettings: engineFlags),
         // The service (issue 4).
         .target(
             name: "Serving",
@@ -56,7 +58,7 @@ let package = Package(
             name: "brevity",
             dependencies: [
                 "Tokenizers",
-                "Models", "Generation", "Serving", "Hub", "NN",
+                "Models", "Generation", "Serving", "Hub", "NN", "Extractive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +74,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Tensor", "NN", "Models", "Generation"]),
+        .testTarget(name: "ExtractiveTests", dependencies: ["Extractive", "Models", "NN", "Tensor", "Tokenizers"]),
     ],
     swiftLanguageModes: [.v5]
 )
