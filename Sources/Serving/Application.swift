@@ -1,34 +1,90 @@
+import Extractive
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
-/// The service's routes over an engine and its scheduler; shared by `brevity serve` and the tests.
-public func buildApplication(config: ServerConfig, engine: SummarizationEngine, logger: Logger? = nil)
-    -> (app: some ApplicationProtocol, scheduler: BatchScheduler, metrics: ServiceMetrics) {
+/// A sentence-embedding model ready for extractive summaries, and the name responses report.
+public struct ExtractiveModel: Sendable {
+    public var summarizer: ExtractiveSummarizer
+    public var name: String
+    public init(summarizer: ExtractiveSummarizer, name: String) {
+        self.summarizer = summarizer
+        self.name = name
+    }
+}
+
+/// What a service runs: a seq2seq model (abstractive), a sentence-embedding model (extractive) or both,
+/// which mode a request without `"mode"` gets, and why (reported by /health and the start-up log).
+public struct ServingModels: Sendable {
+    public var abstractive: SummarizationEngine?
+    public var extractive: ExtractiveModel?
+    public var defaultMode: SummaryMode
+    public var reason: String
+
+    public init(abstractive: SummarizationEngine?, extractive: ExtractiveModel?, defaultMode: SummaryMode? = nil, reason: String) {
+        precondition(abstractive != nil || extractive != nil, "a service needs a model")
+        self.abstractive = abstractive
+        self.extractive = extractive
+        self.defaultMode = defaultMode ?? (abstractive != nil ? .abstractive : .extractive)
+        self.reason = reason
+    }
+
+    public var modes: [SummaryMode] { SummaryMode.allCases.filter { $0 == .abstractive ? abstractive != nil : extractive != nil } }
+    /// The model a request without `"mode"` is served by.
+    public var defaultName: String { defaultMode == .abstractive ? abstractive!.name : extractive!.name }
+}
+
+/// Readiness over the workers: ready when every one is; draining as soon as one is.
+struct ServiceState: Sendable {
+    let scheduler: BatchScheduler?
+    let worker: ExtractiveWorker?
+    var isReady: Bool { (scheduler?.isReady ?? true) && (worker?.isReady ?? true) && !isDraining }
+    var isDraining: Bool { (scheduler?.isDraining ?? false) || (worker?.isDraining ?? false) }
+    var queued: Int { (scheduler?.load.queued ?? 0) + (worker?.load.queued ?? 0) }
+}
+
+/// The service's routes over its models and their workers; shared by `brevity serve` and the tests.
+/// `services` are the workers, to run after the app in a ServiceGroup (so on SIGTERM they drain first).
+public func buildApplication(config: ServerConfig, models: ServingModels, logger: Logger? = nil)
+    -> (app: some ApplicationProtocol, services: [any Service], scheduler: BatchScheduler?, worker: ExtractiveWorker?, metrics: ServiceMetrics) {
     var log = logger ?? Logger(label: "brevity")
     log.logLevel = config.logLevel
     let metrics = ServiceMetrics()
-    let scheduler = BatchScheduler(engine: engine, maxBatchRows: config.maxBatchSize, maxConcurrent: config.maxConcurrentBatch,
-                                   maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
-                                   drainTimeout: config.drainTimeout, metrics: metrics, logger: log)
+    let scheduler = models.abstractive.map {
+        BatchScheduler(engine: $0, maxBatchRows: config.maxBatchSize, maxConcurrent: config.maxConcurrentBatch,
+                       maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
+                       drainTimeout: config.drainTimeout, metrics: metrics, logger: log)
+    }
+    let worker = models.extractive.map {
+        ExtractiveWorker(summarizer: $0.summarizer, name: $0.name, maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
+                         drainTimeout: config.drainTimeout, metrics: metrics, logger: log)
+    }
+    let state = ServiceState(scheduler: scheduler, worker: worker)
+    let device = models.abstractive?.device ?? "cpu"
     let router = Router(context: BrevityContext.self)
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics, logger: log))
     if !config.corsOrigins.isEmpty { router.middlewares.add(CORS(origins: config.corsOrigins)) }
 
-    router.get("health") { _, _ in
-        jsonResponse(["status": "ok", "model": engine.name, "device": engine.device, "mode": "abstractive"])
-    }
+    // The originals' fields (status, model, device), then which mode serves and why.
+    var health: [String: Any] = ["status": "ok", "model": models.defaultName, "device": device, "mode": models.defaultMode.rawValue,
+                                 "modes": models.modes.map(\.rawValue), "reason": models.reason]
+    var names: [String: Any] = [:]
+    if let a = models.abstractive { names["abstractive"] = a.name }
+    if let e = models.extractive { names["extractive"] = e.name }
+    health["models"] = names
+    let healthBody = health
+    router.get("health") { _, _ in jsonResponse(healthBody) }
     router.get("ready") { _, _ in
-        let ready = scheduler.isReady
+        let ready = state.isReady
         metrics.ready.set(to: ready ? 1 : 0)
         if ready { return jsonResponse(["ready": true]) }
-        return jsonResponse(["ready": false, "reason": scheduler.isDraining ? "draining" : "loading"], status: .serviceUnavailable)
+        return jsonResponse(["ready": false, "reason": state.isDraining ? "draining" : "loading"], status: .serviceUnavailable)
     }
     router.get("metrics") { _, _ in
-        let (queued, _) = scheduler.load
-        metrics.queueSize.set(to: Double(queued))
-        metrics.ready.set(to: scheduler.isReady ? 1 : 0)
+        metrics.queueSize.set(to: Double(state.queued))
+        metrics.ready.set(to: state.isReady ? 1 : 0)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
     }
@@ -44,11 +100,33 @@ public func buildApplication(config: ServerConfig, engine: SummarizationEngine, 
     if config.ratePerSec > 0 {
         inference.add(middleware: RateLimitMiddleware(limiter: RateLimiter(rate: config.ratePerSec, burst: config.burst), metrics: metrics))
     }
-    SummarizeController(engine: engine, scheduler: scheduler, metrics: metrics, config: config).addRoutes(to: inference)
+    let abstractive = zip(models.abstractive, scheduler).map {
+        SummarizeController(engine: $0, scheduler: $1, metrics: metrics, config: config)
+    }
+    SummarizeRoutes(abstractive: abstractive,
+                    extractive: worker.map { ExtractiveController(worker: $0, metrics: metrics, device: device) },
+                    defaultMode: models.defaultMode, state: state, config: config).addRoutes(to: inference)
 
     let app = Application(router: router,
                           configuration: .init(address: .hostname(config.host, port: config.port), serverName: "brevity"),
                           logger: log)
-    scheduler.start()
-    return (app, scheduler, metrics)
+    scheduler?.start()
+    worker?.start()
+    var services: [any Service] = []
+    if let worker { services.append(worker) }
+    if let scheduler { services.append(scheduler) }
+    return (app, services, scheduler, worker, metrics)
+}
+
+/// An abstractive-only service (the engine's model answers every request).
+public func buildApplication(config: ServerConfig, engine: SummarizationEngine, logger: Logger? = nil)
+    -> (app: some ApplicationProtocol, scheduler: BatchScheduler, metrics: ServiceMetrics) {
+    let built = buildApplication(config: config, models: ServingModels(abstractive: engine, extractive: nil, reason: "the model given"),
+                                 logger: logger)
+    return (built.app, built.scheduler!, built.metrics)
+}
+
+private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }

@@ -31,6 +31,12 @@ public struct ServerConfig: Sendable {
     public var apiKeys: [String] = []
     public var corsOrigins: [String] = []
     public var maxBodySize = 1 << 20
+    /// Served instead of `model` when that cannot be had (not cached and no download): BREVITY_FALLBACK_MODEL.
+    public var fallbackModel: String?
+    /// A sentence-embedding model for `"mode": "extractive"` beside a seq2seq model: BREVITY_EXTRACTIVE_MODEL.
+    public var extractiveModel: String?
+    /// The mode of requests without `"mode"` when both are served (default abstractive): BREVITY_MODE.
+    public var mode: SummaryMode?
 
     public init() {}
 
@@ -70,6 +76,9 @@ public struct ServerConfig: Sendable {
         if let k = env["BREVITY_API_KEYS"], !k.isEmpty { c.apiKeys = k.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if let o = env["BREVITY_CORS_ORIGINS"], !o.isEmpty { c.corsOrigins = o.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         c.maxBodySize = try int("BREVITY_MAX_BODY_SIZE", min: 1) ?? c.maxBodySize
+        if let f = env["BREVITY_FALLBACK_MODEL"], !f.isEmpty { c.fallbackModel = f }
+        if let e = env["BREVITY_EXTRACTIVE_MODEL"], !e.isEmpty { c.extractiveModel = e }
+        if let m = env["BREVITY_MODE"], !m.isEmpty { c.mode = try parseMode(m, name: "BREVITY_MODE") }
         return c
     }
 
@@ -80,6 +89,11 @@ public struct ServerConfig: Sendable {
         case "bfloat16", "bf16": return "bfloat16"
         default: throw ConfigError("DTYPE=\(s): expected float32, float16 or bfloat16")
         }
+    }
+
+    public static func parseMode(_ s: String, name: String = "--mode") throws -> SummaryMode {
+        guard let m = SummaryMode(rawValue: s.lowercased()) else { throw ConfigError("\(name)=\(s): expected abstractive or extractive") }
+        return m
     }
 
     public static func parseLogLevel(_ s: String) throws -> Logger.Level {

@@ -10,16 +10,14 @@ import NIOCore
 /// best beam is only known then). A final `result` event holds the same object `POST /summarize`
 /// returns; an `error` event ends the stream on failure. A client that disconnects cancels its texts at the next event written to it.
 extension SummarizeController {
-    func stream(_ request: Request, _ context: BrevityContext) async throws -> Response {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let body = try await collect(request.body)
-        let (req, config, prepared) = try prepare(body, stream: true)
+    func stream(_ req: SummarizeRequest, started t0: UInt64) throws -> Response {
+        let (config, prepared) = try prepare(req)
         if req.truncation == .chunk && prepared.contains(where: \.truncated) {
             throw APIError.invalid("truncation", "\"chunk\" is not available with streaming; use POST /summarize")
         }
         let submitted = try scheduler.submit(prepared.map { .init(inputIds: $0.inputIds, config: config, stream: true) })
-        let cancel = RequestCancellation(scheduler: scheduler)
-        _ = cancel.register(submitted.map(\.id))
+        let cancel = RequestCancellation()
+        _ = cancel.register(submitted.map(\.id), scheduler.cancel)
         let controller = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: .init { writer in

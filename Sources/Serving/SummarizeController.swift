@@ -5,18 +5,14 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// `POST /summarize` and `POST /summarize/stream`: body -> validation -> tokenizer -> scheduler queue ->
-/// batched encoder pass -> decoder steps shared with other requests -> detokenize -> JSON or SSE.
+/// Abstractive summaries for `POST /summarize` and `POST /summarize/stream` (SummarizeRoutes parses the
+/// body and picks the mode): request -> tokenizer -> scheduler queue -> batched encoder pass -> decoder
+/// steps shared with other requests -> detokenize -> JSON or SSE.
 struct SummarizeController {
     let engine: SummarizationEngine
     let scheduler: BatchScheduler
     let metrics: ServiceMetrics
     let config: ServerConfig
-
-    func addRoutes(to group: RouterGroup<BrevityContext>) {
-        group.post("summarize") { request, context in try await summarize(request, context) }
-        group.post("summarize/stream") { request, context in try await stream(request, context) }
-    }
 
     // MARK: One text's plan
 
@@ -28,13 +24,8 @@ struct SummarizeController {
         var truncated: Bool
     }
 
-    /// Parses, validates and tokenizes; every problem is an APIError thrown before any work is queued.
-    func prepare(_ body: ByteBuffer, stream: Bool) throws -> (SummarizeRequest, ResolvedGeneration, [Prepared]) {
-        guard scheduler.isReady else {
-            throw scheduler.isDraining ? APIError.unavailable("the service is shutting down")
-                                       : APIError.unavailable("the model is still loading")
-        }
-        let req = try SummarizeRequest.parse(Array(buffer: body), maxTexts: config.maxTexts)
+    /// Resolves the parameters and tokenizes; every problem is an APIError thrown before any work is queued.
+    func prepare(_ req: SummarizeRequest) throws -> (ResolvedGeneration, [Prepared]) {
         let resolved: ResolvedGeneration
         do { resolved = try engine.resolve(req.generation) } catch let GenerationError.invalidParameter(field, why) {
             throw APIError.invalid(field, why)
@@ -52,27 +43,17 @@ struct SummarizeController {
             }
             prepared.append(Prepared(text: text, inputIds: p.ids, inputTokens: p.tokens, truncated: p.truncated))
         }
-        return (req, resolved, prepared)
+        return (resolved, prepared)
     }
 
     // MARK: POST /summarize
 
-    func summarize(_ request: Request, _ context: BrevityContext) async throws -> Response {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let cancel = RequestCancellation(scheduler: scheduler)
-        // The whole exchange runs under the connection watch: a client that disconnects cancels every
-        // text it queued (they leave the batch before the next decoder step). The body is read from the
-        // stream the watch hands over.
-        return try await request.body.consumeWithInboundCloseHandler { body in
-            let buffer = try await collect(body)
-            let (req, config, prepared) = try prepare(buffer, stream: false)
-            let results = req.truncation == .chunk
-                ? try await runChunked(prepared, config: config, cancel: cancel)
-                : try await runTexts(prepared, config: config, cancel: cancel)
-            return respond(req, results, started: t0)
-        } onInboundClosed: {
-            cancel.cancelAll()
-        }
+    func summarize(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) async throws -> Response {
+        let (config, prepared) = try prepare(req)
+        let results = req.truncation == .chunk
+            ? try await runChunked(prepared, config: config, cancel: cancel)
+            : try await runTexts(prepared, config: config, cancel: cancel)
+        return respond(req, results, started: t0)
     }
 
     struct TextResult {
@@ -86,7 +67,7 @@ struct SummarizeController {
     /// Queues the texts and waits for all of them.
     func runTexts(_ prepared: [Prepared], config: ResolvedGeneration, cancel: RequestCancellation) async throws -> [TextResult] {
         let submitted = try scheduler.submit(prepared.map { .init(inputIds: $0.inputIds, config: config) })
-        guard cancel.register(submitted.map(\.id)) else { throw CancellationError() }
+        guard cancel.register(submitted.map(\.id), scheduler.cancel) else { throw CancellationError() }
         return try await withThrowingTaskGroup(of: (Int, TextResult).self) { group in
             for (i, s) in submitted.enumerated() {
                 let p = prepared[i]
@@ -173,26 +154,12 @@ struct SummarizeController {
         let object: Any
         switch req.shape {
         case .originals:
-            object = ["summaries": summaries, "model": engine.name, "device": engine.device, "latency_ms": (latency * 10).rounded() / 10]
+            object = ["summaries": summaries, "model": engine.name, "device": engine.device, "mode": SummaryMode.abstractive.rawValue,
+                      "latency_ms": (latency * 10).rounded() / 10]
         case .huggingFace:
             object = summaries.map { ["summary_text": $0["text"]!] }
         }
         return (object, (results.map(\.queueSeconds).max() ?? 0) * 1000, (results.map(\.inferenceSeconds).max() ?? 0) * 1000)
-    }
-
-    func collect(_ body: RequestBody) async throws -> ByteBuffer {
-        do {
-            return try await body.collect(upTo: config.maxBodySize)
-        } catch let e as HTTPError where e.status == .contentTooLarge {
-            throw tooLarge
-        } catch is NIOTooManyBytesError {
-            throw tooLarge
-        }
-    }
-
-    var tooLarge: APIError {
-        APIError(status: .contentTooLarge, type: "payload_too_large", field: nil,
-                 message: "the request body is larger than \(config.maxBodySize) bytes")
     }
 
 }

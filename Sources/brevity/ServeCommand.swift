@@ -13,7 +13,10 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve GET /health, POST /summarize and the rest of the API over HTTP."
     )
 
-    @Option(help: "Model folder or hub id org/name[@revision] (MODEL_NAME).") var model: String?
+    @Option(help: "Model folder or hub id org/name[@revision] (MODEL_NAME, default facebook/bart-large-cnn).") var model: String?
+    @Option(help: "Served instead when --model cannot be had: no cache and no download (BREVITY_FALLBACK_MODEL).") var fallbackModel: String?
+    @Option(help: "Sentence-embedding model for \"mode\": \"extractive\" beside a seq2seq model (BREVITY_EXTRACTIVE_MODEL).") var extractiveModel: String?
+    @Option(help: "Default mode when both are served: abstractive or extractive (BREVITY_MODE).") var mode: String?
     @Option(help: "Address to bind (BREVITY_HOST, default 0.0.0.0).") var host: String?
     @Option(help: "Port (PORT, default 8000).") var port: Int?
     @Option(help: "Beam count replacing the model's default (NUM_BEAMS).") var numBeams: Int?
@@ -35,6 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
     func resolvedConfig() throws -> ServerConfig {
         var c = try ServerConfig.fromEnvironment()
         if let model { c.model = model }
+        if let fallbackModel { c.fallbackModel = fallbackModel }
+        if let extractiveModel { c.extractiveModel = extractiveModel }
+        if let mode { c.mode = try ServerConfig.parseMode(mode) }
         if let host { c.host = host }
         if let port { c.port = port }
         if let numBeams { c.numBeams = numBeams }
@@ -76,25 +82,19 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "brevity")
         logger.logLevel = config.logLevel
-        // a folder, the hub cache, or a download (Sources/Hub)
-        let folder: URL
-        do { folder = try await ModelResolver().resolve(config.model) } catch {
-            printError("model \(config.model): \(error)")
+        let models: ServingModels
+        do { models = try await ServeModelChoice(config: config, logger: logger).load() } catch {
+            printError("\(error)")
             throw ExitCode(2)
         }
-        let engine: SummarizationEngine
-        do {
-            engine = try SummarizationEngine.load(folder: folder, name: config.model, numBeams: config.numBeams, dtype: config.dtype)
-        } catch {
-            printError("cannot load model \(config.model): \(error)")
-            throw ExitCode(2)
-        }
-        logger.info("serving", metadata: ["model": .string(config.model), "mode": "abstractive", "device": .string(engine.device),
+        logger.info("serving", metadata: ["model": .string(models.defaultName), "mode": .string(models.defaultMode.rawValue),
+                                          "modes": .string(models.modes.map(\.rawValue).joined(separator: ",")),
+                                          "reason": .string(models.reason), "device": .string(models.abstractive?.device ?? "cpu"),
                                           "host": .string(config.host), "port": .stringConvertible(config.port)])
-        let (app, scheduler, _) = buildApplication(config: config, engine: engine, logger: logger)
-        // The scheduler comes last so that on SIGTERM it is told first: /ready turns 503 and new work is
+        let built = buildApplication(config: config, models: models, logger: logger)
+        // The workers come last so that on SIGTERM they are told first: /ready turns 503 and new work is
         // refused while in-flight texts finish; then the HTTP server stops.
-        let group = ServiceGroup(configuration: .init(services: [app, scheduler], gracefulShutdownSignals: [.sigterm, .sigint],
+        let group = ServiceGroup(configuration: .init(services: [built.app] + built.services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
         try await group.run()
     }

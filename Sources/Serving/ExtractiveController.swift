@@ -1,0 +1,101 @@
+import Extractive
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Extractive summaries for `POST /summarize` and `POST /summarize/stream` (`"mode": "extractive"`, or
+/// the default when the service runs a sentence-embedding model): request -> extractive worker queue ->
+/// segment, embed, rank (centrality + MMR) -> the chosen sentences in document order.
+struct ExtractiveController {
+    let worker: ExtractiveWorker
+    let metrics: ServiceMetrics
+    let device: String
+
+    /// Queues every text of the request and waits for all of them.
+    func run(_ req: SummarizeRequest, cancel: RequestCancellation) async throws -> [ExtractiveWorker.Outcome] {
+        let length = req.extractiveLength()
+        let field = req.shape == .huggingFace ? "inputs" : "texts"
+        let submitted = try worker.submit(req.texts.map { ($0, length) })
+        guard cancel.register(submitted.map(\.id), worker.cancel) else { throw CancellationError() }
+        return try await withThrowingTaskGroup(of: (Int, ExtractiveWorker.Outcome).self) { group in
+            for (i, s) in submitted.enumerated() {
+                group.addTask {
+                    do {
+                        for try await outcome in s.result { return (i, outcome) }
+                    } catch let e as APIError {
+                        throw e
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        throw APIError.invalid("\(field)[\(i)]", "cannot summarize: \(error)")
+                    }
+                    throw CancellationError()
+                }
+            }
+            var out = [ExtractiveWorker.Outcome?](repeating: nil, count: submitted.count)
+            do {
+                for try await (i, r) in group { out[i] = r }
+            } catch {
+                cancel.cancelAll()
+                throw error
+            }
+            return out.map { $0! }
+        }
+    }
+
+    func summarize(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) async throws -> Response {
+        let outcomes = try await run(req, cancel: cancel)
+        let r = result(req, outcomes, started: t0)
+        var response = jsonResponse(r.object)
+        response.headers[.xQueueTime] = String(format: "%.1f", r.queueMs)
+        response.headers[.xInferenceTime] = String(format: "%.1f", r.inferenceMs)
+        return response
+    }
+
+    /// SSE in the abstractive stream's shape: one `token` event per text with its whole summary when it is
+    /// ready (`token_ids` empty: nothing is generated), then the `result` event.
+    func stream(_ req: SummarizeRequest, started t0: UInt64) throws -> Response {
+        let controller = self
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        return Response(status: .ok, headers: headers, body: .init { writer in
+            let cancel = RequestCancellation()
+            do {
+                let outcomes = try await controller.run(req, cancel: cancel)
+                for (i, o) in outcomes.enumerated() {
+                    try await writer.write(sse("token", ["index": i, "token_ids": [Int](), "text": o.summary.text]))
+                }
+                try await writer.write(sse("result", controller.result(req, outcomes, started: t0).object))
+            } catch {
+                cancel.cancelAll()
+                let api = (error as? APIError) ?? .internalError("\(error)")
+                try await writer.write(sse("error", api.body))
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// The response object in the request's shape (and the metrics it counts).
+    func result(_ req: SummarizeRequest, _ outcomes: [ExtractiveWorker.Outcome], started t0: UInt64)
+        -> (object: Any, queueMs: Double, inferenceMs: Double) {
+        let latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        let summaries: [[String: Any]] = outcomes.map { o in
+            [
+                "text": o.summary.text,
+                "input_tokens": o.summary.inputTokens,
+                "input_sentences": o.summary.inputSentences,
+                "sentences": o.summary.sentences.map { ["index": $0.index, "text": $0.text, "tokens": $0.tokens] as [String: Any] },
+                "truncated": false,
+            ]
+        }
+        metrics.inputTokens.increment(by: Int64(outcomes.reduce(0) { $0 + $1.summary.inputTokens }))
+        let object: Any
+        switch req.shape {
+        case .originals:
+            object = ["summaries": summaries, "model": worker.name, "device": device, "mode": SummaryMode.extractive.rawValue,
+                      "latency_ms": (latency * 10).rounded() / 10]
+        case .huggingFace:
+            object = summaries.map { ["summary_text": $0["text"]!] }
+        }
+        return (object, (outcomes.map(\.queueSeconds).max() ?? 0) * 1000, (outcomes.map(\.inferenceSeconds).max() ?? 0) * 1000)
+    }
+}

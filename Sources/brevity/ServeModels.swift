@@ -1,0 +1,84 @@
+import Extractive
+import Foundation
+import Hub
+import Logging
+import Serving
+
+/// Which models `brevity serve` runs, and why (issue 6):
+/// - `--model` (MODEL_NAME, default facebook/bart-large-cnn) from a folder, the hub cache or a download;
+///   when it cannot be had and `--fallback-model` is given, the fallback serves instead (`make serve`
+///   falls back to the MiniLM folder fetched from PyPI, so it works with no route to the hub);
+/// - a sentence-embedding model makes the service extractive; a seq2seq one abstractive, with extractive
+///   summaries too when `--extractive-model` names a sentence-embedding model;
+/// - `--mode` picks the default mode when both are there.
+/// Errors are messages for the operator (exit 2).
+struct ServeModelChoice {
+    let config: ServerConfig
+    let logger: Logger
+
+    func load() async throws -> ServingModels {
+        let resolver = ModelResolver()
+        var name = config.model
+        var folder: URL
+        var reason: String
+        do {
+            let cached = (try? ModelSpec.parse(name)).flatMap(resolver.resolveCached)
+            folder = try await resolver.resolve(name)
+            reason = try ModelSpec.parse(name).isFolder ? "\(name) is the model folder given"
+                : cached != nil ? "\(name) was found in the hub cache" : "\(name) was downloaded from the hub"
+        } catch {
+            guard let fallback = config.fallbackModel else { throw ConfigError("model \(name): \(error)") }
+            logger.warning("model unavailable, falling back", metadata: ["model": .string(name), "fallback": .string(fallback),
+                                                                          "error": .string("\(error)")])
+            do { folder = try await resolver.resolve(fallback) } catch {
+                throw ConfigError("model \(name) could not be had, and neither could the fallback \(fallback): \(error)")
+            }
+            reason = "\(name) could not be had (\(Self.firstLine(error))), so the fallback \(fallback) serves"
+            name = fallback
+        }
+
+        var abstractive: SummarizationEngine?
+        var extractive: ExtractiveModel?
+        if SentenceTransformerEmbedder.isSentenceTransformerFolder(folder) {
+            extractive = try loadExtractive(folder, name: name)
+            reason += "; it is a sentence-embedding model, so summaries are extractive"
+        } else {
+            do {
+                abstractive = try SummarizationEngine.load(folder: folder, name: name, numBeams: config.numBeams, dtype: config.dtype)
+            } catch { throw ConfigError("cannot load model \(name): \(error)") }
+            reason += "; it is a seq2seq model, so summaries are abstractive"
+            if let e = config.extractiveModel {
+                let f: URL
+                do { f = try await resolver.resolve(e) } catch { throw ConfigError("extractive model \(e): \(error)") }
+                extractive = try loadExtractive(f, name: e)
+                reason += " (\"mode\": \"extractive\" uses \(e))"
+            }
+        }
+        var defaultMode: SummaryMode? = nil
+        if let m = config.mode {
+            guard m == .abstractive ? abstractive != nil : extractive != nil else {
+                throw ConfigError("--mode \(m.rawValue): the service has no \(m.rawValue) model (\(reason))")
+            }
+            defaultMode = m
+            reason += "; --mode makes \(m.rawValue) the default"
+        }
+        return ServingModels(abstractive: abstractive, extractive: extractive, defaultMode: defaultMode, reason: reason)
+    }
+
+    private func loadExtractive(_ folder: URL, name: String) throws -> ExtractiveModel {
+        guard SentenceTransformerEmbedder.isSentenceTransformerFolder(folder) else {
+            throw ConfigError("\(name) is not a sentence-transformers model (no modules.json or sentence_bert_config.json beside a BERT config.json)")
+        }
+        do {
+            return ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(folder: folder)), name: name)
+        } catch { throw ConfigError("cannot load model \(name): \(error)") }
+    }
+
+    static func firstLine(_ error: Error) -> String {
+        String("\(error)".split(separator: "\n", maxSplits: 1).first ?? "")
+    }
+}
+
+extension ModelSpec {
+    var isFolder: Bool { if case .folder = self { return true } else { return false } }
+}
