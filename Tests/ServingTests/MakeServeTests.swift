@@ -34,17 +34,20 @@ final class MakeServeTests: XCTestCase {
         let log = tmp.appendingPathComponent("serve.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let out = try FileHandle(forWritingTo: log)
-        // setsid: make and the service it starts share a new process group, stopped together below.
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["make", "-C", clone.path, "serve", "BREVITY_BIN=\(bin.path)"]
         p.environment = env
         p.standardOutput = out
         p.standardError = out
         try p.run()
+        // The service (make's child) first, then make; each gets 30 s to exit.
         defer {
-            kill(-p.processIdentifier, SIGTERM)
-            p.waitUntilExit()
+            for pid in descendants(of: p.processIdentifier).reversed() + [p.processIdentifier] {
+                kill(pid, SIGTERM)
+                for _ in 0..<300 where kill(pid, 0) == 0 && !isZombie(pid) { usleep(100_000) }
+            }
+            for _ in 0..<300 where p.isRunning { usleep(100_000) }
         }
         func logText() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
@@ -85,6 +88,34 @@ final class MakeServeTests: XCTestCase {
         XCTAssertFalse(sentences.isEmpty)
         for s in sentences { XCTAssertTrue(article.contains(s), s) }
         XCTAssertEqual(summary?["text"] as? String, sentences.joined(separator: " "))
+    }
+
+    /// Processes below `pid` (from /proc), parents before children.
+    func descendants(of pid: Int32) -> [Int32] {
+        var children: [Int32: [Int32]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = Int32(entry), let ppid = Self.stat(child)?.ppid else { continue }
+            children[ppid, default: []].append(child)
+        }
+        var out: [Int32] = []
+        var queue = children[pid] ?? []
+        while !queue.isEmpty {
+            let next = queue.removeFirst()
+            out.append(next)
+            queue += children[next] ?? []
+        }
+        return out
+    }
+
+    func isZombie(_ pid: Int32) -> Bool { Self.stat(pid)?.state == "Z" }
+
+    /// State and parent from /proc/PID/stat ("pid (comm) state ppid ...").
+    static func stat(_ pid: Int32) -> (state: String, ppid: Int32)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.range(of: ")", options: .backwards) else { return nil }
+        let fields = text[close.upperBound...].split(separator: " ")
+        guard fields.count > 2, let ppid = Int32(fields[1]) else { return nil }
+        return (String(fields[0]), ppid)
     }
 
     /// Runs a command to its end; its exit status.
