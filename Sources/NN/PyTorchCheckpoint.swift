@@ -46,8 +46,8 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
     public let path: String
     public let entries: [String: TensorEntry]
     private let tensors: [String: (tensor: PickleTensor, dataOffset: Int)]
-    private let base: UnsafeMutableRawPointer
-    private let size: Int
+    private let file: MappedFile
+    private var base: UnsafeMutableRawPointer { file.base }
 
     static func legacyError(_ path: String) -> WeightError {
         .unreadable(file: path, reason: "unsupported: this is PyTorch's legacy (pre-1.6, non-zip) checkpoint format; "
@@ -58,27 +58,10 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw WeightError.unreadable(file: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw WeightError.unreadable(file: path, reason: "fstat failed") }
-        size = Int(st.st_size)
-        guard size >= 22 else { throw WeightError.corruptHeader(file: path, reason: "file of \(size) bytes is no zip archive") }
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-            throw WeightError.unreadable(file: path, reason: "mmap failed")
-        }
-        base = p
-        do {
-            let zip = try ZipDirectory(UnsafeRawBufferPointer(start: p, count: size), file: path)
-            (tensors, entries) = try PyTorchCheckpoint.read(zip, base: UnsafeRawPointer(p), file: path)
-        } catch {
-            munmap(p, size)
-            throw error
-        }
+        file = try MappedFile(path: path, minimumSize: 22, tooSmall: { "file of \($0) bytes is no zip archive" })
+        let zip = try ZipDirectory(file.bytes, file: path)
+        (tensors, entries) = try PyTorchCheckpoint.read(zip, base: UnsafeRawPointer(file.base), file: path)
     }
-
-    deinit { munmap(base, size) }
 
     private static func read(_ archive: ZipDirectory, base: UnsafeRawPointer, file: String) throws
         -> ([String: (tensor: PickleTensor, dataOffset: Int)], [String: TensorEntry]) {

@@ -44,41 +44,25 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let path: String
     public let entries: [String: TensorEntry]
     public let metadata: [String: String]
-    private let base: UnsafeMutableRawPointer
-    private let size: Int
+    private let file: MappedFile
+    private var base: UnsafeMutableRawPointer { file.base }
     private let dataOffset: Int
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw WeightError.unreadable(file: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw WeightError.unreadable(file: path, reason: "fstat failed") }
-        size = Int(st.st_size)
-        guard size >= 8 else { throw WeightError.corruptHeader(file: path, reason: "file of \(size) bytes") }
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-            throw WeightError.unreadable(file: path, reason: "mmap failed")
+        file = try MappedFile(path: path, minimumSize: 8, tooSmall: { "file of \($0) bytes" })
+        let p = file.base, size = file.size
+        let headerSize = p.loadUnaligned(as: UInt64.self).littleEndian
+        guard headerSize <= UInt64(size - 8) else {
+            throw WeightError.corruptHeader(file: path, reason: "header of \(headerSize) bytes in a \(size)-byte file")
         }
-        base = p
-        do {
-            let headerSize = p.loadUnaligned(as: UInt64.self).littleEndian
-            guard headerSize <= UInt64(size - 8) else {
-                throw WeightError.corruptHeader(file: path, reason: "header of \(headerSize) bytes in a \(size)-byte file")
-            }
-            dataOffset = 8 + Int(headerSize)
-            let header = Data(bytes: p + 8, count: Int(headerSize))
-            guard let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
-                throw WeightError.corruptHeader(file: path, reason: "header is not a JSON object")
-            }
-            (entries, metadata) = try SafetensorsFile.parse(json, file: path, dataSize: size - dataOffset)
-        } catch {
-            munmap(p, size)
-            throw error
+        dataOffset = 8 + Int(headerSize)
+        let header = Data(bytes: p + 8, count: Int(headerSize))
+        guard let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
+            throw WeightError.corruptHeader(file: path, reason: "header is not a JSON object")
         }
+        (entries, metadata) = try SafetensorsFile.parse(json, file: path, dataSize: size - dataOffset)
     }
-
-    deinit { munmap(base, size) }
 
     private static func parse(_ json: [String: Any], file: String, dataSize: Int) throws
         -> ([String: TensorEntry], [String: String]) {

@@ -7,7 +7,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "Brevity",
     "version": "0.1.0",
-    "description": "Text summarization with encoder-decoder transformers (BART family), a drop-in for the FastAPI and Axum services it was modelled on. Errors are {\"error\": {\"type\", \"field\", \"message\"}}."
+    "description": "Text summarization: abstractive with encoder-decoder transformers (BART family), or extractive (whole sentences ranked by sentence-embedding centrality with a redundancy penalty); a drop-in for the FastAPI and Axum services it was modelled on. Errors are {\"error\": {\"type\", \"field\", \"message\"}}."
   },
   "paths": {
     "/health": {
@@ -67,7 +67,7 @@ enum OpenAPIDocument {
     "/summarize/stream": {
       "post": {
         "summary": "Summarize texts as Server-Sent Events",
-        "description": "Events: `token` ({index, token_ids, text}: new tokens of text `index` and the text they add; beam searches send their text when they finish), then `result` (the /summarize response object), or `error`.",
+        "description": "Events: `token` ({index, token_ids, text}: new tokens of text `index` and the text they add; beam searches send their text when they finish; extractive summaries arrive whole, token_ids empty), then `result` (the /summarize response object), or `error`.",
         "operationId": "summarizeStream",
         "security": [{}, {"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SummarizeRequest"}}}},
@@ -134,8 +134,12 @@ enum OpenAPIDocument {
           "early_stopping": {"oneOf": [{"type": "boolean"}, {"const": "never"}]},
           "repetition_penalty": {"type": "number", "exclusiveMinimum": 0},
           "seed": {"type": "integer", "minimum": 0},
-          "truncation": {"enum": ["truncate", "chunk", "error"], "description": "Inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422"}
-        }
+          "truncation": {"enum": ["truncate", "chunk", "error"], "description": "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422"},
+          "mode": {"enum": ["abstractive", "extractive"], "description": "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"},
+          "num_sentences": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "Extractive: sentences to keep"},
+          "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"}
+        },
+        "description": "Extractive length: num_sentences, else ratio, else max_new_tokens or max_length as a budget of the embedding model's tokens, else 3 sentences; min_length and the sampling fields do not apply"
       },
       "SummarizeRequest": {
         "allOf": [
@@ -157,8 +161,14 @@ enum OpenAPIDocument {
         "properties": {
           "text": {"type": "string"},
           "input_tokens": {"type": "integer"},
-          "generated_tokens": {"type": "integer"},
-          "truncated": {"type": "boolean"}
+          "generated_tokens": {"type": "integer", "description": "Abstractive only"},
+          "truncated": {"type": "boolean"},
+          "input_sentences": {"type": "integer", "description": "Extractive only: sentences the input was split into"},
+          "sentences": {
+            "type": "array",
+            "description": "Extractive only: the chosen sentences in document order",
+            "items": {"type": "object", "properties": {"index": {"type": "integer"}, "text": {"type": "string"}, "tokens": {"type": "integer"}}}
+          }
         }
       },
       "SummarizeResponse": {
@@ -168,6 +178,7 @@ enum OpenAPIDocument {
           "summaries": {"type": "array", "items": {"$ref": "#/components/schemas/Summary"}},
           "model": {"type": "string"},
           "device": {"type": "string"},
+          "mode": {"enum": ["abstractive", "extractive"]},
           "latency_ms": {"type": "number"}
         }
       },
@@ -175,7 +186,15 @@ enum OpenAPIDocument {
       "Health": {
         "type": "object",
         "required": ["status", "model", "device"],
-        "properties": {"status": {"type": "string"}, "model": {"type": "string"}, "device": {"type": "string"}, "mode": {"type": "string"}}
+        "properties": {
+          "status": {"type": "string"},
+          "model": {"type": "string", "description": "The model of requests without \"mode\""},
+          "device": {"type": "string"},
+          "mode": {"enum": ["abstractive", "extractive"], "description": "The default mode"},
+          "modes": {"type": "array", "items": {"enum": ["abstractive", "extractive"]}},
+          "models": {"type": "object", "properties": {"abstractive": {"type": "string"}, "extractive": {"type": "string"}}},
+          "reason": {"type": "string", "description": "Why these models and this mode serve (e.g. the fallback after MODEL_NAME could not be had)"}
+        }
       },
       "Ready": {"type": "object", "required": ["ready"], "properties": {"ready": {"type": "boolean"}, "reason": {"type": "string"}}},
       "Error": {

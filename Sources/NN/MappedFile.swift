@@ -1,0 +1,28 @@
+import Foundation
+
+/// A whole file mapped read-only (weights are used in place, never copied); unmapped when released.
+final class MappedFile: @unchecked Sendable {
+    let path: String
+    let base: UnsafeMutableRawPointer
+    let size: Int
+
+    /// `minimumSize`: smaller files are refused with `tooSmall(size)` as the corrupt-header reason.
+    init(path: String, minimumSize: Int, tooSmall: (Int) -> String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw WeightError.unreadable(file: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw WeightError.unreadable(file: path, reason: "fstat failed") }
+        size = Int(st.st_size)
+        guard size >= minimumSize else { throw WeightError.corruptHeader(file: path, reason: tooSmall(size)) }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw WeightError.unreadable(file: path, reason: "mmap failed")
+        }
+        base = p
+    }
+
+    deinit { munmap(base, size) }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+}
