@@ -4,8 +4,10 @@
 #   2. 16 concurrent clients, one text each, for 60 s
 #   3. 8 concurrent clients, 4 texts each, for 30 s
 # Usage: bench/loadtest.sh [MODEL_FOLDER]   (default: Tests/Fixtures/summarizer-tiny)
-# DURATION_SCALE=0.2 shortens every scenario (e.g. for a quick check); BIN=path runs another build.
-# Results: bench/out/loadtest.md
+# DURATION_SCALE=0.2 shortens every scenario (e.g. for a quick check); BIN=path runs another build;
+# TEXT_FILE=path sends that text instead of the two-sentence default (e.g. a news article of
+# Tests/Fixtures/extractive for models/all-MiniLM-L6-v2, which serves extractive summaries).
+# Results: bench/out/loadtest.md (bench/out/loadtest-LABEL.md with LABEL=...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL="${1:-Tests/Fixtures/summarizer-tiny}"
@@ -22,11 +24,13 @@ trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null || { echo "server not ready"; cat "$LOG"; exit 1; }
 
-TEXT="The city council approved a new budget on Tuesday, raising spending on schools and roads after months of debate. Officials said the plan would be paid for by savings elsewhere and a small rise in fees."
+TEXT_DEFAULT="The city council approved a new budget on Tuesday, raising spending on schools and roads after months of debate. Officials said the plan would be paid for by savings elsewhere and a small rise in fees."
+TEXT="${TEXT_FILE:+$(cat "$TEXT_FILE")}"
+TEXT="${TEXT:-$TEXT_DEFAULT}"
 ONE=$(python3 -c 'import json,sys; print(json.dumps({"texts": [sys.argv[1]], "max_length": 60, "min_length": 10, "do_sample": False, "temperature": 1.0, "top_p": 1.0}))' "$TEXT")
 FOUR=$(python3 -c 'import json,sys; print(json.dumps({"texts": [sys.argv[1]]*4, "max_length": 60, "min_length": 10, "do_sample": False, "temperature": 1.0, "top_p": 1.0}))' "$TEXT")
 
-OUT=bench/out/loadtest.md
+OUT=bench/out/loadtest${LABEL:+-$LABEL}.md
 {
   echo "| scenario | concurrency | texts/request | duration | requests | req/s | p50 s | p95 s | status codes |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"

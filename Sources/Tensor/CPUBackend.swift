@@ -11,6 +11,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     /// Cores used by the CPU kernels (OpenBLAS keeps its own setting).
     public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Attention spans with fewer score multiply-adds per head (nq · nk · d) run one head per core;
+    /// OpenBLAS keeps products this small on the calling thread.
+    static let smallAttention = 1 << 16
     /// Decode-shaped products through `SkinnyGEMM` (switch off to compare with BLAS).
     nonisolated(unsafe) public static var skinnyEnabled = true
 
@@ -110,21 +113,23 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func activation(_ x: Tensor, _ kind: Activation) -> Tensor {
         let y = empty(x.shape)
-        let xp = x.storage.floats, yp = y.storage.floats, n = x.count
-        switch kind {
-        case .gelu:
-            for i in 0..<n { let v = xp[i]; yp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
-        case .geluTanh:
-            for i in 0..<n {
-                let v = xp[i]
-                yp[i] = 0.5 * v * (1 + tanhf(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+        let xp = x.storage.floats, yp = y.storage.floats
+        Parallel.chunks(x.count, grain: 1 << 14, threads: threads) { r in
+            switch kind {
+            case .gelu:
+                for i in r { let v = xp[i]; yp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+            case .geluTanh:
+                for i in r {
+                    let v = xp[i]
+                    yp[i] = 0.5 * v * (1 + tanhf(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+                }
+            case .relu:
+                for i in r { yp[i] = max(xp[i], 0) }
+            case .silu:
+                for i in r { let v = xp[i]; yp[i] = v / (1 + expf(-v)) }
+            case .tanh:
+                for i in r { yp[i] = tanhf(xp[i]) }
             }
-        case .relu:
-            for i in 0..<n { yp[i] = max(xp[i], 0) }
-        case .silu:
-            for i in 0..<n { let v = xp[i]; yp[i] = v / (1 + expf(-v)) }
-        case .tanh:
-            for i in 0..<n { yp[i] = tanhf(xp[i]) }
         }
         return y
     }
@@ -168,40 +173,69 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         precondition(d * heads == width, "attention: width \(width) not divisible by \(heads) heads")
         let out = empty(query.shape)
         let qp = query.storage.floats, op = out.storage.floats
-        var scratch = [Float](repeating: 0, count: spans.map { $0.queryCount * $0.keyCount }.max() ?? 0)
-        scratch.withUnsafeMutableBufferPointer { sbuf in
-            let s = sbuf.baseAddress!
-            for span in spans {
-                let nq = span.queryCount, nk = span.keyCount
-                precondition(keys[span.keyIndex].columns == width && span.keyStart + nk <= keys[span.keyIndex].rows)
-                let kp = keys[span.keyIndex].storage.floats + span.keyStart * width
-                let vp = values[span.keyIndex].storage.floats + span.keyStart * width
-                for h in 0..<heads {
-                    let q = qp + span.queryStart * width + h * d
-                    let o = op + span.queryStart * width + h * d
-                    let k = kp + h * d, v = vp + h * d
-                    // scores: [nq, nk] = scale · q_h · k_hᵀ
-                    if nq == 1 {
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(nk), Int32(d), scale, k, Int32(width), q, 1, 0, s, 1)
-                    } else {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(d), scale,
-                                    q, Int32(width), k, Int32(width), 0, s, Int32(nk))
-                    }
-                    for j in 0..<nq {
-                        let visible = span.causal ? nk - nq + j + 1 : nk
-                        let row = s + j * nk
-                        softmaxRow(row, count: visible)
-                        for i in visible..<nk { row[i] = 0 }
-                    }
-                    // out_h: [nq, d] = p · v_h
-                    if nq == 1 {
-                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(nk), Int32(d), 1, v, Int32(width), s, 1, 0, o, 1)
-                    } else {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(d), Int32(nk), 1,
-                                    s, Int32(nk), v, Int32(width), 0, o, Int32(width))
-                    }
-                }
+        // Small spans (short sentences, decoder steps): one unit per (span, head) on each core, OpenBLAS
+        // running each tiny product on the calling thread. Large spans (long inputs): every head's scores
+        // by BLAS (which threads large products itself), the softmax rows split over the cores, then every
+        // head's output. Each head's arithmetic is the same either way.
+        let isSmall = { (s: AttentionSpan) in s.queryCount * s.keyCount * d < Self.smallAttention }
+        let small = spans.filter(isSmall), large = spans.filter { !isSmall($0) }
+        let units = small.indices.flatMap { i in (0..<heads).map { (span: i, head: $0) } }
+        let unitFlops = small.reduce(0) { $0 + $1.queryCount * $1.keyCount } * width
+        let workers = unitFlops >= 1 << 18 ? min(threads, units.count) : 1
+        let smallSize = small.map { $0.queryCount * $0.keyCount }.max() ?? 0
+        let largeSize = (large.map { $0.queryCount * $0.keyCount }.max() ?? 0) * heads
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, smallSize * workers, largeSize))
+        defer { scratch.deallocate() }
+
+        /// scores: [nq, nk] = scale · q_h · k_hᵀ into `s`
+        func scores(_ span: AttentionSpan, _ h: Int, _ s: UnsafeMutablePointer<Float>) {
+            let nq = span.queryCount, nk = span.keyCount
+            let q = qp + span.queryStart * width + h * d
+            let k = keys[span.keyIndex].storage.floats + span.keyStart * width + h * d
+            if nq == 1 {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(nk), Int32(d), scale, k, Int32(width), q, 1, 0, s, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(d), scale,
+                            q, Int32(width), k, Int32(width), 0, s, Int32(nk))
             }
+        }
+        /// softmax of score row j (causal spans see the keys up to their own position)
+        func normalize(_ span: AttentionSpan, row j: Int, _ row: UnsafeMutablePointer<Float>) {
+            let nk = span.keyCount
+            let visible = span.causal ? nk - span.queryCount + j + 1 : nk
+            softmaxRow(row, count: visible)
+            for i in visible..<nk { row[i] = 0 }
+        }
+        /// out_h: [nq, d] = p · v_h
+        func weighted(_ span: AttentionSpan, _ h: Int, _ s: UnsafeMutablePointer<Float>) {
+            let nq = span.queryCount, nk = span.keyCount
+            let o = op + span.queryStart * width + h * d
+            let v = values[span.keyIndex].storage.floats + span.keyStart * width + h * d
+            if nq == 1 {
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(nk), Int32(d), 1, v, Int32(width), s, 1, 0, o, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(d), Int32(nk), 1,
+                            s, Int32(nk), v, Int32(width), 0, o, Int32(width))
+            }
+        }
+
+        for span in spans {
+            precondition(keys[span.keyIndex].columns == width && span.keyStart + span.keyCount <= keys[span.keyIndex].rows)
+        }
+        Parallel.strided(units.count, workers: workers) { w, u in
+            let span = small[units[u].span], h = units[u].head
+            let s = scratch + w * smallSize
+            scores(span, h, s)
+            for j in 0..<span.queryCount { normalize(span, row: j, s + j * span.keyCount) }
+            weighted(span, h, s)
+        }
+        for span in large {
+            let nq = span.queryCount, nk = span.keyCount
+            for h in 0..<heads { scores(span, h, scratch + h * nq * nk) }
+            Parallel.chunks(heads * nq, grain: max(1, (1 << 14) / nk), threads: threads) { rows in
+                for r in rows { normalize(span, row: r % nq, scratch + r * nk) }
+            }
+            for h in 0..<heads { weighted(span, h, scratch + h * nq * nk) }
         }
         return out
     }

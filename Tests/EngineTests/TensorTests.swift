@@ -87,4 +87,61 @@ final class TensorTests: XCTestCase {
         }
         assertClose(out, expected, tolerance: 1e-5, "attention")
     }
+
+    /// Both attention paths: many small spans (one head per core) and large ones (BLAS scores, softmax rows
+    /// split over the cores), causal and not, with key offsets; against Double loops.
+    func testAttentionSmallAndLargeSpansMatchNaive() {
+        var seed: UInt64 = 11
+        let heads = 4, d = 32, width = heads * d
+        // (queries, keys, key offset, causal): 40 short sentences, then two long inputs and a causal prompt
+        var shapes: [(Int, Int, Int, Bool)] = (0..<40).map { (5 + $0 % 13, 5 + $0 % 13, 0, false) }
+        shapes += [(200, 200, 0, false), (1, 180, 3, false), (90, 120, 7, true), (150, 150, 0, true)]
+        let totalQ = shapes.reduce(0) { $0 + $1.0 }
+        let q = random(totalQ * width, seed: &seed)
+        var keys: [[Float]] = [], values: [[Float]] = [], spans: [AttentionSpan] = []
+        var start = 0
+        for (i, (nq, nk, off, causal)) in shapes.enumerated() {
+            keys.append(random((nk + off) * width, seed: &seed))
+            values.append(random((nk + off) * width, seed: &seed))
+            spans.append(AttentionSpan(queryStart: start, queryCount: nq, keyIndex: i, keyStart: off, keyCount: nk, causal: causal))
+            start += nq
+        }
+        let out = b.attention(query: Tensor(q, shape: [totalQ, width], on: b),
+                              keys: zip(keys, shapes).map { Tensor($0, shape: [$1.1 + $1.2, width], on: b) },
+                              values: zip(values, shapes).map { Tensor($0, shape: [$1.1 + $1.2, width], on: b) },
+                              spans: spans, heads: heads, scale: 0.25).toArray()
+        var expected = [Float](repeating: 0, count: totalQ * width)
+        for span in spans {
+            let kk = keys[span.keyIndex], vv = values[span.keyIndex]
+            for j in 0..<span.queryCount {
+                let qi = span.queryStart + j
+                let visible = span.causal ? span.keyCount - span.queryCount + j + 1 : span.keyCount
+                for h in 0..<heads {
+                    var s = (0..<visible).map { t in
+                        (0..<d).reduce(0.0) { $0 + Double(q[qi * width + h * d + $1]) * Double(kk[(span.keyStart + t) * width + h * d + $1]) } * 0.25
+                    }
+                    let mx = s.max()!
+                    s = s.map { exp($0 - mx) }
+                    let z = s.reduce(0, +)
+                    for e in 0..<d {
+                        expected[qi * width + h * d + e] = Float((0..<visible).reduce(0.0) { $0 + s[$1] / z * Double(vv[(span.keyStart + $1) * width + h * d + e]) })
+                    }
+                }
+            }
+        }
+        assertClose(out, expected, tolerance: 1e-5, "attention")
+        // the same call again gives the same bits (the split over cores does not change the arithmetic)
+        let again = b.attention(query: Tensor(q, shape: [totalQ, width], on: b),
+                                keys: zip(keys, shapes).map { Tensor($0, shape: [$1.1 + $1.2, width], on: b) },
+                                values: zip(values, shapes).map { Tensor($0, shape: [$1.1 + $1.2, width], on: b) },
+                                spans: spans, heads: heads, scale: 0.25).toArray()
+        XCTAssertEqual(again, out)
+    }
+
+    func testParallelGeluEqualsSerialFormula() {
+        var seed: UInt64 = 5
+        let x = random(300_000, seed: &seed).map { $0 * 6 }
+        let y = Tensor(x, shape: [300, 1000], on: b).activation(.gelu).toArray()
+        XCTAssertEqual(y, x.map { 0.5 * $0 * (1 + erff($0 * 0.70710678118654752)) })
+    }
 }
