@@ -15,7 +15,7 @@ PORT="${PORT:-8765}"
 SCALE="${DURATION_SCALE:-1}"
 command -v hey >/dev/null || { apt-get install -y -qq hey >/dev/null || sudo apt-get install -y -qq hey >/dev/null; }
 BIN="${BIN:-.build/release/brevity}"
-[ "$BIN" = .build/release/brevity ] && swift build -c release --product brevity >/dev/null
+[ "$BIN" = .build/release/brevity ] && swift build -c release >/dev/null
 mkdir -p bench/out
 LOG=bench/out/loadtest-server.log
 "$BIN" serve --model "$MODEL" --host 127.0.0.1 --port "$PORT" --log-level warning >"$LOG" 2>&1 &

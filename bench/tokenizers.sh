@@ -11,14 +11,16 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/pip" install -q -r scripts/fixtures/tokenizers/requirements.txt
 fi
 [ -f bench/data/corpus.txt ] || "$VENV/bin/python" bench/tokenizers/make_bench_corpus.py
-swift build -c release --product brevity >/dev/null
+# BIN=path runs an already-built binary
+BIN="${BIN:-.build/release/brevity}"
+[ "$BIN" = .build/release/brevity ] && swift build -c release >/dev/null
 mkdir -p bench/out
 OUT=bench/out/tokenizers.jsonl
 : > "$OUT"
 RUNS="${RUNS:-3}"
 for name in gpt2 bart minilm; do
   tok="Tests/Fixtures/tokenizers/$name/tokenizer.json"
-  b=$(.build/release/brevity bench tokenizer --tokenizer "$tok" --input bench/data/corpus.txt --runs "$RUNS")
+  b=$("$BIN" bench tokenizer --tokenizer "$tok" --input bench/data/corpus.txt --runs "$RUNS")
   h=$(TOKENIZERS_PARALLELISM=false RAYON_NUM_THREADS=1 "$VENV/bin/python" bench/tokenizers/hf_bench.py "$tok" --runs "$RUNS" 2>/dev/null)
   echo "{\"name\": \"$name\", \"brevity\": $b, \"hf\": $h}" >> "$OUT"
 done

@@ -31,14 +31,12 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         }
     }
 
-    struct Job {
-        let id: Int
+    /// A queued text: what to generate and where its events go.
+    struct Pending {
         let item: Item
-        let enqueued: UInt64
-        let deadline: UInt64
         let continuation: AsyncThrowingStream<Event, Error>.Continuation
-        var rows: Int { max(1, item.config.numBeams) }
     }
+    typealias Job = WorkQueue<Pending>.Entry
 
     public let engine: SummarizationEngine
     public let maxBatchRows: Int
@@ -49,16 +47,7 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     let metrics: ServiceMetrics
     let logger: Logger
 
-    private let cond = NSCondition()
-    private var pending: [Job] = []
-    private var cancelled: Set<Int> = []
-    private var activeCount = 0
-    private var nextId = 0
-    private var stopping = false
-    private var started = false
-    private var _ready = false
-    private var _draining = false
-    private var loopDone = false
+    let queue: WorkQueue<Pending>
 
     public init(engine: SummarizationEngine, maxBatchRows: Int, maxConcurrent: Int, maxQueue: Int,
                 requestTimeout: Double, drainTimeout: Double, metrics: ServiceMetrics, logger: Logger) {
@@ -70,96 +59,50 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         self.drainTimeout = drainTimeout
         self.metrics = metrics
         self.logger = logger
+        queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout)
     }
 
     /// True once the model is loaded and a warm-up generation has run, until draining starts.
-    public var isReady: Bool { cond.lock(); defer { cond.unlock() }; return _ready && !_draining }
-    public var isDraining: Bool { cond.lock(); defer { cond.unlock() }; return _draining }
+    public var isReady: Bool { queue.isReady }
+    public var isDraining: Bool { queue.isDraining }
     /// Texts waiting plus texts decoding.
-    public var load: (queued: Int, active: Int) { cond.lock(); defer { cond.unlock() }; return (pending.count, activeCount) }
+    public var load: (queued: Int, active: Int) { queue.load }
 
     /// Starts the step thread (a warm-up generation first); idempotent.
     public func start() {
-        cond.lock()
-        defer { cond.unlock() }
-        guard !started else { return }
-        started = true
-        let t = Thread { [self] in self.loop() }
-        t.name = "brevity-scheduler"
-        t.stackSize = 8 << 20
-        t.start()
+        queue.start(name: "brevity-scheduler") { [self] in loop() }
     }
 
     /// Queues texts together (all or none); each gets its own event stream. Throws `APIError` 503 when the
     /// queue is full or the service is draining.
     public func submit(_ items: [Item]) throws -> [(id: Int, events: AsyncThrowingStream<Event, Error>)] {
         start()
-        cond.lock()
-        defer { cond.unlock() }
-        if _draining || stopping { throw APIError.unavailable("the service is shutting down") }
-        if pending.count + items.count > maxQueue {
-            throw APIError.overloaded("the queue is full (\(pending.count) texts waiting, at most \(maxQueue))", retryAfter: 2)
-        }
-        let now = DispatchTime.now().uptimeNanoseconds
-        let deadline = now + UInt64(requestTimeout * 1e9)
-        var out: [(Int, AsyncThrowingStream<Event, Error>)] = []
-        for item in items {
-            nextId += 1
-            let id = nextId
+        var streams: [AsyncThrowingStream<Event, Error>] = []
+        let ids = try queue.enqueue(items.count) { id in
             let (stream, cont) = AsyncThrowingStream<Event, Error>.makeStream()
             cont.onTermination = { [weak self] reason in
                 if case .cancelled = reason { self?.cancel(id) }
             }
-            pending.append(Job(id: id, item: item, enqueued: now, deadline: deadline, continuation: cont))
-            out.append((id, stream))
+            streams.append(stream)
+            return Pending(item: items[streams.count - 1], continuation: cont)
         }
-        metrics.queueSize.set(to: Double(pending.count))
-        cond.signal()
-        return out
+        metrics.queueSize.set(to: Double(queue.load.queued))
+        return Array(zip(ids, streams))
     }
 
     /// Cancels a text (its client went away): it leaves the queue, or the batch before the next step.
-    public func cancel(_ id: Int) {
-        cond.lock()
-        cancelled.insert(id)
-        cond.signal()
-        cond.unlock()
-    }
+    public func cancel(_ id: Int) { queue.cancel(id) }
 
     // MARK: Service
 
     public func run() async throws {
         start()
         try? await gracefulShutdown()
-        setDraining()
-        logger.info("draining: finishing in-flight work", metadata: ["timeout_s": "\(drainTimeout)"])
-        let end = DispatchTime.now().uptimeNanoseconds + UInt64(drainTimeout * 1e9)
-        while DispatchTime.now().uptimeNanoseconds < end {
-            let (q, a) = load
-            if q == 0 && a == 0 { break }
-            try? await Task.sleep(nanoseconds: 20_000_000)
-        }
-        stopLoop()
-        while !isLoopDone { try? await Task.sleep(nanoseconds: 10_000_000) }
-        logger.info("scheduler stopped")
+        await queue.drain(timeout: drainTimeout, logger: logger, what: "generation")
     }
 
     /// Refuses new work from now on; /ready answers 503.
-    public func setDraining() {
-        cond.lock()
-        _draining = true
-        cond.signal()
-        cond.unlock()
-    }
-
-    private func stopLoop() {
-        cond.lock()
-        stopping = true
-        cond.signal()
-        cond.unlock()
-    }
-
-    private var isLoopDone: Bool { cond.lock(); defer { cond.unlock() }; return loopDone || !started }
+    public func setDraining() { queue.setDraining() }
 
     // MARK: The step loop (its own thread)
 
@@ -169,34 +112,35 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         var jobs: [Int: (job: Job, startedAt: UInt64)] = [:]
         while true {
             // 1. take what is waiting, within the limits
-            cond.lock()
-            while pending.isEmpty && jobs.isEmpty && cancelled.isEmpty && !stopping { cond.wait() }
-            if stopping {
-                let left = pending
-                pending.removeAll()
-                cond.unlock()
+            let q = queue
+            q.cond.lock()
+            while q.pending.isEmpty && jobs.isEmpty && q.cancelled.isEmpty && !q.stopping { q.cond.wait() }
+            if q.stopping {
+                let left = q.pending
+                q.pending.removeAll()
+                q.cond.unlock()
                 for j in left { j.continuation.finish(throwing: APIError.unavailable("the service shut down before this text started")) }
                 for (_, j) in jobs { j.job.continuation.finish(throwing: APIError.unavailable("the service shut down during generation (drain timeout)")) }
                 break
             }
-            let toCancel = cancelled
-            cancelled.removeAll()
-            pending.removeAll { j in
+            let toCancel = q.cancelled
+            q.cancelled.removeAll()
+            q.pending.removeAll { j in
                 guard toCancel.contains(j.id) else { return false }
                 j.continuation.finish(throwing: CancellationError())
                 return true
             }
             var rows = jobs.values.reduce(0) { $0 + $1.job.rows }   // a beam search widens to num_beams rows
             var admitted: [Job] = []
-            while let j = pending.first, jobs.count + admitted.count < maxConcurrent,
+            while let j = q.pending.first, jobs.count + admitted.count < maxConcurrent,
                   rows + j.rows <= maxBatchRows || (jobs.isEmpty && admitted.isEmpty) {
-                pending.removeFirst()
+                q.pending.removeFirst()
                 admitted.append(j)
                 rows += j.rows
             }
-            activeCount = jobs.count + admitted.count
-            metrics.queueSize.set(to: Double(pending.count))
-            cond.unlock()
+            q.active = jobs.count + admitted.count
+            metrics.queueSize.set(to: Double(q.pending.count))
+            q.cond.unlock()
 
             // 2. cancelled and expired texts leave the batch
             let now = DispatchTime.now().uptimeNanoseconds
@@ -250,14 +194,8 @@ public final class BatchScheduler: Service, @unchecked Sendable {
                     if let p = batch.progress(id: id) { j.job.continuation.yield(.progress(p)) }
                 }
             }
-            cond.lock()
-            activeCount = jobs.count
-            cond.unlock()
+            q.locked { q.active = jobs.count }
         }
-        cond.lock()
-        loopDone = true
-        activeCount = 0
-        cond.unlock()
     }
 
     /// One short generation so the first request does not pay for first-use costs; then ready.
@@ -277,8 +215,13 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         } catch {
             logger.error("warm-up generation failed: \(error)")
         }
-        cond.lock()
-        _ready = true
-        cond.unlock()
+        queue.setReady()
     }
+}
+
+extension WorkQueue.Entry where Job == BatchScheduler.Pending {
+    var item: BatchScheduler.Item { job.item }
+    var continuation: AsyncThrowingStream<BatchScheduler.Event, Error>.Continuation { job.continuation }
+    /// Decoder rows the text takes: a beam search widens to num_beams rows.
+    var rows: Int { max(1, job.item.config.numBeams) }
 }

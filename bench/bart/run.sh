@@ -11,8 +11,9 @@ export REPEAT=${REPEAT:-3} THREADS=${THREADS:-2}
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 
 [ -f "$MODEL/model.safetensors" ] || "$PY" bench/bart/make_model.py "$MODEL"
-swift build -c release --scratch-path .build-engine --product brevity >/dev/null
-BIN=.build-engine/release/brevity
+# BIN=path runs an already-built binary
+BIN=${BIN:-.build/release/brevity}
+[ "$BIN" = .build/release/brevity ] && swift build -c release >/dev/null
 
 # 8 inputs of 60 tokens: <s> + 58 random ids + </s>
 INPUTS=bench/data/bart-inputs.jsonl

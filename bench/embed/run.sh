@@ -16,8 +16,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 [ -f "$MODEL/model.safetensors" ] || make models
 python3 bench/embed/make_sentences.py
-swift build -c release --product brevity --scratch-path "$SCRATCH" >/dev/null
-BREVITY="$SCRATCH/release/brevity"
+# BIN=path runs an already-built binary
+BREVITY="${BIN:-$SCRATCH/release/brevity}"
+[ -n "${BIN:-}" ] || swift build -c release --scratch-path "$SCRATCH" >/dev/null
 mkdir -p bench/out
 OUT=bench/out/embed.jsonl
 : > "$OUT"
