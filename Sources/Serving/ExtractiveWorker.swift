@@ -56,18 +56,11 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
     /// 503 when the queue is full or the service is draining.
     public func submit(_ items: [(text: String, length: SummaryLength)]) throws -> [(id: Int, result: AsyncThrowingStream<Outcome, Error>)] {
         start()
-        var streams: [AsyncThrowingStream<Outcome, Error>] = []
-        let ids = try queue.enqueue(items.count) { id in
-            let (stream, cont) = AsyncThrowingStream<Outcome, Error>.makeStream()
-            cont.onTermination = { [weak self] reason in
-                if case .cancelled = reason { self?.cancel(id) }
-            }
-            let item = items[streams.count]
-            streams.append(stream)
-            return Pending(text: item.text, length: item.length, continuation: cont)
+        let submitted: [(id: Int, stream: AsyncThrowingStream<Outcome, Error>)] = try queue.submit(items) { item, cont in
+            Pending(text: item.text, length: item.length, continuation: cont)
         }
         metrics.queueSize.set(to: Double(queue.load.queued))
-        return Array(zip(ids, streams))
+        return submitted.map { ($0.id, $0.stream) }
     }
 
     /// Cancels a text that has not started (its client went away); one being summarized finishes.

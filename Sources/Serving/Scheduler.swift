@@ -77,17 +77,11 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     /// queue is full or the service is draining.
     public func submit(_ items: [Item]) throws -> [(id: Int, events: AsyncThrowingStream<Event, Error>)] {
         start()
-        var streams: [AsyncThrowingStream<Event, Error>] = []
-        let ids = try queue.enqueue(items.count) { id in
-            let (stream, cont) = AsyncThrowingStream<Event, Error>.makeStream()
-            cont.onTermination = { [weak self] reason in
-                if case .cancelled = reason { self?.cancel(id) }
-            }
-            streams.append(stream)
-            return Pending(item: items[streams.count - 1], continuation: cont)
+        let submitted: [(id: Int, stream: AsyncThrowingStream<Event, Error>)] = try queue.submit(items) { item, cont in
+            Pending(item: item, continuation: cont)
         }
         metrics.queueSize.set(to: Double(queue.load.queued))
-        return Array(zip(ids, streams))
+        return submitted.map { ($0.id, $0.stream) }
     }
 
     /// Cancels a text (its client went away): it leaves the queue, or the batch before the next step.

@@ -75,6 +75,23 @@ final class WorkQueue<Job>: @unchecked Sendable {
         }
     }
 
+    /// Queues one job per item (all or none), each with a result stream of its own; a consumer that stops
+    /// listening before the stream finishes cancels its text.
+    func submit<Item, Element>(_ items: [Item], _ make: (Item, AsyncThrowingStream<Element, Error>.Continuation) -> Job) throws
+        -> [(id: Int, stream: AsyncThrowingStream<Element, Error>)] {
+        var streams: [AsyncThrowingStream<Element, Error>] = []
+        let ids = try enqueue(items.count) { id in
+            let (stream, cont) = AsyncThrowingStream<Element, Error>.makeStream()
+            cont.onTermination = { [weak self] reason in
+                if case .cancelled = reason { self?.cancel(id) }
+            }
+            let job = make(items[streams.count], cont)
+            streams.append(stream)
+            return job
+        }
+        return Array(zip(ids, streams))
+    }
+
     func cancel(_ id: Int) {
         locked { cancelled.insert(id); cond.signal() }
     }
