@@ -153,8 +153,9 @@ public struct DecodingBatch: @unchecked Sendable {
 }
 
 /// Generates for every input (each as if alone), `maxBatchSize` requests decoding together at most.
+/// `finished(index, sequences)` hears of each input as soon as it is done (not in input order).
 public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [ResolvedGeneration],
-                     maxBatchSize: Int = 8) throws -> [[[Int]]] {
+                     maxBatchSize: Int = 8, finished: ((Int, [[Int]]) -> Void)? = nil) throws -> [[[Int]]] {
     precondition(inputs.count == configs.count)
     var results = [[[Int]]](repeating: [], count: inputs.count)
     var batch = DecodingBatch(model: model)
@@ -166,7 +167,10 @@ public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [Resolve
             try batch.add((next..<next + n).map { GenerationRequest(id: $0, inputIds: inputs[$0], config: configs[$0]) })
             next += n
         }
-        for r in batch.step() { results[r.id] = r.sequences }
+        for r in batch.step() {
+            results[r.id] = r.sequences
+            finished?(r.id, r.sequences)
+        }
     }
     return results
 }

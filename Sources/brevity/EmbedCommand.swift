@@ -8,7 +8,7 @@ import Tokenizers
 /// that text with the model (all-MiniLM-L6-v2: mean pooling, L2-normalized, truncated at 256 tokens).
 /// Blank lines are skipped. A bad line stops the run with a message naming it (exit 1), after the
 /// lines before it were written.
-struct EmbedCommand: ParsableCommand {
+struct EmbedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Sentence embeddings of JSON Lines from standard input with a sentence-transformers BERT model."
@@ -16,7 +16,7 @@ struct EmbedCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument { case jsonl, text }
 
-    @Option(help: "A sentence-transformers model folder (config.json, model.safetensors, tokenizer.json, modules.json).")
+    @Option(help: "A sentence-transformers model: a folder (config.json, model.safetensors, tokenizer.json, modules.json) or a hub id org/name[@revision].")
     var model: String
 
     @Option(help: "jsonl: {\"text\": ...} lines in; text: each line is a text. Out: {\"embedding\": [...]} lines.")
@@ -33,10 +33,11 @@ struct EmbedCommand: ParsableCommand {
         if benchRepeat < 0 { throw ValidationError("--bench-repeat must be non-negative") }
     }
 
-    func run() throws {
+    func run() async throws {
+        let folder = await resolveModelFolder(model)   // a folder, or a hub model (DownloadCommand.swift)
         let embedder: SentenceTransformerEmbedder
         let t0 = DispatchTime.now().uptimeNanoseconds
-        do { embedder = try SentenceTransformerEmbedder(folder: URL(fileURLWithPath: model)) } catch {
+        do { embedder = try SentenceTransformerEmbedder(folder: folder) } catch {
             printError("cannot load model: \(error)")
             throw ExitCode(2)
         }

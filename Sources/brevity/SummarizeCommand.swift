@@ -82,16 +82,14 @@ struct SummarizeCommand: AsyncParsableCommand {
                 fail("input \(i + 1): token id \(bad) outside the model's vocabulary of \(engine.vocabularySize)")
             }
         }
+        // Outputs are written in input order as soon as each one and all before it are done, so a long
+        // job's results arrive (and survive an interruption) as it goes; a terminal gets a progress line.
         let configs = Array(repeating: config, count: inputs.count)
-        var results: [[[Int]]] = []
-        do {
-            results = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize)
-            if benchRepeat > 0 { try bench(engine, inputs, configs) }
-        } catch { fail("generation failed: \(error)") }
-
         let out = StdoutWriter()
-        for sequences in results {
-            let ids = sequences.first ?? []
+        var ready: [Int: [Int]] = [:]
+        var written = 0, done = 0
+        let progress = isatty(2) == 1 && inputs.count > 1 ? Progress(total: inputs.count) : nil
+        func emit(_ ids: [Int]) {
             let text = tokenizer.decode(ids, skipSpecialTokens: true)
             switch format {
             case .jsonl:
@@ -102,7 +100,42 @@ struct SummarizeCommand: AsyncParsableCommand {
                 out.write(Array((text + "\n").utf8))
             }
         }
+        do {
+            _ = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize) { index, sequences in
+                ready[index] = sequences.first ?? []
+                while let ids = ready.removeValue(forKey: written) {
+                    emit(ids)
+                    written += 1
+                }
+                out.flush()
+                done += 1
+                progress?.update(done)
+            }
+            progress?.finish()
+            if benchRepeat > 0 { try bench(engine, inputs, configs) }
+        } catch { fail("generation failed: \(error)") }
         out.flush()
+    }
+
+    /// "summarized 12/100 texts, 2.3 texts/s, 38 s left" on standard error, redrawn in place.
+    final class Progress {
+        let total: Int
+        let start = DispatchTime.now().uptimeNanoseconds
+        var last: UInt64 = 0
+        init(total: Int) { self.total = total }
+
+        func update(_ done: Int) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard done == total || now - last > 200_000_000 else { return }
+            last = now
+            let secs = max(1e-9, Double(now - start) / 1e9)
+            let rate = Double(done) / secs
+            let left = rate > 0 ? Double(total - done) / rate : 0
+            let line = String(format: "\rsummarized %d/%d texts, %.2f texts/s, %.0f s left  ", done, total, rate, left)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+
+        func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
     enum Input {

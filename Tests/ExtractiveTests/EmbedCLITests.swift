@@ -92,7 +92,14 @@ final class EmbedCLITests: XCTestCase {
     func testMissingModelExits2() throws {
         let r = try run(["--model", "/nonexistent/model"], stdin: "{\"text\": \"x\"}\n")
         XCTAssertEqual(r.status, 2)
-        XCTAssertTrue(r.err.contains("cannot load model"), r.err)
+        XCTAssertTrue(r.err.contains("model '/nonexistent/model' not found"), r.err)
+        // a folder that is not a sentence-transformers model
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("brevity-embed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let notModel = try run(["--model", empty.path], stdin: "{\"text\": \"x\"}\n")
+        XCTAssertEqual(notModel.status, 2)
+        XCTAssertTrue(notModel.err.contains("cannot load model"), notModel.err)
         XCTAssertNotEqual(try run(["--model", "x", "--batch-size", "0"], stdin: "").status, 0)
     }
 }
