@@ -59,7 +59,7 @@ indirect enum Normalizer {
             if s.isASCII { return bertASCII(s, clean: clean, lower: lower) }
             var t = s
             if clean {
-                var out = String.UnicodeScalarView()
+                var out = ScalarBuffer(capacity: t.utf8.count)
                 for c in t.unicodeScalars {
                     // Controls (Cc, Cf, Cn, Co, Cs) other than \t \n \r are removed before whitespace
                     // becomes a space, so U+000B and U+0085 vanish rather than separate words.
@@ -68,14 +68,14 @@ indirect enum Normalizer {
                     if !tnr && c.isOtherCategory { continue }
                     out.append(tnr || c.isWS ? " " : c)
                 }
-                t = String(out)
+                t = out.string
             }
             if chinese {
-                var out = String.UnicodeScalarView()
+                var out = ScalarBuffer(capacity: t.utf8.count + 16)
                 for c in t.unicodeScalars {
                     if c.isCJK { out.append(" "); out.append(c); out.append(" ") } else { out.append(c) }
                 }
-                t = String(out)
+                t = out.string
             }
             if strip ?? lower {
                 if !t.isASCII { t = filterScalars(t.decomposedStringWithCanonicalMapping) { !$0.isNonspacingMark } }
@@ -107,9 +107,9 @@ indirect enum Normalizer {
 }
 
 func filterScalars(_ s: String, _ keep: (Unicode.Scalar) -> Bool) -> String {
-    var out = String.UnicodeScalarView()
+    var out = ScalarBuffer(capacity: s.utf8.count)
     for c in s.unicodeScalars where keep(c) { out.append(c) }
-    return String(out)
+    return out.string
 }
 
 /// `{"String": "..."}` or `{"Regex": "..."}` (Replace normalizer, Split pre-tokenizer).

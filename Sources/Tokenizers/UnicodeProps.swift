@@ -47,6 +47,7 @@ extension Unicode.Scalar {
     /// unicode_categories `is_other`: Cc, Cf, Co, Cs (its tables leave unassigned code points out, so
     /// BERT's clean-up keeps them and they become [UNK]).
     var isOtherCategory: Bool {
+        if value < 0x80 { return value < 0x20 || value == 0x7F }   // ASCII: only the C0 controls and DEL are Cc
         switch properties.generalCategory {
         case .control, .format, .privateUse, .surrogate: return true
         default: return false
@@ -54,10 +55,11 @@ extension Unicode.Scalar {
     }
 
     /// Mn
-    var isNonspacingMark: Bool { properties.generalCategory == .nonspacingMark }
+    var isNonspacingMark: Bool { value >= 0x300 && properties.generalCategory == .nonspacingMark }   // no Mn below U+0300
 
     /// Mn, Mc, Me (unicode-normalization `is_combining_mark`).
     var isMark: Bool {
+        if value < 0x300 { return false }   // no combining mark below U+0300
         switch properties.generalCategory {
         case .nonspacingMark, .spacingMark, .enclosingMark: return true
         default: return false
@@ -91,15 +93,15 @@ extension String {
     /// Rust `str::to_lowercase` per scalar (no context-dependent final sigma: NormalizedString
     /// lowercases char by char).
     func lowercasedScalars() -> String {
-        var out = String.UnicodeScalarView()
+        var out = ScalarBuffer(capacity: utf8.count)
         for c in unicodeScalars {
             if c.value < 0x80 {
                 out.append((c.value >= 0x41 && c.value <= 0x5A) ? Unicode.Scalar(c.value + 32)! : c)
             } else {
-                out.append(contentsOf: c.properties.lowercaseMapping.unicodeScalars)
+                for l in c.properties.lowercaseMapping.unicodeScalars { out.append(l) }
             }
         }
-        return String(out)
+        return out.string
     }
 
     var isASCII: Bool { utf8.allSatisfy { $0 < 0x80 } }
@@ -115,4 +117,36 @@ struct RawKey: Hashable {
         var s = self.s
         s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
+}
+
+/// A string built scalar by scalar as UTF-8 bytes, made a String once at the end (appending to a
+/// String.UnicodeScalarView re-checks capacity and ASCII-ness on every scalar).
+struct ScalarBuffer {
+    var bytes: [UInt8]
+
+    init(capacity: Int) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    @inline(__always) mutating func append(_ c: Unicode.Scalar) {
+        let v = c.value
+        if v < 0x80 {
+            bytes.append(UInt8(v))
+        } else if v < 0x800 {
+            bytes.append(UInt8(0xC0 | (v >> 6)))
+            bytes.append(UInt8(0x80 | (v & 0x3F)))
+        } else if v < 0x10000 {
+            bytes.append(UInt8(0xE0 | (v >> 12)))
+            bytes.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (v & 0x3F)))
+        } else {
+            bytes.append(UInt8(0xF0 | (v >> 18)))
+            bytes.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
+            bytes.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (v & 0x3F)))
+        }
+    }
+
+    var string: String { String(decoding: bytes, as: UTF8.self) }
 }
