@@ -62,9 +62,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        // Paths, the brevity binary, ports and a raw HTTP client shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "Tokenizers", "Models", "Generation", "Extractive",
+            "Serving", "Tokenizers", "Models", "Generation", "Extractive", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "HubTests", dependencies: [
@@ -73,8 +75,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "EngineTests", dependencies: ["Tensor", "NN", "Models", "Generation"]),
-        .testTarget(name: "ExtractiveTests", dependencies: ["Extractive", "Models", "NN", "Tensor", "Tokenizers"]),
+        .testTarget(name: "EngineTests", dependencies: ["Tensor", "NN", "Models", "Generation", "TestSupport"]),
+        .testTarget(name: "ExtractiveTests", dependencies: ["Extractive", "Models", "NN", "Tensor", "Tokenizers", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

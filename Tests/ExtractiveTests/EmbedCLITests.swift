@@ -1,20 +1,16 @@
 // `brevity embed` end to end (issue 6's CLI contract): one {"embedding": [...]} per {"text": ...} line, in
 // order, equal to sentence-transformers; bad input exits non-zero naming the line. Runs the `brevity`
-// binary that `swift test` builds beside the test bundle (skipped when it is absent).
+// binary that `swift test` builds beside the test bundle (skipped when it is absent, a failure under CI).
 
 import Foundation
+import TestSupport
 import XCTest
 
 final class EmbedCLITests: XCTestCase {
     var binary: URL!
 
     override func setUpWithError() throws {
-        let bundle = Bundle(for: EmbedCLITests.self).bundleURL
-        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("brevity") }
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("no brevity binary beside \(bundle.path)")
-        }
-        binary = found
+        binary = try brevityBinary()
     }
 
     func run(_ args: [String], stdin: String, raw: Data? = nil) throws -> (status: Int32, out: String, err: String) {

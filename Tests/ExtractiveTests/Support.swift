@@ -2,30 +2,14 @@
 
 import Extractive
 import Foundation
+import TestSupport
 import XCTest
 
 enum MiniLM {
-    /// $BREVITY_MODELS (set by `make test`) or <repo>/models.
-    static var modelsDir: URL {
-        if let env = ProcessInfo.processInfo.environment["BREVITY_MODELS"] { return URL(fileURLWithPath: env) }
-        return repoRoot.appendingPathComponent("models")
-    }
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let fixtures = repoRoot.appendingPathComponent("Tests/Fixtures")
+    static let fixtures = TestPaths.fixtures
 
     /// The model folder; under CI (env CI set) a missing folder fails, locally the test is skipped.
-    static func folder() throws -> URL {
-        let dir = modelsDir.appendingPathComponent("all-MiniLM-L6-v2")
-        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) else {
-            if ProcessInfo.processInfo.environment["CI"] != nil {
-                XCTFail("\(dir.path) is missing: `make test` runs `make models` first")
-                throw EmbedderError("\(dir.path) is missing")
-            }
-            throw XCTSkip("\(dir.path) is missing: run `make models` (make test does)")
-        }
-        return dir
-    }
+    static func folder() throws -> URL { try TestPaths.miniLMFolder() }
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cached: SentenceTransformerEmbedder?

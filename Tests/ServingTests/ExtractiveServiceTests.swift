@@ -4,40 +4,27 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import TestSupport
 import XCTest
 @testable import Serving
 
 /// `"mode": "extractive"` over HTTP (issue 6) with the real all-MiniLM-L6-v2 weights (`make models`), on
 /// the news-style articles of Tests/Fixtures/extractive.
 final class ExtractiveServiceTests: XCTestCase {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// $BREVITY_MODELS/all-MiniLM-L6-v2 (set by `make test`) or <repo>/models/…; missing fails under CI.
-    static func miniLMFolder() throws -> URL {
-        let models = ProcessInfo.processInfo.environment["BREVITY_MODELS"].map { URL(fileURLWithPath: $0) }
-            ?? repoRoot.appendingPathComponent("models")
-        let dir = models.appendingPathComponent("all-MiniLM-L6-v2")
-        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("\(dir.path) is missing: `make test` runs `make models` first") }
-            throw XCTSkip("\(dir.path) is missing: run `make models` (make test does)")
-        }
-        return dir
-    }
-
     nonisolated(unsafe) static var cached: ExtractiveModel?
     static let lock = NSLock()
     static func model() throws -> ExtractiveModel {
         lock.lock()
         defer { lock.unlock() }
         if let m = cached { return m }
-        let m = ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(folder: try miniLMFolder())),
+        let m = ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(folder: try TestPaths.miniLMFolder())),
                                 name: "all-MiniLM-L6-v2")
         cached = m
         return m
     }
 
     static let articles: [String] = {
-        let dir = repoRoot.appendingPathComponent("Tests/Fixtures/extractive")
+        let dir = TestPaths.fixtures.appendingPathComponent("extractive")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path))?.filter { $0.hasSuffix(".txt") }.sorted() ?? []
         return names.map { try! String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8) }
     }()

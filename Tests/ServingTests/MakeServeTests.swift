@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The README's `make serve` on a fresh clone with no route to the model hub (issue 6): it fetches
@@ -8,7 +9,7 @@ import XCTest
 final class MakeServeTests: XCTestCase {
     func testFreshCloneServesExtractiveWithTheHubUnreachable() async throws {
         let bin = try brevityBinary()
-        let root = ExtractiveServiceTests.repoRoot
+        let root = TestPaths.repoRoot
         guard FileManager.default.fileExists(atPath: root.appendingPathComponent(".git").path) else {
             throw XCTSkip("not a git checkout: no clone to make")
         }

