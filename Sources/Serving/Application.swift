@@ -83,7 +83,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
         return jsonResponse(["ready": false, "reason": state.isDraining ? "draining" : "loading"], status: .serviceUnavailable)
     }
     router.get("metrics") { _, _ in
-        metrics.queueSize.set(to: Double(state.queued))
+        metrics.queueSize.set(to: Double(state.queued))   // both workers' queues, at scrape time
         metrics.ready.set(to: state.isReady ? 1 : 0)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
@@ -100,9 +100,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     if config.ratePerSec > 0 {
         inference.add(middleware: RateLimitMiddleware(limiter: RateLimiter(rate: config.ratePerSec, burst: config.burst), metrics: metrics))
     }
-    let abstractive = zip(models.abstractive, scheduler).map {
-        SummarizeController(engine: $0, scheduler: $1, metrics: metrics, config: config)
-    }
+    let abstractive = scheduler.map { SummarizeController(engine: $0.engine, scheduler: $0, metrics: metrics, config: config) }
     SummarizeRoutes(abstractive: abstractive,
                     extractive: worker.map { ExtractiveController(worker: $0, metrics: metrics, device: device) },
                     defaultMode: models.defaultMode, state: state, config: config).addRoutes(to: inference)
@@ -124,9 +122,4 @@ public func buildApplication(config: ServerConfig, engine: SummarizationEngine, 
     let built = buildApplication(config: config, models: ServingModels(abstractive: engine, extractive: nil, reason: "the model given"),
                                  logger: logger)
     return (built.app, built.scheduler!, built.metrics)
-}
-
-private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
-    guard let a, let b else { return nil }
-    return (a, b)
 }

@@ -59,7 +59,6 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
         let submitted: [(id: Int, stream: AsyncThrowingStream<Outcome, Error>)] = try queue.submit(items) { item, cont in
             Pending(text: item.text, length: item.length, continuation: cont)
         }
-        metrics.queueSize.set(to: Double(queue.load.queued))
         return submitted.map { ($0.id, $0.stream) }
     }
 
@@ -96,7 +95,6 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
             let wasCancelled = q.cancelled.remove(entry.id) != nil
             q.cancelled = q.cancelled.filter { $0 > entry.id }   // earlier ids are done (the queue is FIFO)
             q.active = wasCancelled ? 0 : 1
-            metrics.queueSize.set(to: Double(q.pending.count))
             q.cond.unlock()
 
             let job = entry.job

@@ -80,7 +80,6 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         let submitted: [(id: Int, stream: AsyncThrowingStream<Event, Error>)] = try queue.submit(items) { item, cont in
             Pending(item: item, continuation: cont)
         }
-        metrics.queueSize.set(to: Double(queue.load.queued))
         return submitted.map { ($0.id, $0.stream) }
     }
 
@@ -133,7 +132,6 @@ public final class BatchScheduler: Service, @unchecked Sendable {
                 rows += j.rows
             }
             q.active = jobs.count + admitted.count
-            metrics.queueSize.set(to: Double(q.pending.count))
             q.cond.unlock()
 
             // 2. cancelled and expired texts leave the batch

@@ -23,8 +23,8 @@ struct SummarizeRoutes {
         // text it queued (they leave the batch before the next decoder step). The body is read from the
         // stream the watch hands over.
         return try await request.body.consumeWithInboundCloseHandler { body in
-            let req = try parse(try await collect(body))
-            switch req.mode ?? defaultMode {
+            let (req, mode) = try parse(try await collect(body))
+            switch mode {
             case .abstractive: return try await abstractive!.summarize(req, cancel: cancel, started: t0)
             case .extractive: return try await extractive!.summarize(req, cancel: cancel, started: t0)
             }
@@ -35,20 +35,20 @@ struct SummarizeRoutes {
 
     func stream(_ request: Request) async throws -> Response {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let req = try parse(try await collect(request.body))
-        switch req.mode ?? defaultMode {
+        let (req, mode) = try parse(try await collect(request.body))
+        switch mode {
         case .abstractive: return try abstractive!.stream(req, started: t0)
         case .extractive: return try extractive!.stream(req, started: t0)
         }
     }
 
     /// Readiness, then the body; the mode it asks for must be one this service runs.
-    func parse(_ body: ByteBuffer) throws -> SummarizeRequest {
+    func parse(_ body: ByteBuffer) throws -> (SummarizeRequest, SummaryMode) {
         guard state.isReady else {
             throw state.isDraining ? APIError.unavailable("the service is shutting down")
                                    : APIError.unavailable("the model is still loading")
         }
-        var req = try SummarizeRequest.parse(Array(buffer: body), maxTexts: config.maxTexts)
+        let req = try SummarizeRequest.parse(Array(buffer: body), maxTexts: config.maxTexts)
         let mode = req.mode ?? defaultMode
         switch mode {
         case .abstractive where abstractive == nil:
@@ -59,8 +59,7 @@ struct SummarizeRoutes {
                                    + "--extractive-model (BREVITY_EXTRACTIVE_MODEL), e.g. models/all-MiniLM-L6-v2")
         default: break
         }
-        req.mode = mode
-        return req
+        return (req, mode)
     }
 
     func collect(_ body: RequestBody) async throws -> ByteBuffer {

@@ -22,10 +22,11 @@ struct ServeModelChoice {
         var folder: URL
         var reason: String
         do {
-            let cached = (try? ModelSpec.parse(name)).flatMap(resolver.resolveCached)
-            folder = try await resolver.resolve(name)
-            reason = try ModelSpec.parse(name).isFolder ? "\(name) is the model folder given"
-                : cached != nil ? "\(name) was found in the hub cache" : "\(name) was downloaded from the hub"
+            let spec = try ModelSpec.parse(name)
+            let cached = resolver.resolveCached(spec) != nil
+            folder = try await resolver.resolve(spec)
+            reason = spec.isFolder ? "\(name) is the model folder given"
+                : cached ? "\(name) was found in the hub cache" : "\(name) was downloaded from the hub"
         } catch {
             guard let fallback = config.fallbackModel else { throw ConfigError("model \(name): \(error)") }
             logger.warning("model unavailable, falling back", metadata: ["model": .string(name), "fallback": .string(fallback),
