@@ -27,7 +27,9 @@ let package = Package(
         ),
         // The engine (issue 3): CBLAS -> Tensor -> NN -> Models -> Generation.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: engineFlags),
+        // Innermost SIMD kernels, chosen at run time by CPU features (issue 11).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: engineFlags),
         .target(name: "Generation", dependencies: ["Models", "Tensor"], swiftSettings: engineFlags),
@@ -37,7 +39,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "Tokenizers", "Models", "Generation", "Extractive",
+                "Tokenizers", "Tensor", "Models", "Generation", "Extractive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -58,7 +60,7 @@ let package = Package(
             name: "brevity",
             dependencies: [
                 "Tokenizers",
-                "Models", "Generation", "Serving", "Hub", "NN", "Extractive",
+                "Tensor", "Models", "Generation", "Serving", "Hub", "NN", "Extractive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,7 +68,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "Tokenizers", "Models", "Generation", "Extractive", "TestSupport",
+            "Serving", "Tokenizers", "Models", "Generation", "Extractive", "NN", "Tensor", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "HubTests", dependencies: [

@@ -52,7 +52,8 @@ public final class SentenceTransformerEmbedder: SentenceEmbedder, @unchecked Sen
         return json["model_type"] as? String == "bert"
     }
 
-    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared) throws {
+    /// `weightType`: the type the encoder's projections and word embeddings are held in (DTYPE).
+    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
         let fm = FileManager.default
         guard fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
             throw EmbedderError("\(folder.path): no config.json (expected a sentence-transformers model folder)")
@@ -86,7 +87,7 @@ public final class SentenceTransformerEmbedder: SentenceEmbedder, @unchecked Sen
         do { tokenizer = try Tokenizer.load(from: folder) } catch {
             throw EmbedderError("\(folder.path): cannot load the tokenizer: \(error)")
         }
-        let model = try BertModel(folder: folder, backend: backend)
+        let model = try BertModel(folder: folder, backend: backend, weightType: weightType)
         let stConfig = try Self.readJSON(folder.appendingPathComponent("sentence_bert_config.json")) as? [String: Any]
         // sentence-transformers' default without a setting: the tokenizer's model_max_length, capped by the positions.
         var maxLength = stConfig?["max_seq_length"] as? Int ?? tokenizer.modelMaxLength ?? model.maxPositions
@@ -116,9 +117,14 @@ public final class SentenceTransformerEmbedder: SentenceEmbedder, @unchecked Sen
     }
 
     /// The ids the model sees for `text`: special tokens added, truncated (right) at max_seq_length, unpadded.
+    /// An id the model has no embedding for (a tokenizer larger than the checkpoint) is an `EmbedderError`.
     public func inputIds(_ text: String) throws -> [Int] {
-        try tokenizer.encode(lowercase ? text.lowercased() : text, addSpecialTokens: true,
-                             truncation: .maxLength(maxSeqLength, .right), padding: false).ids
+        let ids = try tokenizer.encode(lowercase ? text.lowercased() : text, addSpecialTokens: true,
+                                       truncation: .maxLength(maxSeqLength, .right), padding: false).ids
+        do { try TokenIdError.check(ids, vocabulary: model.config.vocabSize) } catch let e as TokenIdError {
+            throw EmbedderError("token '\(tokenizer.idToToken(e.id) ?? "#\(e.id)")' (id \(e.id)) is outside the model's vocabulary of \(e.vocabulary) embeddings")
+        }
+        return ids
     }
 
     public func tokenCount(_ text: String) throws -> Int {

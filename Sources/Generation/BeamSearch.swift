@@ -5,6 +5,7 @@
 // step the processed log-probabilities of the running beams.
 
 import Foundation
+import Tensor
 
 public struct BeamSearch: Sendable {
     public struct Hypothesis: Sendable {
@@ -46,7 +47,7 @@ public struct BeamSearch: Sendable {
     /// One step. `logProbs[b]` holds beam b's processed log-probabilities (V each, laid out beam after beam).
     /// Returns, for each new running beam, the index of the beam it continues (to reorder KV caches).
     public mutating func step(logProbs: UnsafeBufferPointer<Float>, vocabulary v: Int) -> [Int] {
-        precondition(!isDone && logProbs.count == numBeams * v)
+        require(!isDone && logProbs.count == numBeams * v, "beam search: stepped after finishing, or logits of the wrong size")
         let curLen = currentLength
         // top-k over num_beams·V of (running score + log-prob)
         var top = TopKSelector(k: beamsToKeep)

@@ -54,8 +54,17 @@ public struct DecodingBatch: @unchecked Sendable {
 
     /// Encodes the requests together and adds them; they decode from the next `step()`.
     public mutating func add(_ requests: [GenerationRequest]) throws {
-        for r in requests where r.inputIds.isEmpty || r.inputIds.count > model.maxPositions {
-            throw GenerationError.inputTooLong(r.inputIds.count, model.maxPositions)
+        // ids come from outside (tokenizers, clients): checked here with errors, since the backend's own
+        // checks only trap
+        let v = model.vocabularySize
+        for (i, r) in requests.enumerated() {
+            if r.inputIds.isEmpty || r.inputIds.count > model.maxPositions {
+                throw GenerationError.inputTooLong(r.inputIds.count, model.maxPositions)
+            }
+            do { try TokenIdError.check(r.inputIds, vocabulary: v) } catch let e as TokenIdError {
+                throw GenerationError.tokenOutOfVocabulary(input: i, e)
+            }
+            try r.config.checkTokenIds(vocabulary: v)
         }
         let encoded = model.encode(requests.map(\.inputIds))
         for (r, e) in zip(requests, encoded) {
@@ -156,7 +165,7 @@ public struct DecodingBatch: @unchecked Sendable {
 /// `finished(index, sequences)` hears of each input as soon as it is done (not in input order).
 public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [ResolvedGeneration],
                      maxBatchSize: Int = 8, finished: ((Int, [[Int]]) -> Void)? = nil) throws -> [[[Int]]] {
-    precondition(inputs.count == configs.count)
+    require(inputs.count == configs.count, "generate: one config per input")
     var results = [[[Int]]](repeating: [], count: inputs.count)
     var batch = DecodingBatch(model: model)
     var next = 0

@@ -4,6 +4,7 @@
 // min_new_tokens, the default max_length of 20 new tokens).
 
 import Foundation
+import Tensor
 
 public enum EarlyStopping: Equatable, Sendable {
     case on, off, never   // JSON true, false, "never"
@@ -225,12 +226,29 @@ public struct ResolvedGeneration: Equatable, Sendable {
     public init() {}
 }
 
+extension ResolvedGeneration {
+    /// The special ids the search writes or masks must index the model's logits.
+    public func checkTokenIds(vocabulary v: Int) throws {
+        let named: [(String, [Int])] = [("decoder_start_token_id", [decoderStartTokenId]), ("eos_token_id", eosTokenIds),
+                                        ("forced_bos_token_id", forcedBosTokenId.map { [$0] } ?? []),
+                                        ("forced_eos_token_id", forcedEosTokenIds ?? [])]
+        for (field, ids) in named {
+            if let bad = ids.first(where: { $0 < 0 || $0 >= v }) {
+                throw GenerationError.invalidParameter(field, "\(bad) is outside the model's vocabulary of \(v)")
+            }
+        }
+    }
+}
+
 public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalidParameter(String, String)
     case inputTooLong(Int, Int)
+    /// Input `input` of a batch holds a token id the model has no embedding for.
+    case tokenOutOfVocabulary(input: Int, TokenIdError)
 
     public var description: String {
         switch self {
+        case let .tokenOutOfVocabulary(input, e): return "input \(input): \(e)"
         case let .invalidParameter(field, why): return "invalid generation parameter '\(field)': \(why)"
         case let .inputTooLong(n, max): return "input of \(n) tokens exceeds the model's \(max) positions"
         }

@@ -2,6 +2,7 @@
 // argmax (first on ties) or a draw from the softmax.
 
 import Foundation
+import Tensor
 
 public struct GreedySearch: Sendable {
     public private(set) var tokens: [Int]
@@ -22,7 +23,7 @@ public struct GreedySearch: Sendable {
     /// `scores`: the processed scores of the next token. Returns the chosen token.
     @discardableResult
     public mutating func step(scores: UnsafeBufferPointer<Float>) -> Int {
-        precondition(!isDone)
+        require(!isDone, "greedy search stepped after it finished")
         let token = sample ? draw(scores) : argmax(scores)
         tokens.append(token)
         isDone = eos.contains(token) || tokens.count >= maxLength

@@ -210,9 +210,10 @@ public final class BartForConditionalGeneration: Seq2SeqModel, @unchecked Sendab
     public var vocabularySize: Int { config.vocabSize }
     public var maxPositions: Int { config.maxPositionEmbeddings }
 
-    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared) throws {
+    /// `weightType`: the type projections and embedding tables are held in (DTYPE).
+    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
         let config = try BartConfig.load(from: folder)
-        try self.init(config: config, weights: WeightStore(folder: folder, backend: backend))
+        try self.init(config: config, weights: WeightStore(folder: folder, backend: backend, weightType: weightType))
     }
 
     public init(config: BartConfig, weights: WeightStore) throws {
@@ -223,10 +224,10 @@ public final class BartForConditionalGeneration: Seq2SeqModel, @unchecked Sendab
         let root = weights.contains("model.encoder.embed_positions.weight") ? weights.root.scope("model") : weights.root
         let m = root.prefix
         // Tied copies are often absent: the shared table may be stored under any of its names.
-        shared = try root.tensor("shared.weight", shape: [v, d], aliases: [
+        shared = try root.matrix("shared.weight", shape: [v, d], aliases: [
             m + "encoder.embed_tokens.weight", m + "decoder.embed_tokens.weight", "lm_head.weight"])
         lmHead = config.tieWordEmbeddings || !weights.contains("lm_head.weight")
-            ? shared : try weights.tensor("lm_head.weight", shape: [v, d])
+            ? shared : try weights.root.matrix("lm_head.weight", shape: [v, d])
         finalLogitsBias = weights.contains("final_logits_bias")
             ? try weights.tensor("final_logits_bias", shape: [1, v]).reshaped([v])
             : Tensor.zeros([v], on: backend)
@@ -256,7 +257,7 @@ public final class BartForConditionalGeneration: Seq2SeqModel, @unchecked Sendab
         var spans: [AttentionSpan] = []
         var start = 0
         for input in inputs {
-            precondition(!input.isEmpty && input.count <= maxPositions,
+            require(!input.isEmpty && input.count <= maxPositions,
                          "input of \(input.count) tokens (1...\(maxPositions) allowed)")
             spans.append(AttentionSpan(queryStart: start, queryCount: input.count, keyIndex: 0, keyStart: start,
                                        keyCount: input.count, causal: false))
@@ -284,12 +285,12 @@ public final class BartForConditionalGeneration: Seq2SeqModel, @unchecked Sendab
 
     public func decode(_ tokens: [[Int]], caches: inout [DecoderCache], encoded: [EncodedInput],
                        allPositions: Bool) -> Tensor {
-        precondition(tokens.count == caches.count && tokens.count == encoded.count)
+        require(tokens.count == caches.count && tokens.count == encoded.count, "decode: rows, caches and encoded inputs differ in number")
         var rows: [(start: Int, count: Int)] = []
         var positions: [Int] = []
         var start = 0
         for (i, t) in tokens.enumerated() {
-            precondition(!t.isEmpty && caches[i].length + t.count <= maxPositions,
+            require(!t.isEmpty && caches[i].length + t.count <= maxPositions,
                          "decoder sequence longer than max_position_embeddings (\(maxPositions))")
             rows.append((start, t.count))
             positions += (0..<t.count).map { caches[i].length + $0 + 2 }

@@ -90,7 +90,7 @@ struct BertEmbeddings {
 
     init(_ vb: WeightScope, config: BertConfig) throws {
         let d = config.hiddenSize
-        word = Embedding(table: try vb.tensor("word_embeddings.weight", shape: [config.vocabSize, d]))
+        word = Embedding(table: try vb.matrix("word_embeddings.weight", shape: [config.vocabSize, d]))
         position = Embedding(table: try vb.tensor("position_embeddings.weight", shape: [config.maxPositionEmbeddings, d]))
         tokenType = Embedding(table: try vb.tensor("token_type_embeddings.weight", shape: [config.typeVocabSize, d]))
         norm = try LayerNorm(vb.scope("LayerNorm"), dim: d, eps: Float(config.layerNormEps))
@@ -152,9 +152,10 @@ public final class BertModel: @unchecked Sendable {
     let embeddings: BertEmbeddings
     let layers: [BertLayer]
 
-    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared) throws {
+    /// `weightType`: the type projections and embedding tables are held in (DTYPE).
+    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
         let config = try BertConfig.load(from: folder)
-        try self.init(config: config, weights: WeightStore(folder: folder, backend: backend))
+        try self.init(config: config, weights: WeightStore(folder: folder, backend: backend, weightType: weightType))
     }
 
     public init(config: BertConfig, weights: WeightStore) throws {
@@ -179,13 +180,13 @@ public final class BertModel: @unchecked Sendable {
         var positions: [Int] = [], types: [Int] = []
         var start = 0
         for (i, input) in inputs.enumerated() {
-            precondition(!input.isEmpty && input.count <= maxPositions,
+            require(!input.isEmpty && input.count <= maxPositions,
                          "input of \(input.count) tokens (1...\(maxPositions) allowed)")
             spans.append(AttentionSpan(queryStart: start, queryCount: input.count, keyIndex: 0, keyStart: start,
                                        keyCount: input.count, causal: false))
             positions += 0..<input.count
             if let tt = tokenTypes?[i] {
-                precondition(tt.count == input.count && tt.allSatisfy { $0 >= 0 && $0 < config.typeVocabSize })
+                require(tt.count == input.count && tt.allSatisfy { $0 >= 0 && $0 < config.typeVocabSize }, "token types do not match the input or the type vocabulary")
                 types += tt
             } else {
                 types += repeatElement(0, count: input.count)

@@ -19,19 +19,21 @@ public enum ModelError: Error, CustomStringConvertible {
 }
 
 public enum ModelRegistry {
-    public static let architectures: [String: (URL, any Backend) throws -> any Seq2SeqModel] = [
-        "bart": { try BartForConditionalGeneration(folder: $0, backend: $1) },
-        "mbart": { try BartForConditionalGeneration(folder: $0, backend: $1) },
+    public static let architectures: [String: (URL, any Backend, DType) throws -> any Seq2SeqModel] = [
+        "bart": { try BartForConditionalGeneration(folder: $0, backend: $1, weightType: $2) },
+        "mbart": { try BartForConditionalGeneration(folder: $0, backend: $1, weightType: $2) },
     ]
 
-    /// Loads the model in `folder` (config.json + safetensors) by its `model_type`.
-    public static func load(folder: URL, backend: any Backend = CPUBackend.shared) throws -> any Seq2SeqModel {
+    /// Loads the model in `folder` (config.json + safetensors) by its `model_type`, its projections and
+    /// embedding tables held as `weightType`.
+    public static func load(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws
+        -> any Seq2SeqModel {
         let json = try readConfigJSON(folder)
         let type = json["model_type"] as? String ?? "bart"
         guard let make = architectures[type] else {
             throw ModelError.unsupported("model_type '\(type)' is not supported (known: \(architectures.keys.sorted().joined(separator: ", ")))")
         }
-        return try make(folder, backend)
+        return try make(folder, backend, weightType)
     }
 
     static func readConfigJSON(_ folder: URL) throws -> [String: Any] {

@@ -13,7 +13,7 @@ public struct Linear: @unchecked Sendable {
 
     /// `<scope>.weight` [out, in] and `<scope>.bias` [out].
     public init(_ vb: WeightScope, inputs: Int, outputs: Int, bias: Bool = true) throws {
-        weight = try vb.tensor("weight", shape: [outputs, inputs])
+        weight = try vb.matrix("weight", shape: [outputs, inputs])
         self.bias = bias ? try vb.tensor("bias", shape: [outputs]) : nil
     }
 

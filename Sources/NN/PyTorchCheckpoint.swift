@@ -19,6 +19,8 @@ public protocol WeightFile: AnyObject, Sendable {
     var entries: [String: TensorEntry] { get }
     /// The tensor widened to float32 on `backend`.
     func load(_ name: String, on backend: any Backend) throws -> Tensor
+    /// The tensor's bytes in the mapping and their type, when stored contiguously (nil: a strided view).
+    func contiguousBytes(_ name: String) throws -> (pointer: UnsafeRawPointer, dtype: DType)?
 }
 
 extension SafetensorsFile: WeightFile {}
@@ -137,9 +139,20 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
         return (tensors, entries)
     }
 
+    public func contiguousBytes(_ name: String) throws -> (pointer: UnsafeRawPointer, dtype: DType)? {
+        guard let (t, dataOffset) = tensors[name] else { throw WeightError.missing(tensor: name, searched: path) }
+        guard let dtype = DType(rawValue: t.dtype), dtype.isCheckpointType else {
+            throw WeightError.unsupportedDType(tensor: name, dtype: t.dtype)
+        }
+        guard PyTorchCheckpoint.isContiguous(t.shape, t.stride) else { return nil }
+        return (UnsafeRawPointer(base + dataOffset) + t.offset * t.storage.elementSize, dtype)
+    }
+
     public func load(_ name: String, on backend: any Backend) throws -> Tensor {
         guard let (t, dataOffset) = tensors[name] else { throw WeightError.missing(tensor: name, searched: path) }
-        guard let dtype = DType(rawValue: t.dtype) else { throw WeightError.unsupportedDType(tensor: name, dtype: t.dtype) }
+        guard let dtype = DType(rawValue: t.dtype), dtype.isCheckpointType else {
+            throw WeightError.unsupportedDType(tensor: name, dtype: t.dtype)
+        }
         let count = t.shape.reduce(1, *)
         let storage = UnsafeRawPointer(base + dataOffset)
         let es = t.storage.elementSize
@@ -241,14 +254,16 @@ struct ZipDirectory {
             var e = p + 46 + nameLen
             let extraEnd = e + extraLen
             while e + 4 <= extraEnd {
-                let id = u16(e), len = u16(e + 2)
+                let id = u16(e), len = u16(e + 2), fieldEnd = e + 4 + len
+                // a field claiming more bytes than the extra area holds would read past the record
+                guard fieldEnd <= extraEnd else { throw bad("entry \(name): extra field of \(len) bytes overruns its record") }
                 if id == 0x0001 {
                     var q = e + 4
-                    if uncompressed == 0xFFFF_FFFF, q + 8 <= e + 4 + len { uncompressed = u64(q); q += 8 }
-                    if compressed == 0xFFFF_FFFF, q + 8 <= e + 4 + len { compressed = u64(q); q += 8 }
-                    if local == 0xFFFF_FFFF, q + 8 <= e + 4 + len { local = u64(q); q += 8 }
+                    if uncompressed == 0xFFFF_FFFF, q + 8 <= fieldEnd { uncompressed = u64(q); q += 8 }
+                    if compressed == 0xFFFF_FFFF, q + 8 <= fieldEnd { compressed = u64(q); q += 8 }
+                    if local == 0xFFFF_FFFF, q + 8 <= fieldEnd { local = u64(q); q += 8 }
                 }
-                e += 4 + len
+                e = fieldEnd
             }
             p = extraEnd + commentLen
             guard local >= 0, local <= n - 30, u32(local) == 0x0403_4B50 else { throw bad("entry \(name): bad local header") }

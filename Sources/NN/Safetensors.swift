@@ -96,19 +96,31 @@ public final class SafetensorsFile: @unchecked Sendable {
             let (elements, overflow) = shape.reduce((1, false)) { acc, d in
                 let r = acc.0.multipliedReportingOverflow(by: d); return (r.partialValue, acc.1 || r.overflow)
             }
-            guard !overflow, elements * elementSize == end - begin else {
+            let bytes = elements.multipliedReportingOverflow(by: elementSize)
+            guard !overflow, !bytes.overflow else {
+                throw WeightError.badTensor(file: file, tensor: name, reason: "shape \(shape) of \(dtype) overflows a 64-bit byte count")
+            }
+            guard bytes.partialValue == end - begin else {
                 throw WeightError.badTensor(file: file, tensor: name,
-                                            reason: "shape \(shape) of \(dtype) needs \(elements * elementSize) bytes, offsets give \(end - begin)")
+                                            reason: "shape \(shape) of \(dtype) needs \(bytes.partialValue) bytes, offsets give \(end - begin)")
             }
             entries[name] = TensorEntry(name: name, dtypeName: dtype, shape: shape, begin: begin, end: end)
         }
         return (entries, metadata)
     }
 
+    public func contiguousBytes(_ name: String) throws -> (pointer: UnsafeRawPointer, dtype: DType)? {
+        guard let e = entries[name] else { throw WeightError.missing(tensor: name, searched: path) }
+        guard let dtype = DType(rawValue: e.dtypeName), dtype.isCheckpointType else {
+            throw WeightError.unsupportedDType(tensor: name, dtype: e.dtypeName)
+        }
+        return (UnsafeRawPointer(base + dataOffset + e.begin), dtype)
+    }
+
     /// The tensor widened to float32 on `backend`.
     public func load(_ name: String, on backend: any Backend) throws -> Tensor {
         guard let e = entries[name] else { throw WeightError.missing(tensor: name, searched: path) }
-        guard let dtype = DType(rawValue: e.dtypeName) else {
+        guard let dtype = DType(rawValue: e.dtypeName), dtype.isCheckpointType else {
             throw WeightError.unsupportedDType(tensor: name, dtype: e.dtypeName)
         }
         let count = e.shape.reduce(1, *)
@@ -135,6 +147,7 @@ public func writeSafetensors(_ tensors: [(name: String, shape: [Int], values: [F
         case .f32: for v in t.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         case .f16: for v in t.values { withUnsafeBytes(of: floatToHalf(v).littleEndian) { data.append(contentsOf: $0) } }
         case .bf16: for v in t.values { withUnsafeBytes(of: floatToBFloat16(v).littleEndian) { data.append(contentsOf: $0) } }
+        case .int8: throw WeightError.unsupportedDType(tensor: t.name, dtype: "I8 (int8 weights carry scales; write float types)")
         }
         header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [begin, data.count]]
     }

@@ -8,13 +8,16 @@ import Tensor
 
 public final class WeightStore: @unchecked Sendable {
     public let backend: any Backend
+    /// The type `matrix` weights (projections, embedding tables) are held in: DTYPE. Vectors (norms,
+    /// biases) and `tensor` lookups stay float32.
+    public let weightType: DType
     private let files: [any WeightFile]
     private let owner: [String: Int]   // tensor name -> index into files
     private let description: String
 
     /// A model folder: `model.safetensors`, or the shards named by `model.safetensors.index.json`; else
     /// (PyTorch checkpoints) `pytorch_model.bin` or the shards named by `pytorch_model.bin.index.json`.
-    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared) throws {
+    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
         let fm = FileManager.default
         let candidates = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
         guard let found = candidates.first(where: { fm.fileExists(atPath: folder.appendingPathComponent($0).path) }) else {
@@ -23,22 +26,23 @@ public final class WeightStore: @unchecked Sendable {
         }
         let index = folder.appendingPathComponent(found)
         if !found.hasSuffix(".index.json") {
-            try self.init(files: [index], backend: backend)
+            try self.init(files: [index], backend: backend, weightType: weightType)
         } else {
             guard let json = try? JSONSerialization.jsonObject(with: Data(contentsOf: index)) as? [String: Any],
                   let map = json["weight_map"] as? [String: String] else {
                 throw WeightError.corruptHeader(file: index.path, reason: "no weight_map object")
             }
             let shards = Array(Set(map.values)).sorted()
-            try self.init(files: shards.map { folder.appendingPathComponent($0) }, backend: backend)
+            try self.init(files: shards.map { folder.appendingPathComponent($0) }, backend: backend, weightType: weightType)
             for (name, shard) in map where owner[name] == nil {
                 throw WeightError.missing(tensor: name, searched: "shard \(shard) (listed in \(index.lastPathComponent))")
             }
         }
     }
 
-    public init(files urls: [URL], backend: any Backend = CPUBackend.shared) throws {
+    public init(files urls: [URL], backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
         self.backend = backend
+        self.weightType = weightType
         files = try urls.map { try openWeightFile($0) }   // safetensors or a PyTorch zip checkpoint
         var owner: [String: Int] = [:]
         for (i, f) in files.enumerated() { for name in f.entries.keys { owner[name] = i } }
@@ -62,6 +66,31 @@ public final class WeightStore: @unchecked Sendable {
         return try files[i].load(found, on: backend)
     }
 
+    /// A 2-D weight used in products or as an embedding table, held in `weightType`: the checkpoint's
+    /// bytes converted once (bf16 stored and bf16 wanted: used in place from the mapping).
+    public func matrix(_ name: String, shape: [Int], aliases: [String] = []) throws -> Tensor {
+        guard weightType != .f32 else { return try tensor(name, shape: shape, aliases: aliases) }
+        require(shape.count == 2, "matrix: 2-D shapes only")
+        guard let found = ([name] + aliases).first(where: { owner[$0] != nil }), let i = owner[found] else {
+            throw WeightError.missing(tensor: name, searched: description)
+        }
+        if let actual = files[i].entries[found]?.shape, actual != shape {
+            throw WeightError.shapeMismatch(tensor: found, expected: shape, actual: actual)
+        }
+        let file = files[i]
+        if let (pointer, dtype) = try file.contiguousBytes(found) {
+            let storage = backend.weight(from: pointer, type: dtype, rows: shape[0], columns: shape[1], as: weightType,
+                                         owner: file)
+            return Tensor(shape: shape, storage: storage)
+        }
+        // a strided view: gathered to float32 first
+        let gathered = try file.load(found, on: CPUBackend.shared).toArray()
+        let storage = gathered.withUnsafeBytes { raw in
+            backend.weight(from: raw.baseAddress!, type: .f32, rows: shape[0], columns: shape[1], as: weightType, owner: file)
+        }
+        return Tensor(shape: shape, storage: storage)
+    }
+
     public var root: WeightScope { WeightScope(store: self, prefix: "") }
 }
 
@@ -80,5 +109,10 @@ public struct WeightScope: @unchecked Sendable {
     /// `aliases` are full keys (not prefixed) tried when `prefix + name` is absent.
     public func tensor(_ name: String, shape: [Int]? = nil, aliases: [String] = []) throws -> Tensor {
         try store.tensor(prefix + name, shape: shape, aliases: aliases)
+    }
+
+    /// A projection or embedding matrix, in the store's weight type.
+    public func matrix(_ name: String, shape: [Int], aliases: [String] = []) throws -> Tensor {
+        try store.matrix(prefix + name, shape: shape, aliases: aliases)
     }
 }

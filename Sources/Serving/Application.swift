@@ -1,5 +1,6 @@
 import Extractive
 import Foundation
+import Tensor
 import Hummingbird
 import Logging
 import NIOCore
@@ -74,6 +75,9 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     if let a = models.abstractive { names["abstractive"] = a.name }
     if let e = models.extractive { names["extractive"] = e.name }
     health["models"] = names
+    // the weights' type in effect (DTYPE) and the CPU kernels' instruction set
+    health["dtype"] = models.abstractive?.dtype ?? config.dtype
+    health["cpu_kernels"] = CPUBackend.shared.tier.name
     let healthBody = health
     router.get("health") { _, _ in jsonResponse(healthBody) }
     router.get("ready") { _, _ in

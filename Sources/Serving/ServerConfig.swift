@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import Logging
 
 /// Every setting of `brevity serve`. The originals' environment variables (MODEL_NAME, NUM_BEAMS, DTYPE,
@@ -82,13 +83,14 @@ public struct ServerConfig: Sendable {
         return c
     }
 
+    /// DTYPE / --dtype: the type weights are held in. `auto` is float32 on the CPU (outputs equal to
+    /// transformers' float32); float16 keeps f16 weights widened in the kernels.
     public static func parseDType(_ s: String) throws -> String {
-        switch s.lowercased() {
-        case "float32", "fp32", "f32", "auto": return "float32"
-        case "float16", "fp16", "f16", "half": return "float16"
-        case "bfloat16", "bf16": return "bfloat16"
-        default: throw ConfigError("DTYPE=\(s): expected float32, float16 or bfloat16")
+        if s.lowercased() == "auto" { return DType.f32.userName }
+        guard let d = DType(userName: s) else {
+            throw ConfigError("DTYPE=\(s): expected float32 (fp32), bfloat16 (bf16), float16 (fp16) or int8")
         }
+        return d.userName
     }
 
     public static func parseMode(_ s: String, name: String = "--mode") throws -> SummaryMode {

@@ -37,7 +37,9 @@ struct SummarizeController {
         var prepared: [Prepared] = []
         for (i, text) in req.texts.enumerated() {
             let p: (ids: [Int], tokens: Int, truncated: Bool)
-            do { p = try engine.inputIds(text) } catch { throw APIError.invalid("\(field)[\(i)]", "cannot tokenize: \(error)") }
+            do { p = try engine.inputIds(text) } catch let e as UnknownTokenError {
+                throw APIError.invalid("\(field)[\(i)]", "\(e)")
+            } catch { throw APIError.invalid("\(field)[\(i)]", "cannot tokenize: \(error)") }
             if p.truncated && req.truncation == .error {
                 throw APIError.invalid("\(field)[\(i)]", "\(p.tokens) tokens exceed the model's limit of \(engine.maxInputTokens) tokens (truncation is \"error\")")
             }

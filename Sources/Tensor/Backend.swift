@@ -1,6 +1,7 @@
 // The small contract a compute backend fulfils: memory, and the operations encoder-decoder
-// transformers need. Everything is float32. The CPU backend implements it with OpenBLAS; a CUDA backend
-// joins by implementing the same protocol, without touching model code.
+// transformers need. Activations are float32; weights (the `weight` argument of `linear`, `embedding`'s
+// table) may be any `DType`, fixed at load by `weight(from:...)`. The CPU backend implements it with its C
+// kernels and OpenBLAS; a CUDA backend joins by implementing the same protocol, without touching model code.
 
 public enum Activation: String, Sendable {
     case gelu           // exact erf GELU (HF "gelu")
@@ -54,13 +55,18 @@ public protocol Backend: AnyObject, Sendable {
     /// Storage over `count` float32 at `pointer` (read-only host memory such as a mapped checkpoint) kept
     /// alive by `owner`, without copying; nil where the backend cannot use host memory (then: upload).
     func wrap(readOnlyHost pointer: UnsafeRawPointer, count: Int, owner: AnyObject) -> TensorStorage?
+    /// A weight matrix [rows, columns] held as `target`, made from host memory of `sourceType` (a mapped
+    /// checkpoint kept alive by `owner`): narrowed, or quantized per row for int8. The CPU backend uses the
+    /// bytes in place when the types agree.
+    func weight(from source: UnsafeRawPointer, type sourceType: DType, rows: Int, columns: Int, as target: DType,
+                owner: AnyObject) -> TensorStorage
     func copy(_ storage: TensorStorage, count: Int) -> TensorStorage
     /// dst rows `row..<row+rows` (row width `width`) = src rows `row..<row+rows`.
     func copyRows(from source: Tensor, row sourceRow: Int, into destination: TensorStorage, row: Int, rows: Int,
                   width: Int)
 
     // ops
-    /// x: [N, K] · weight: [M, K]ᵀ + bias: [M] -> [N, M]
+    /// x: [N, K] · weight: [M, K]ᵀ + bias: [M] -> [N, M] (weight of any DType; int8 rows times their scales)
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor
     func add(_ a: Tensor, _ b: Tensor) -> Tensor
     /// Over the last dimension.

@@ -1,13 +1,22 @@
-// The CPU backend: float32 in host memory, every projection through OpenBLAS `cblas_sgemm`.
+// The CPU backend: host memory; projections through the C kernels (decode-shaped products, any weight
+// type) or OpenBLAS `cblas_sgemm` (many rows: float32 weights directly, others widened block by block).
 
 import CBLAS
+import CKernels
 import Foundation
 
 public final class CPUBackend: Backend, @unchecked Sendable {
     public static let shared = CPUBackend()
     public let name = "cpu"
 
-    public init() {}
+    /// The kernels' instruction set: the CPU's best, or lower with `BREVITY_CPU_FEATURES` (an invalid value
+    /// is reported by the commands at start-up through `CPUTier.fromEnvironment`).
+    public var tier: CPUTier
+
+    public init(tier: CPUTier? = nil) {
+        self.tier = tier ?? (try? CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]))
+            ?? .detected
+    }
 
     /// Cores used by the CPU kernels (OpenBLAS keeps its own setting).
     public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -16,14 +25,21 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     static let smallAttention = 1 << 16
     /// Decode-shaped products through `SkinnyGEMM` (switch off to compare with BLAS).
     nonisolated(unsafe) public static var skinnyEnabled = true
+    /// Weight rows widened to float32 per BLAS call when a non-f32 weight meets many activation rows.
+    static let widenBlock = 256
 
     // MARK: memory
 
     public func allocate(count: Int, zeroed: Bool) -> TensorStorage {
-        let bytes = max(count, 1) * 4
+        allocate(count: count, dtype: .f32, zeroed: zeroed)
+    }
+
+    func allocate(count: Int, dtype: DType, zeroed: Bool, scales: TensorStorage? = nil) -> TensorStorage {
+        let bytes = max(count * dtype.byteSize, 4)
         let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         if zeroed { p.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
-        return TensorStorage(backend: self, pointer: p, count: count, release: { $0.deallocate() })
+        return TensorStorage(backend: self, pointer: p, count: count, dtype: dtype, scales: scales,
+                             release: { $0.deallocate() })
     }
 
     public func upload(_ values: UnsafeBufferPointer<Float>) -> TensorStorage {
@@ -33,7 +49,18 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func download(_ tensor: Tensor) -> [Float] {
-        Array(UnsafeBufferPointer(start: tensor.storage.floats, count: tensor.count))
+        let s = tensor.storage, c = tensor.columns
+        if s.dtype == .f32 { return Array(UnsafeBufferPointer(start: s.floats, count: tensor.count)) }
+        return [Float](unsafeUninitializedCapacity: tensor.count) { buf, n in
+            if s.dtype == .int8, let scales = s.scales?.floats {
+                for r in 0..<tensor.rows {
+                    s.dtype.widen(s.pointer + r * c, count: c, into: buf.baseAddress! + r * c, scale: scales[r])
+                }
+            } else if tensor.count > 0 {
+                s.dtype.widen(s.pointer, count: tensor.count, into: buf.baseAddress!)
+            }
+            n = tensor.count
+        }
     }
 
     public func wrap(readOnlyHost pointer: UnsafeRawPointer, count: Int, owner: AnyObject) -> TensorStorage? {
@@ -43,14 +70,47 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                              release: { _ in withExtendedLifetime(owner) {} })
     }
 
+    public func weight(from source: UnsafeRawPointer, type sourceType: DType, rows: Int, columns: Int, as target: DType,
+                       owner: AnyObject) -> TensorStorage {
+        let count = rows * columns
+        // the mapped bytes themselves when nothing changes (aligned for the kernels' element loads)
+        if sourceType == target, target != .int8, Int(bitPattern: source) % target.byteSize == 0 {
+            return TensorStorage(backend: self, pointer: UnsafeMutableRawPointer(mutating: source), count: count,
+                                 dtype: target, release: { _ in withExtendedLifetime(owner) {} })
+        }
+        let scales = target == .int8 ? allocate(count: rows, zeroed: false) : nil
+        let out = allocate(count: count, dtype: target, zeroed: false, scales: scales)
+        let src = UInt(bitPattern: source), dst = UInt(bitPattern: out.pointer)
+        let sc = scales.map { UInt(bitPattern: $0.pointer) }
+        // row by row through a float32 row buffer, rows split over the cores
+        Parallel.chunks(rows, grain: max(1, (1 << 16) / max(columns, 1)), threads: threads) { range in
+            let row = UnsafeMutablePointer<Float>.allocate(capacity: max(columns, 1))
+            defer { row.deallocate() }
+            for r in range {
+                let s = UnsafeRawPointer(bitPattern: src)! + r * columns * sourceType.byteSize
+                let d = UnsafeMutableRawPointer(bitPattern: dst)! + r * columns * target.byteSize
+                sourceType.widen(s, count: columns, into: row)
+                if let sc {
+                    UnsafeMutablePointer<Float>(bitPattern: sc)![r] =
+                        quantizeRow(row, count: columns, into: d.assumingMemoryBound(to: Int8.self))
+                } else {
+                    target.narrow(row, count: columns, into: d)
+                }
+            }
+        }
+        return out
+    }
+
     public func copy(_ storage: TensorStorage, count: Int) -> TensorStorage {
-        let s = allocate(count: count, zeroed: false)
-        s.floats.update(from: storage.floats, count: count)
+        let scales = storage.scales.map { copy($0, count: $0.count) }
+        let s = allocate(count: count, dtype: storage.dtype, zeroed: false, scales: scales)
+        s.pointer.copyMemory(from: storage.pointer, byteCount: count * storage.dtype.byteSize)
         return s
     }
 
     public func copyRows(from source: Tensor, row sourceRow: Int, into destination: TensorStorage, row: Int,
                          rows: Int, width: Int) {
+        require(source.dtype == .f32 && destination.dtype == .f32, "copyRows: float32 only")
         (destination.floats + row * width).update(from: source.storage.floats + sourceRow * width, count: rows * width)
     }
 
@@ -61,31 +121,56 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     // MARK: ops
 
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        let k = x.columns, n = x.rows, m = weight.shape[0]
-        precondition(weight.rank == 2 && weight.shape[1] == k, "linear: x \(x.shape) vs weight \(weight.shape)")
+        let k = x.columns, n = x.rows, m = weight.shape[0], wt = weight.dtype
+        require(weight.rank == 2 && weight.shape[1] == k, "linear: x \(x.shape) vs weight \(weight.shape)")
+        require(x.dtype == .f32 && bias?.dtype ?? .f32 == .f32, "linear: float32 activations and bias")
         var outShape = x.shape
         outShape[outShape.count - 1] = m
         let y = empty(outShape)
         let yp = y.storage.floats
+        guard n > 0 else { return y }
+        if let bias { require(bias.count == m, "linear: bias of \(bias.count) for \(m) outputs") }
+        let skinny = CPUBackend.skinnyEnabled
+            && (wt == .f32 ? n <= SkinnyGEMM.maxRows && m * k >= SkinnyGEMM.minWeights : n <= SkinnyGEMM.maxRowsWidened)
+        if skinny {
+            SkinnyGEMM.run(tier: tier, x: x.storage.floats, m: n, k: k, w: weight.storage.pointer, dtype: wt,
+                           scales: weight.storage.scales?.floats, n: m, bias: bias?.storage.floats, y: yp,
+                           threads: threads)
+            return y
+        }
         var beta: Float = 0
         if let bias {
-            precondition(bias.count == m)
             let bp = bias.storage.floats
             for r in 0..<n { (yp + r * m).update(from: bp, count: m) }
             beta = 1
         }
-        if n > 0 && n <= SkinnyGEMM.maxRows && m * k >= SkinnyGEMM.minWeights && CPUBackend.skinnyEnabled {
-            SkinnyGEMM.run(x: x.storage.floats, m: n, k: k, w: weight.storage.floats, n: m,
-                           bias: bias?.storage.floats, y: yp, threads: threads)
-        } else if n > 0 {
+        if wt == .f32 {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k), 1,
                         x.storage.floats, Int32(k), weight.storage.floats, Int32(k), beta, yp, Int32(m))
+            return y
+        }
+        // many rows against a narrow weight: widen `widenBlock` weight rows at a time, then BLAS
+        let block = Self.widenBlock
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
+        defer { scratch.deallocate() }
+        let scales = weight.storage.scales?.floats
+        for j in stride(from: 0, to: m, by: block) {
+            let rows = min(block, m - j)
+            let src = UInt(bitPattern: weight.storage.pointer + j * k * wt.byteSize), dst = UInt(bitPattern: scratch)
+            Parallel.chunks(rows, grain: 16, threads: threads) { range in
+                for r in range {
+                    wt.widen(UnsafeRawPointer(bitPattern: src)! + r * k * wt.byteSize, count: k,
+                             into: UnsafeMutablePointer<Float>(bitPattern: dst)! + r * k, scale: scales?[j + r] ?? 1)
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(k), 1,
+                        x.storage.floats, Int32(k), scratch, Int32(k), beta, yp + j, Int32(m))
         }
         return y
     }
 
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
+        require(a.count == b.count && a.dtype == .f32 && b.dtype == .f32, "add: \(a.shape) \(a.dtype) vs \(b.shape) \(b.dtype)")
         let y = empty(a.shape)
         let ap = a.storage.floats, bp = b.storage.floats, yp = y.storage.floats
         for i in 0..<a.count { yp[i] = ap[i] + bp[i] }
@@ -94,7 +179,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
         let c = x.columns, n = x.rows
-        precondition(weight.count == c && bias.count == c)
+        require(weight.count == c && bias.count == c, "layerNorm: weight/bias vs width \(c)")
+        require(x.dtype == .f32 && weight.dtype == .f32 && bias.dtype == .f32, "layerNorm: float32 only")
         let y = empty(x.shape)
         let xp = x.storage.floats, yp = y.storage.floats, w = weight.storage.floats, b = bias.storage.floats
         for r in 0..<n {
@@ -112,6 +198,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func activation(_ x: Tensor, _ kind: Activation) -> Tensor {
+        require(x.dtype == .f32, "activation: float32 only")
         let y = empty(x.shape)
         let xp = x.storage.floats, yp = y.storage.floats
         Parallel.chunks(x.count, grain: 1 << 14, threads: threads) { r in
@@ -135,21 +222,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func embedding(_ ids: [Int], table: Tensor, scale: Float) -> Tensor {
-        let c = table.columns, v = table.rows
+        let c = table.columns, v = table.rows, t = table.dtype
         let y = empty([ids.count, c])
-        let tp = table.storage.floats, yp = y.storage.floats
+        let yp = y.storage.floats, scales = table.storage.scales?.floats
         for (r, id) in ids.enumerated() {
-            precondition(id >= 0 && id < v, "embedding: id \(id) outside [0, \(v))")
-            if scale == 1 {
-                (yp + r * c).update(from: tp + id * c, count: c)
-            } else {
-                for i in 0..<c { yp[r * c + i] = tp[id * c + i] * scale }
-            }
+            // ids are checked against the vocabulary with errors at the API boundary (DecodingBatch.add,
+            // SummarizationEngine.inputIds); this trap (kept by -Ounchecked) only guards against a bug
+            require(id >= 0 && id < v, "embedding: id \(id) outside [0, \(v))")
+            let out = yp + r * c
+            t.widen(table.storage.pointer + id * c * t.byteSize, count: c, into: out, scale: scales?[id] ?? 1)
+            if scale != 1 { for i in 0..<c { out[i] *= scale } }
         }
         return y
     }
 
     public func gatherRows(_ x: Tensor, rows: [Int]) -> Tensor {
+        require(x.dtype == .f32 && rows.allSatisfy { $0 >= 0 && $0 < x.rows }, "gatherRows: float32 rows inside the matrix")
         let c = x.columns
         let y = empty([rows.count, c])
         for (r, src) in rows.enumerated() {
@@ -159,6 +247,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func logSoftmax(_ x: Tensor) -> Tensor {
+        require(x.dtype == .f32, "logSoftmax: float32 only")
         let c = x.columns, n = x.rows
         let y = empty(x.shape)
         for r in 0..<n {
@@ -170,7 +259,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
                           scale: Float) -> Tensor {
         let width = query.columns, d = width / heads
-        precondition(d * heads == width, "attention: width \(width) not divisible by \(heads) heads")
+        require(d * heads == width, "attention: width \(width) not divisible by \(heads) heads")
+        require(query.dtype == .f32 && keys.allSatisfy { $0.dtype == .f32 } && values.allSatisfy { $0.dtype == .f32 },
+                "attention: float32 only")
         let out = empty(query.shape)
         let qp = query.storage.floats, op = out.storage.floats
         // Small spans (short sentences, decoder steps): one unit per (span, head) on each core, OpenBLAS
@@ -220,7 +311,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
 
         for span in spans {
-            precondition(keys[span.keyIndex].columns == width && span.keyStart + span.keyCount <= keys[span.keyIndex].rows)
+            require(keys[span.keyIndex].columns == width && span.keyStart + span.keyCount <= keys[span.keyIndex].rows, "attention: span outside its keys")
         }
         Parallel.strided(units.count, workers: workers) { w, u in
             let span = small[units[u].span], h = units[u].head

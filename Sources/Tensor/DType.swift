@@ -1,19 +1,62 @@
-// Element types a checkpoint may store. Compute is float32: f16 and bf16 are widened on load.
+// Element types. Checkpoints store f32, f16 or bf16; weights are kept in the type chosen at load (DTYPE):
+// f32, f16, bf16, or int8 with one float32 scale per row (symmetric, per output channel). Activations,
+// norms and biases stay float32 on the CPU; products widen weights to float32 in registers and accumulate
+// in float32 (Sources/CKernels).
+
+import CKernels
 
 public enum DType: String, Sendable, CaseIterable {
     case f32 = "F32"
     case f16 = "F16"
     case bf16 = "BF16"
+    /// int8 weights, row r = q[r, :] · scales[r]; never a checkpoint type here (safetensors' raw I8 has no scales).
+    case int8 = "I8"
 
     public var byteSize: Int {
         switch self {
         case .f32: return 4
         case .f16, .bf16: return 2
+        case .int8: return 1
         }
     }
 
-    /// Widens `count` elements at `source` (any alignment) into float32 at `destination`.
-    public func widen(_ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>) {
+    /// The types a checkpoint tensor may be read from.
+    public var isCheckpointType: Bool { self != .int8 }
+
+    /// Names as `DTYPE` and `--dtype` take them (the originals' values and the usual aliases).
+    public init?(userName: String) {
+        switch userName.lowercased() {
+        case "float32", "fp32", "f32": self = .f32
+        case "float16", "fp16", "f16", "half": self = .f16
+        case "bfloat16", "bf16": self = .bf16
+        case "int8", "i8", "qint8": self = .int8
+        default: return nil
+        }
+    }
+
+    /// The name reported in `/health` and logs (torch's spelling).
+    public var userName: String {
+        switch self {
+        case .f32: return "float32"
+        case .f16: return "float16"
+        case .bf16: return "bfloat16"
+        case .int8: return "int8"
+        }
+    }
+
+    /// The kernels' code for weights of this type.
+    var kernelCode: Int32 {
+        switch self {
+        case .f32: return Int32(BRV_W_F32)
+        case .bf16: return Int32(BRV_W_BF16)
+        case .f16: return Int32(BRV_W_F16)
+        case .int8: return Int32(BRV_W_I8)
+        }
+    }
+
+    /// Widens `count` elements at `source` (any alignment) into float32 at `destination` (int8: times `scale`).
+    public func widen(_ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>,
+                      scale: Float = 1) {
         switch self {
         case .f32:
             UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * 4)
@@ -26,8 +69,42 @@ public enum DType: String, Sendable, CaseIterable {
             for i in 0..<count {
                 destination[i] = halfToFloat(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
             }
+        case .int8:
+            let q = source.assumingMemoryBound(to: Int8.self)
+            for i in 0..<count { destination[i] = Float(q[i]) * scale }
         }
     }
+
+    /// Narrows `count` float32 values into this (floating) type at `destination`, rounding to nearest even.
+    public func narrow(_ source: UnsafePointer<Float>, count: Int, into destination: UnsafeMutableRawPointer) {
+        switch self {
+        case .f32:
+            destination.copyMemory(from: source, byteCount: count * 4)
+        case .bf16:
+            let d = destination.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<count { d[i] = floatToBFloat16(source[i]) }
+        case .f16:
+            let d = destination.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<count { d[i] = floatToHalf(source[i]) }
+        case .int8:
+            require(false, "narrow: int8 needs a scale per row (quantizeRow)")
+        }
+    }
+}
+
+/// Symmetric int8 quantization of one weight row: q = round(w / s), s = max|w| / 127 (as CTranslate2's
+/// int8 and torch's per-channel symmetric qint8). Returns s; an all-zero row gets s = 0 and q = 0.
+@discardableResult
+public func quantizeRow(_ source: UnsafePointer<Float>, count: Int, into q: UnsafeMutablePointer<Int8>) -> Float {
+    var amax: Float = 0
+    for i in 0..<count { amax = max(amax, abs(source[i])) }
+    guard amax > 0, amax.isFinite else {
+        for i in 0..<count { q[i] = 0 }
+        return 0
+    }
+    let scale = amax / 127, inv = 127 / amax
+    for i in 0..<count { q[i] = Int8(max(-127, min(127, (source[i] * inv).rounded(.toNearestOrEven)))) }
+    return scale
 }
 
 /// IEEE 754 binary16 bits -> Float (exact; Float16 is unavailable on some Linux targets).

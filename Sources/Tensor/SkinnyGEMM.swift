@@ -1,102 +1,78 @@
 // Decode-shaped products: a few activation rows against a large [N, K] weight. OpenBLAS's sgemm streams
-// such weights at a third of the memory bandwidth (GUIDE §4); this kernel reads each weight row once for
-// all activation rows (4 weight rows x 4 activation rows per inner step, 8-wide SIMD), split over the
-// cores by output columns.
+// such weights at a third of the memory bandwidth (docs/architecture.md), and it has no bf16/f16/int8
+// weights at all; the C kernels (Sources/CKernels/gemm.c) read each weight row once for all activation
+// rows, widening it in registers. Here: the instruction-set tier and the split over the cores by output
+// columns.
 
+import CKernels
 import Dispatch
+import Foundation
+
+public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
+    case portable = 0, avx2 = 1, avx512 = 2
+
+    public static func < (a: CPUTier, b: CPUTier) -> Bool { a.rawValue < b.rawValue }
+
+    public var name: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2: return "avx2"
+        case .avx512: return "avx512"
+        }
+    }
+
+    /// What this CPU supports.
+    public static let detected = CPUTier(rawValue: brv_cpu_tier()) ?? .portable
+
+    /// `BREVITY_CPU_FEATURES` (portable, avx2, avx512) lowers the tier, for tests and comparisons; a tier
+    /// above what the CPU has is refused (it would fault), as is an unknown name.
+    public static func fromEnvironment(_ value: String?) throws -> CPUTier {
+        guard let value, !value.isEmpty else { return detected }
+        guard let asked = allCases.first(where: { $0.name == value.lowercased() }) else {
+            throw TensorError.invalid("BREVITY_CPU_FEATURES=\(value): expected portable, avx2 or avx512")
+        }
+        guard asked <= detected else {
+            throw TensorError.invalid("BREVITY_CPU_FEATURES=\(value): this CPU supports \(detected.name) at most")
+        }
+        return asked
+    }
+}
+
+public enum TensorError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(m): return m
+        }
+    }
+}
 
 public enum SkinnyGEMM {
-    /// Activation-row counts up to this use the kernel; more rows are arithmetic-bound: BLAS.
-    static let maxRows = 4
-    /// Smaller weights stay in cache: BLAS is as good there.
+    /// Activation-row counts up to this use the kernels for float32 weights; more rows are arithmetic-bound
+    /// and go to BLAS. Other weight types use the kernels up to `maxRowsWidened` rows.
+    nonisolated(unsafe) public static var maxRows = 4
+    nonisolated(unsafe) public static var maxRowsWidened = 16
+    /// Smaller float32 weights stay in cache: BLAS is as good there.
     nonisolated(unsafe) public static var minWeights = 1 << 16
 
-    /// y: [m, n] = x: [m, k] · w: [n, k]ᵀ (+ bias: [n])
-    static func run(x: UnsafePointer<Float>, m: Int, k: Int, w: UnsafePointer<Float>, n: Int,
-                    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, threads: Int) {
+    /// y: [m, ldy] columns 0..<n = x: [m, k] · w: [n, k]ᵀ (· scales) (+ bias: [n]), weights of `dtype`.
+    static func run(tier: CPUTier, x: UnsafePointer<Float>, m: Int, k: Int, w: UnsafeRawPointer, dtype: DType,
+                    scales: UnsafePointer<Float>?, n: Int, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                    threads: Int) {
+        // chunks of whole 4-row blocks, at least 256 rows each
         let chunks = max(1, min(threads, n / 256))
-        let per = (n + chunks - 1) / chunks
+        let per = ((n + chunks - 1) / chunks + 3) & ~3
         let xs = UInt(bitPattern: x), ws = UInt(bitPattern: w), ys = UInt(bitPattern: y)
-        let bs = bias.map { UInt(bitPattern: $0) }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        let ss = scales.map { UInt(bitPattern: $0) }, bs = bias.map { UInt(bitPattern: $0) }
+        let code = dtype.kernelCode
+        let body = { (c: Int) in
             let lo = c * per, hi = min(n, lo + per)
             guard lo < hi else { return }
-            block(x: UnsafePointer(bitPattern: xs)!, m: m, k: k, w: UnsafePointer(bitPattern: ws)!,
-                  bias: bs.map { UnsafePointer(bitPattern: $0)! }, y: UnsafeMutablePointer(bitPattern: ys)!,
-                  ldy: n, columns: lo..<hi)
+            brv_gemm(tier.rawValue, code, UnsafePointer(bitPattern: xs), m, k, UnsafeRawPointer(bitPattern: ws),
+                     ss.flatMap { UnsafePointer(bitPattern: $0) }, bs.flatMap { UnsafePointer(bitPattern: $0) },
+                     UnsafeMutablePointer(bitPattern: ys), n, lo, hi)
         }
-    }
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    static func block(x: UnsafePointer<Float>, m: Int, k: Int, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                      y: UnsafeMutablePointer<Float>, ldy: Int, columns: Range<Int>) {
-        let k8 = k & ~7
-        var j = columns.lowerBound
-        while j < columns.upperBound {
-            let nw = min(4, columns.upperBound - j)   // weight rows in this block
-            var r = 0
-            while r < m {
-                let nx = min(4, m - r)                // activation rows in this group
-                var acc = [SIMD8<Float>](repeating: .zero, count: 16)
-                acc.withUnsafeMutableBufferPointer { a in
-                    if nw == 4 && nx == 4 {
-                        kernel4x4(x: x + r * k, k: k, k8: k8, w: w + j * k, acc: a.baseAddress!)
-                    } else {
-                        for wi in 0..<nw {
-                            for xi in 0..<nx {
-                                let wp = w + (j + wi) * k, xp = x + (r + xi) * k
-                                var s = SIMD8<Float>.zero
-                                var i = 0
-                                while i < k8 { s += load(wp + i) * load(xp + i); i += 8 }
-                                a[wi * 4 + xi] = s
-                            }
-                        }
-                    }
-                    for wi in 0..<nw {
-                        for xi in 0..<nx {
-                            var s = a[wi * 4 + xi].sum()
-                            let wp = w + (j + wi) * k, xp = x + (r + xi) * k
-                            for i in k8..<k { s += wp[i] * xp[i] }
-                            y[(r + xi) * ldy + j + wi] = s + (bias?[j + wi] ?? 0)
-                        }
-                    }
-                }
-                r += 4
-            }
-            j += 4
-        }
-    }
-
-    /// 4 weight rows x 4 activation rows, 16 accumulators of 8 floats.
-    @inline(__always)
-    static func kernel4x4(x: UnsafePointer<Float>, k: Int, k8: Int, w: UnsafePointer<Float>,
-                          acc: UnsafeMutablePointer<SIMD8<Float>>) {
-        var a00 = SIMD8<Float>.zero, a01 = a00, a02 = a00, a03 = a00
-        var a10 = a00, a11 = a00, a12 = a00, a13 = a00
-        var a20 = a00, a21 = a00, a22 = a00, a23 = a00
-        var a30 = a00, a31 = a00, a32 = a00, a33 = a00
-        let w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k
-        let x0 = x, x1 = x + k, x2 = x + 2 * k, x3 = x + 3 * k
-        var i = 0
-        while i < k8 {
-            let v0 = load(x0 + i), v1 = load(x1 + i), v2 = load(x2 + i), v3 = load(x3 + i)
-            var q = load(w0 + i)
-            a00 += q * v0; a01 += q * v1; a02 += q * v2; a03 += q * v3
-            q = load(w1 + i)
-            a10 += q * v0; a11 += q * v1; a12 += q * v2; a13 += q * v3
-            q = load(w2 + i)
-            a20 += q * v0; a21 += q * v1; a22 += q * v2; a23 += q * v3
-            q = load(w3 + i)
-            a30 += q * v0; a31 += q * v1; a32 += q * v2; a33 += q * v3
-            i += 8
-        }
-        acc[0] = a00; acc[1] = a01; acc[2] = a02; acc[3] = a03
-        acc[4] = a10; acc[5] = a11; acc[6] = a12; acc[7] = a13
-        acc[8] = a20; acc[9] = a21; acc[10] = a22; acc[11] = a23
-        acc[12] = a30; acc[13] = a31; acc[14] = a32; acc[15] = a33
+        if chunks == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: body) }
     }
 }

@@ -1,27 +1,36 @@
-// A float32 tensor: a shape over contiguous row-major storage owned by one backend.
-// Model code calls these methods and never names a backend: each op runs on the backend that owns
-// the operands (GUIDE §2, candle's pattern).
+// A tensor: a shape over contiguous row-major storage owned by one backend. Activations are float32;
+// weights may be stored as f16, bf16 or int8 with per-row scales (`DType`), chosen once at load.
+// Model code calls these methods and never names a backend or a type: each op runs on the backend that
+// owns the operands and picks the kernel for their types (docs/architecture.md, candle's pattern).
 
 public final class TensorStorage: @unchecked Sendable {
     public let backend: any Backend
     /// Host address on the CPU backend, device address elsewhere.
     public let pointer: UnsafeMutableRawPointer
-    /// Number of float32 elements.
+    /// Number of elements.
     public let count: Int
+    public let dtype: DType
+    /// int8 only: one float32 scale per row.
+    public let scales: TensorStorage?
     private let release: (UnsafeMutableRawPointer) -> Void
 
-    public init(backend: any Backend, pointer: UnsafeMutableRawPointer, count: Int,
-                release: @escaping (UnsafeMutableRawPointer) -> Void) {
+    public init(backend: any Backend, pointer: UnsafeMutableRawPointer, count: Int, dtype: DType = .f32,
+                scales: TensorStorage? = nil, release: @escaping (UnsafeMutableRawPointer) -> Void) {
+        require(dtype != .int8 || scales != nil, "int8 storage needs its scales")
         self.backend = backend
         self.pointer = pointer
         self.count = count
+        self.dtype = dtype
+        self.scales = scales
         self.release = release
     }
 
     deinit { release(pointer) }
 
-    /// Host view (CPU backend only).
+    /// Host view of float32 storage (CPU backend only).
     public var floats: UnsafeMutablePointer<Float> { pointer.assumingMemoryBound(to: Float.self) }
+
+    public var byteCount: Int { count * dtype.byteSize + (scales.map { $0.count * 4 } ?? 0) }
 }
 
 public struct Tensor: @unchecked Sendable {
@@ -29,12 +38,13 @@ public struct Tensor: @unchecked Sendable {
     public internal(set) var storage: TensorStorage
 
     public init(shape: [Int], storage: TensorStorage) {
-        precondition(shape.reduce(1, *) <= storage.count, "shape \(shape) exceeds storage of \(storage.count)")
+        require(shape.reduce(1, *) <= storage.count, "shape \(shape) exceeds storage of \(storage.count)")
         self.shape = shape
         self.storage = storage
     }
 
     public var backend: any Backend { storage.backend }
+    public var dtype: DType { storage.dtype }
     public var count: Int { shape.reduce(1, *) }
     public var rank: Int { shape.count }
     /// Rows and columns of the tensor seen as a matrix [rows, lastDim].
@@ -46,15 +56,16 @@ public struct Tensor: @unchecked Sendable {
     }
 
     public init(_ values: [Float], shape: [Int], on backend: any Backend) {
-        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        require(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
         let storage = values.withUnsafeBufferPointer { backend.upload($0) }
         self.init(shape: shape, storage: storage)
     }
 
+    /// The values as float32 (weights widened, int8 scaled).
     public func toArray() -> [Float] { backend.download(self) }
 
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        require(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
         return Tensor(shape: newShape, storage: storage)
     }
 
@@ -78,7 +89,7 @@ public struct Tensor: @unchecked Sendable {
     /// Writes `source`'s rows into rows `at..<at+source.rows` of this matrix, in place (after copy-on-write).
     public mutating func setRows(at row: Int, from source: Tensor, sourceRow: Int = 0, rowCount: Int? = nil) {
         let n = rowCount ?? source.rows - sourceRow
-        precondition(columns == source.columns && row + n <= rows && sourceRow + n <= source.rows)
+        require(columns == source.columns && row + n <= rows && sourceRow + n <= source.rows, "setRows: \(n) rows of \(source.shape) from \(sourceRow) into \(shape) at \(row)")
         makeUnique()
         backend.copyRows(from: source, row: sourceRow, into: storage, row: row, rows: n, width: columns)
     }

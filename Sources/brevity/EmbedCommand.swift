@@ -1,6 +1,7 @@
 import ArgumentParser
 import Extractive
 import Foundation
+import Tensor
 import Tokenizers
 
 /// `brevity embed --model PATH --format jsonl` (issue 6): reads `{"text": ...}` lines and writes one
@@ -28,16 +29,20 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "Time the embedding of all inputs this many times after a warm-up; JSON to standard error.")
     var benchRepeat: Int = 0
 
+    @Option(help: "Weights' type: float32, bfloat16, float16, int8 (default: DTYPE, else float32).")
+    var dtype: String?
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if benchRepeat < 0 { throw ValidationError("--bench-repeat must be non-negative") }
+        _ = try weightType(dtype)
     }
 
     func run() async throws {
         let folder = await resolveModelFolder(model)   // a folder, or a hub model (DownloadCommand.swift)
         let embedder: SentenceTransformerEmbedder
         let t0 = DispatchTime.now().uptimeNanoseconds
-        do { embedder = try SentenceTransformerEmbedder(folder: folder) } catch {
+        do { embedder = try SentenceTransformerEmbedder(folder: folder, weightType: try weightType(dtype)) } catch {
             printError("cannot load model: \(error)")
             throw ExitCode(2)
         }
@@ -97,7 +102,8 @@ struct EmbedCommand: AsyncParsableCommand {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         let median = times.sorted()[times.count / 2]
-        let line = "{\"system\": \"brevity\", \"sentences\": \(texts.count), \"tokens\": \(tokens), "
+        let kind = (try? weightType(dtype))?.userName ?? "float32"
+        let line = "{\"system\": \"brevity\", \"dtype\": \"\(kind)\", \"sentences\": \(texts.count), \"tokens\": \(tokens), "
             + "\"batch_size\": \(batchSize), \"load_seconds\": \(String(format: "%.3f", loadSeconds)), "
             + "\"seconds\": [\(times.map { String(format: "%.4f", $0) }.joined(separator: ", "))], "
             + "\"seconds_median\": \(String(format: "%.4f", median)), "

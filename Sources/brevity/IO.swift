@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import Tensor
 
 // Line-oriented standard input and buffered standard output for the JSON Lines commands.
 
@@ -60,4 +62,18 @@ struct InputError: Error, CustomStringConvertible {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data(("brevity: " + message + "\n").utf8))
+}
+
+/// `--dtype` / DTYPE for the commands: the weights' type (`auto` is float32 on the CPU). Also checks
+/// BREVITY_CPU_FEATURES, so a bad value stops the command before any work.
+func weightType(_ name: String?) throws -> DType {
+    do { _ = try CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]) } catch {
+        throw ValidationError("\(error)")
+    }
+    let value = name ?? ProcessInfo.processInfo.environment["DTYPE"] ?? "float32"
+    if value.isEmpty || value.lowercased() == "auto" { return .f32 }
+    guard let d = DType(userName: value) else {
+        throw ValidationError("--dtype \(value): expected float32 (fp32), bfloat16 (bf16), float16 (fp16) or int8")
+    }
+    return d
 }

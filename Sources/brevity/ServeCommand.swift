@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensor
 import Hub
 import Logging
 import Serving
@@ -20,7 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to bind (BREVITY_HOST, default 0.0.0.0).") var host: String?
     @Option(help: "Port (PORT, default 8000).") var port: Int?
     @Option(help: "Beam count replacing the model's default (NUM_BEAMS).") var numBeams: Int?
-    @Option(help: "Weights dtype: float32, float16, bfloat16 (DTYPE).") var dtype: String?
+    @Option(help: "Weights' type: float32, bfloat16, float16, int8 (DTYPE; auto = float32 on the CPU).") var dtype: String?
     @Option(help: "Texts decoding together at most (MAX_CONCURRENT_BATCH, default 16).") var maxConcurrentBatch: Int?
     @Option(help: "Decoder rows (sequences x beams) per step at most (BREVITY_MAX_BATCH_SIZE, default 64).") var maxBatchSize: Int?
     @Option(help: "Texts waiting at most; beyond, 503 (BREVITY_MAX_QUEUE, default 256).") var maxQueue: Int?
@@ -66,6 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
         if c.ratePerSec < 0 { throw ConfigError("--rate-per-sec must not be negative") }
         if c.requestTimeout <= 0 { throw ConfigError("--request-timeout must be positive") }
         if c.drainTimeout < 0 { throw ConfigError("--drain-timeout must not be negative") }
+        do { _ = try CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]) } catch {
+            throw ConfigError("\(error)")
+        }
         return c
     }
 
@@ -90,6 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("serving", metadata: ["model": .string(models.defaultName), "mode": .string(models.defaultMode.rawValue),
                                           "modes": .string(models.modes.map(\.rawValue).joined(separator: ",")),
                                           "reason": .string(models.reason), "device": .string(models.abstractive?.device ?? "cpu"),
+                                          "dtype": .string(models.abstractive?.dtype ?? config.dtype),
+                                          "cpu_kernels": .string(CPUBackend.shared.tier.name),
                                           "host": .string(config.host), "port": .stringConvertible(config.port)])
         let built = buildApplication(config: config, models: models, logger: logger)
         // The workers come last so that on SIGTERM they are told first: /ready turns 503 and new work is

@@ -3,6 +3,7 @@ import Foundation
 import Hub
 import Logging
 import Serving
+import Tensor
 
 /// Which models `brevity serve` runs, and why (issue 6):
 /// - `--model` (MODEL_NAME, default facebook/bart-large-cnn) from a folder, the hub cache or a download;
@@ -71,7 +72,8 @@ struct ServeModelChoice {
             throw ConfigError("\(name) is not a sentence-transformers model (no modules.json or sentence_bert_config.json beside a BERT config.json)")
         }
         do {
-            return ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(folder: folder)), name: name)
+            return ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(
+                folder: folder, weightType: DType(userName: config.dtype) ?? .f32)), name: name)
         } catch { throw ConfigError("cannot load model \(name): \(error)") }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensor
 import Generation
 import Models
 import Tokenizers
@@ -32,6 +33,9 @@ struct SummarizeCommand: AsyncParsableCommand {
     @Option(help: "Time the generation: run it this many times after a warm-up, report to standard error.")
     var benchRepeat: Int = 0
 
+    @Option(help: "Weights' type: float32, bfloat16, float16, int8 (default: DTYPE, else float32).")
+    var dtype: String?
+
     @Argument(help: "With --format text: files to summarize (standard input when none).")
     var files: [String] = []
 
@@ -39,6 +43,7 @@ struct SummarizeCommand: AsyncParsableCommand {
         if maxBatchSize < 1 { throw ValidationError("--max-batch-size must be at least 1") }
         if benchRepeat < 0 { throw ValidationError("--bench-repeat must be non-negative") }
         if format == .jsonl && !files.isEmpty { throw ValidationError("files are read with --format text only") }
+        _ = try weightType(dtype)
     }
 
     func run() async throws {
@@ -56,7 +61,7 @@ struct SummarizeCommand: AsyncParsableCommand {
         let config: ResolvedGeneration
         let tokenizer: Tokenizer
         do {
-            engine = try ModelRegistry.load(folder: folder)
+            engine = try ModelRegistry.load(folder: folder, weightType: try weightType(dtype))
             config = try GenerationConfig.model(folder: folder).resolve(request: request, maxPositions: engine.maxPositions)
         } catch { fail("cannot load model \(model): \(error)") }
         do { tokenizer = try Tokenizer.load(from: folder) } catch { fail("cannot load tokenizer from \(model): \(error)") }
@@ -190,7 +195,8 @@ struct SummarizeCommand: AsyncParsableCommand {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         let median = times.sorted()[times.count / 2]
-        FileHandle.standardError.write(Data("{\"bench_seconds\": \(times), \"median\": \(median)}\n".utf8))
+        let kind = (try? weightType(dtype))?.userName ?? "float32"
+        FileHandle.standardError.write(Data("{\"dtype\": \"\(kind)\", \"cpu_kernels\": \"\(CPUBackend.shared.tier.name)\", \"bench_seconds\": \(times), \"median\": \(median)}\n".utf8))
     }
 
     private func fail(_ message: String) -> Never {

@@ -129,6 +129,13 @@ final class WeightTests: XCTestCase {
             .write(to: lying)
         expectError({ _ = try SafetensorsFile(path: lying.path) }, containing: "'w'")
 
+        // element count x element size past 2^63: 2^61 F64 elements wrap to 0 bytes, which offsets [0, 0]
+        // would match if the product were not checked (a release build removes Swift's overflow trap)
+        let wraps = dir.appendingPathComponent("wraps.safetensors")
+        let h3 = #"{"w":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}}"#
+        try (withUnsafeBytes(of: UInt64(h3.utf8.count).littleEndian) { Data($0) } + Data(h3.utf8)).write(to: wraps)
+        expectError({ _ = try SafetensorsFile(path: wraps.path) }, containing: "overflows")
+
         // unsupported dtype: named when the tensor is loaded
         let ints = dir.appendingPathComponent("ints.safetensors")
         let h2 = #"{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#

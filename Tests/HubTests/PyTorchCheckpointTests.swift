@@ -153,6 +153,29 @@ final class PyTorchCheckpointTests: XCTestCase {
         }
     }
 
+    /// A zip64 extra field whose declared length runs past its record's extra area (and here past the
+    /// file): refused, never read (issue 10).
+    func testZip64ExtraFieldOverrunningItsRecordIsRefused() throws {
+        func le(_ v: Int, _ bytes: Int) -> [UInt8] { (0..<bytes).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        let name = Array("archive/data.pkl".utf8), payload: [UInt8] = [0x80, 0x02, 0x4E, 0x2E]   // pickle of None
+        var zip = le(0x0403_4B50, 4) + le(20, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4)
+        zip += le(payload.count, 4) + le(payload.count, 4) + le(name.count, 2) + le(0, 2) + name + payload
+        let cd = zip.count
+        // sizes read 0xFFFFFFFF, so both must come from the zip64 field; it holds 8 bytes but claims 64
+        let extra = le(0x0001, 2) + le(64, 2) + le(payload.count, 8)
+        zip += le(0x0201_4B50, 4) + le(20, 2) + le(20, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4)
+        zip += le(0xFFFF_FFFF, 4) + le(0xFFFF_FFFF, 4) + le(name.count, 2) + le(extra.count, 2) + le(0, 2)
+        zip += le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4) + name + extra
+        let cdSize = zip.count - cd
+        zip += le(0x0605_4B50, 4) + le(0, 2) + le(0, 2) + le(1, 2) + le(1, 2) + le(cdSize, 4) + le(cd, 4) + le(0, 2)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("brevity-zip64-extra-\(getpid()).bin")
+        try Data(zip).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        XCTAssertThrowsError(try PyTorchCheckpoint(path: url.path)) { error in
+            XCTAssertTrue("\(error)".contains("extra field of 64 bytes overruns its record"), "\(error)")
+        }
+    }
+
     func testUnpicklerRefusesWithoutCalling() throws {
         // GLOBAL of a storage type is fine as a persistent-id argument but never as a call
         let call: [UInt8] = [0x80, 0x02] + Array("ctorch\nFloatStorage\n)R.".utf8)

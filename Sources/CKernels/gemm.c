@@ -1,0 +1,265 @@
+// Skinny products y = x · wᵀ for decode steps: few activation rows (beams x inputs) against a large
+// weight read once from memory. Bytes per weight decide the speed (GUIDE: 33 GB/s here), so weights stay
+// in their stored type (f32, bf16, f16, int8 + per-row scale) and are widened to float32 in registers;
+// accumulation is float32 FMA. One body per tier; every output of a tier is computed by the same
+// sequence of instructions (edge blocks repeat a valid row instead of taking another path), which makes a
+// row's result independent of how many rows share the call.
+
+#include "brevity_kernels.h"
+#include <string.h>
+
+// MARK: - scalar conversions (portable tier, tails, brv_widen)
+
+static inline float bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            bits = sign;
+        } else {   // subnormal: normalize
+            int e = -1;
+            do { e++; mantissa <<= 1; } while ((mantissa & 0x400) == 0);
+            bits = sign | (uint32_t)(127 - 15 - e) << 23 | (mantissa & 0x3FF) << 13;
+        }
+    } else if (exponent == 31) {
+        bits = sign | 0x7F800000 | mantissa << 13;
+    } else {
+        bits = sign | (exponent - 15 + 127) << 23 | mantissa << 13;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline float scalar_w(int wtype, const void *w, ptrdiff_t i) {
+    switch (wtype) {
+    case BRV_W_BF16: return bf16_to_f32(((const uint16_t *)w)[i]);
+    case BRV_W_F16: return f16_to_f32(((const uint16_t *)w)[i]);
+    case BRV_W_I8: return (float)((const int8_t *)w)[i];
+    default: return ((const float *)w)[i];
+    }
+}
+
+static inline size_t wsize(int wtype) {
+    return wtype == BRV_W_F32 ? 4 : wtype == BRV_W_I8 ? 1 : 2;
+}
+
+static inline const void *wrow(int wtype, const void *w, ptrdiff_t row, ptrdiff_t k) {
+    return (const char *)w + (size_t)row * (size_t)k * wsize(wtype);
+}
+
+void brv_widen(int wtype, const void *src, float scale, float *dst, ptrdiff_t count) {
+    if (wtype == BRV_W_I8) {
+        for (ptrdiff_t i = 0; i < count; i++) dst[i] = (float)((const int8_t *)src)[i] * scale;
+    } else {
+        for (ptrdiff_t i = 0; i < count; i++) dst[i] = scalar_w(wtype, src, i);
+    }
+}
+
+/// The output of one (activation row, weight row) pair: scale and bias applied.
+static inline float finish(float s, const float *scales, const float *bias, ptrdiff_t j) {
+    if (scales) s *= scales[j];
+    if (bias) s += bias[j];
+    return s;
+}
+
+// MARK: - portable tier: 8 partial sums per dot product
+
+static void gemm_portable(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales,
+                          const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
+    for (ptrdiff_t j = j0; j < j1; j++) {
+        const void *wj = wrow(wtype, w, j, k);
+        for (ptrdiff_t r = 0; r < m; r++) {
+            const float *xr = x + r * k;
+            float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            ptrdiff_t i = 0;
+            for (; i + 8 <= k; i += 8)
+                for (int l = 0; l < 8; l++) part[l] += xr[i + l] * scalar_w(wtype, wj, i + l);
+            float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+            for (; i < k; i++) s += xr[i] * scalar_w(wtype, wj, i);
+            y[r * ldy + j] = finish(s, scales, bias, j);
+        }
+    }
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+// MARK: - AVX-512: 4 weight rows x 4 activation rows, 16 lanes, masked tails
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+/// 16 weights from element i of row p, widened (`mask` selects the tail's lanes).
+static inline AVX512 __attribute__((always_inline)) __m512 w16(int wtype, const void *p, ptrdiff_t i, __mmask16 mask) {
+    switch (wtype) {
+    case BRV_W_BF16: {
+        __m256i h = _mm256_maskz_loadu_epi16(mask, (const uint16_t *)p + i);
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    case BRV_W_F16:
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, (const uint16_t *)p + i));
+    case BRV_W_I8:
+        return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, (const int8_t *)p + i)));
+    default:
+        return _mm512_maskz_loadu_ps(mask, (const float *)p + i);
+    }
+}
+
+static inline AVX512 __attribute__((always_inline)) void
+gemm_avx512_body(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales,
+                 const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
+    const ptrdiff_t k16 = k & ~(ptrdiff_t)15;
+    const __mmask16 tail = (__mmask16)((1u << (k - k16)) - 1);
+    for (ptrdiff_t j = j0; j < j1; j += 4) {
+        const ptrdiff_t nw = j1 - j < 4 ? j1 - j : 4;
+        const void *wp[4];
+        for (int q = 0; q < 4; q++) wp[q] = wrow(wtype, w, j + (q < nw ? q : nw - 1), k);
+        for (ptrdiff_t r = 0; r < m; r += 4) {
+            const ptrdiff_t nx = m - r < 4 ? m - r : 4;
+            const float *xp[4];
+            for (int q = 0; q < 4; q++) xp[q] = x + (r + (q < nx ? q : nx - 1)) * k;
+            __m512 acc[4][4];
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++) acc[a][b] = _mm512_setzero_ps();
+            for (ptrdiff_t i = 0; i < k16; i += 16) {
+                __m512 v[4];
+                for (int b = 0; b < 4; b++) v[b] = _mm512_loadu_ps(xp[b] + i);
+                for (int a = 0; a < 4; a++) {
+                    __m512 q = w16(wtype, wp[a], i, 0xFFFF);
+                    for (int b = 0; b < 4; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
+                }
+            }
+            if (tail) {
+                __m512 v[4];
+                for (int b = 0; b < 4; b++) v[b] = _mm512_maskz_loadu_ps(tail, xp[b] + k16);
+                for (int a = 0; a < 4; a++) {
+                    __m512 q = w16(wtype, wp[a], k16, tail);
+                    for (int b = 0; b < 4; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
+                }
+            }
+            for (int a = 0; a < nw; a++)
+                for (int b = 0; b < nx; b++)
+                    y[(r + b) * ldy + j + a] = finish(_mm512_reduce_add_ps(acc[a][b]), scales, bias, j + a);
+        }
+    }
+}
+
+#define AVX512_KERNEL(name, type) \
+    static AVX512 void name(const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales, \
+                            const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) { \
+        gemm_avx512_body(type, x, m, k, w, scales, bias, y, ldy, j0, j1); \
+    }
+AVX512_KERNEL(gemm_avx512_f32, BRV_W_F32)
+AVX512_KERNEL(gemm_avx512_bf16, BRV_W_BF16)
+AVX512_KERNEL(gemm_avx512_f16, BRV_W_F16)
+AVX512_KERNEL(gemm_avx512_i8, BRV_W_I8)
+
+// MARK: - AVX2: 2 weight rows x 4 activation rows (16 ymm registers), 8 lanes, scalar tails
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+static inline AVX2 __attribute__((always_inline)) __m256 w8(int wtype, const void *p, ptrdiff_t i) {
+    switch (wtype) {
+    case BRV_W_BF16: {
+        __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)p + i));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    case BRV_W_F16:
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)p + i)));
+    case BRV_W_I8:
+        return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)p + i))));
+    default:
+        return _mm256_loadu_ps((const float *)p + i);
+    }
+}
+
+static inline AVX2 __attribute__((always_inline)) float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline AVX2 __attribute__((always_inline)) void
+gemm_avx2_body(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales,
+               const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
+    const ptrdiff_t k8 = k & ~(ptrdiff_t)7;
+    for (ptrdiff_t j = j0; j < j1; j += 2) {
+        const ptrdiff_t nw = j1 - j < 2 ? j1 - j : 2;
+        const void *wp[2];
+        for (int q = 0; q < 2; q++) wp[q] = wrow(wtype, w, j + (q < nw ? q : nw - 1), k);
+        for (ptrdiff_t r = 0; r < m; r += 4) {
+            const ptrdiff_t nx = m - r < 4 ? m - r : 4;
+            const float *xp[4];
+            for (int q = 0; q < 4; q++) xp[q] = x + (r + (q < nx ? q : nx - 1)) * k;
+            __m256 acc[2][4];
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 4; b++) acc[a][b] = _mm256_setzero_ps();
+            for (ptrdiff_t i = 0; i < k8; i += 8) {
+                __m256 v[4];
+                for (int b = 0; b < 4; b++) v[b] = _mm256_loadu_ps(xp[b] + i);
+                for (int a = 0; a < 2; a++) {
+                    __m256 q = w8(wtype, wp[a], i);
+                    for (int b = 0; b < 4; b++) acc[a][b] = _mm256_fmadd_ps(q, v[b], acc[a][b]);
+                }
+            }
+            for (int a = 0; a < nw; a++)
+                for (int b = 0; b < nx; b++) {
+                    float s = hsum8(acc[a][b]);
+                    for (ptrdiff_t i = k8; i < k; i++) s += xp[b][i] * scalar_w(wtype, wp[a], i);
+                    y[(r + b) * ldy + j + a] = finish(s, scales, bias, j + a);
+                }
+        }
+    }
+}
+
+#define AVX2_KERNEL(name, type) \
+    static AVX2 void name(const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales, \
+                          const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) { \
+        gemm_avx2_body(type, x, m, k, w, scales, bias, y, ldy, j0, j1); \
+    }
+AVX2_KERNEL(gemm_avx2_f32, BRV_W_F32)
+AVX2_KERNEL(gemm_avx2_bf16, BRV_W_BF16)
+AVX2_KERNEL(gemm_avx2_f16, BRV_W_F16)
+AVX2_KERNEL(gemm_avx2_i8, BRV_W_I8)
+
+int brv_cpu_tier(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return BRV_TIER_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        return BRV_TIER_AVX2;
+    return BRV_TIER_PORTABLE;
+}
+
+#else
+
+int brv_cpu_tier(void) { return BRV_TIER_PORTABLE; }
+
+#endif
+
+typedef void (*gemm_fn)(const float *, ptrdiff_t, ptrdiff_t, const void *, const float *, const float *, float *,
+                        ptrdiff_t, ptrdiff_t, ptrdiff_t);
+
+void brv_gemm(int tier, int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales,
+              const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
+    if (m <= 0 || j0 >= j1) return;
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    static const gemm_fn avx512[4] = {gemm_avx512_f32, gemm_avx512_bf16, gemm_avx512_f16, gemm_avx512_i8};
+    static const gemm_fn avx2[4] = {gemm_avx2_f32, gemm_avx2_bf16, gemm_avx2_f16, gemm_avx2_i8};
+    if (wtype >= 0 && wtype < 4) {
+        if (tier >= BRV_TIER_AVX512) { avx512[wtype](x, m, k, w, scales, bias, y, ldy, j0, j1); return; }
+        if (tier == BRV_TIER_AVX2) { avx2[wtype](x, m, k, w, scales, bias, y, ldy, j0, j1); return; }
+    }
+#else
+    (void)tier;
+#endif
+    gemm_portable(wtype, x, m, k, w, scales, bias, y, ldy, j0, j1);
+}

@@ -1,0 +1,40 @@
+// Innermost CPU kernels of the engine (C: the SIMD intrinsics and per-function target attributes Swift
+// lacks). Selected at run time by CPU features, so one binary runs on any x86-64 (and elsewhere, the
+// portable tier). Callers (Sources/Tensor/CPUKernels.swift) split the work over threads.
+#ifndef BREVITY_KERNELS_H
+#define BREVITY_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Instruction-set tiers, lowest first.
+enum {
+    BRV_TIER_PORTABLE = 0,   // plain C
+    BRV_TIER_AVX2 = 1,       // AVX2 + FMA + F16C
+    BRV_TIER_AVX512 = 2,     // AVX-512 F/BW/VL
+};
+
+/// Weight element types of the products (the Swift `DType` cases with the same meaning).
+enum {
+    BRV_W_F32 = 0,
+    BRV_W_BF16 = 1,
+    BRV_W_F16 = 2,
+    BRV_W_I8 = 3,            // symmetric int8, one float scale per weight row
+};
+
+/// The highest tier this CPU (and OS) supports.
+int brv_cpu_tier(void);
+
+/// Decode-shaped product over weight rows j in [j0, j1):
+///   y[r * ldy + j] = scale_j * Σ_i x[r * k + i] · w[j * k + i] + bias[j]     for r in [0, m)
+/// x: [m, k] float32; w: [n, k] of `wtype` (row stride k elements); scales: [n] (int8 only, else NULL);
+/// bias: [n] or NULL. Weight rows are read once for all m activation rows (4 weight rows x 4 activation
+/// rows per inner step). Each output is computed by the same instruction sequence whatever m, j0, j1 and
+/// the row's place in its group are, so a row's result does not depend on the batch it shares.
+void brv_gemm(int tier, int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w,
+              const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1);
+
+/// dst[i] = float(src[i]) for `count` elements of `wtype` (int8: times `scale`).
+void brv_widen(int wtype, const void *src, float scale, float *dst, ptrdiff_t count);
+
+#endif
