@@ -10,22 +10,9 @@ import Tensor
 import XCTest
 
 final class GenerationTests: XCTestCase {
-    struct Setting {
-        let name: String
-        let params: [String: Any]
-        let inputs: [[Int]]
-        let expected: [[[Int]]]
-    }
+    typealias Setting = GenerateSetting
 
-    func settings(_ name: String) throws -> [Setting] {
-        let j = try Fixtures.json(Fixtures.bart.appendingPathComponent(name).appendingPathComponent("generate.json"))
-        return (j["settings"] as! [[String: Any]]).map { s in
-            let cases = s["cases"] as! [[String: Any]]
-            return Setting(name: s["name"] as! String, params: s["params"] as! [String: Any],
-                           inputs: cases.map { ints($0["input_ids"]) },
-                           expected: cases.map { ($0["sequences"] as! [Any]).map(ints) })
-        }
-    }
+    func settings(_ name: String) throws -> [Setting] { try GenerateSetting.load(name) }
 
     func run(_ name: String, maxBatchSize: (Setting) -> Int) throws {
         let folder = Fixtures.bart.appendingPathComponent(name)

@@ -53,3 +53,21 @@ func assertClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
 func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
     zip(a, b).reduce(0) { m, p in p.0 == p.1 ? m : max(m, abs(p.0 - p.1)) }
 }
+
+/// One recorded setting of a model's generate.json: parameters, inputs and transformers' sequences.
+struct GenerateSetting {
+    let name: String
+    let params: [String: Any]
+    let inputs: [[Int]]
+    let expected: [[[Int]]]
+
+    static func load(_ model: String) throws -> [GenerateSetting] {
+        let j = try Fixtures.json(Fixtures.bart.appendingPathComponent(model).appendingPathComponent("generate.json"))
+        return (j["settings"] as! [[String: Any]]).map { s in
+            let cases = s["cases"] as! [[String: Any]]
+            return GenerateSetting(name: s["name"] as! String, params: s["params"] as! [String: Any],
+                                   inputs: cases.map { ints($0["input_ids"]) },
+                                   expected: cases.map { ($0["sequences"] as! [Any]).map(ints) })
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Tensor
+import XCTest
+@testable import Serving
+
+/// DTYPE reaches the engine and is reported (issue 11): the originals' values and aliases parse, an
+/// unknown one is a start-up error, and /health says which type the weights are held in.
+final class DTypeServiceTests: XCTestCase {
+    func testDTypeValuesParseAndUnknownOnesAreErrors() throws {
+        for (value, expected) in [("fp16", "float16"), ("float16", "float16"), ("BF16", "bfloat16"), ("bfloat16", "bfloat16"),
+                                  ("fp32", "float32"), ("auto", "float32"), ("int8", "int8")] {
+            XCTAssertEqual(try ServerConfig.parseDType(value), expected, value)
+            XCTAssertEqual(try ServerConfig.fromEnvironment(["DTYPE": value]).dtype, expected, value)
+        }
+        XCTAssertThrowsError(try ServerConfig.fromEnvironment(["DTYPE": "int4"])) { error in
+            XCTAssertTrue("\(error)".contains("DTYPE=int4") && "\(error)".contains("int8"), "\(error)")
+        }
+        XCTAssertThrowsError(try SummarizationEngine.load(folder: ServingFixtures.folder, name: "t", dtype: "fp8"))
+    }
+
+    func testHealthReportsTheDTypeInEffectAndTheServiceAnswers() async throws {
+        let engine = try SummarizationEngine.load(folder: ServingFixtures.folder, name: "summarizer-tiny", dtype: "bfloat16")
+        XCTAssertEqual(engine.dtype, "bfloat16")
+        let (app, scheduler, _) = buildApplication(config: testConfig(), engine: engine)
+        try await waitReady(scheduler)
+        try await app.test(.router) { client in
+            let h = json(try await client.execute(uri: "/health", method: .get).body) as? [String: Any]
+            XCTAssertEqual(h?["dtype"] as? String, "bfloat16")
+            XCTAssertEqual(h?["cpu_kernels"] as? String, CPUBackend.shared.tier.name)
+            let r = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders,
+                                             body: body(["texts": ServingFixtures.expected.texts]))
+            XCTAssertEqual(r.status, .ok, String(buffer: r.body))
+            let summaries = (json(r.body) as? [String: Any])?["summaries"] as? [[String: Any]]
+            XCTAssertEqual(summaries?.count, ServingFixtures.expected.texts.count)
+            XCTAssertTrue(summaries?.allSatisfy { ($0["generated_tokens"] as? Int ?? 0) > 0 } ?? false)
+        }
+    }
+}
