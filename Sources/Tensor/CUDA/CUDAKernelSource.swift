@@ -1,0 +1,193 @@
+// The CUDA backend's kernels as CUDA C++ source, compiled by NVRTC on first use for the device's
+// architecture and cached on disk (CUDACompiler.swift). Every kernel is instantiated for float, __half and
+// __nv_bfloat16 activations (suffixes _f32, _f16, _bf16) and accumulates in float. `make cuda-check`
+// compiles all of them for sm_80 and sm_90 on a machine without a GPU.
+
+public enum CUDAKernelSource {
+    /// Activation codes shared with `Activation` (CUDABackend.swift).
+    static let activationCodes: [Activation: Int32] = [.gelu: 0, .geluTanh: 1, .relu: 2, .silu: 3, .tanh: 4]
+
+    /// Kernel names, each with its three type suffixes.
+    public static let kernels = ["embed", "add", "layer_norm", "bias_act", "attention", "log_softmax", "gather_rows",
+                          "to_f32", "from_f32"]
+
+    public static let source = #"""
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+
+#define NEG_INF __int_as_float(0xff800000)
+
+__device__ __forceinline__ float tof(float v) { return v; }
+__device__ __forceinline__ float tof(__half v) { return __half2float(v); }
+__device__ __forceinline__ float tof(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T> __device__ __forceinline__ T fromf(float v);
+template <> __device__ __forceinline__ float fromf<float>(float v) { return v; }
+template <> __device__ __forceinline__ __half fromf<__half>(float v) { return __float2half_rn(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 fromf<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+// Sum over a block of blockDim.x threads (a multiple of 32, at most 1024); every thread gets the total.
+__device__ float block_sum(float v) {
+    __shared__ float partial[32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    __syncthreads();
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    float t = 0.f;
+    for (int w = 0; w < (int)(blockDim.x >> 5); w++) t += partial[w];
+    return t;
+}
+
+__device__ float block_max(float v) {
+    __shared__ float partial[32];
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    __syncthreads();
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    float t = NEG_INF;
+    for (int w = 0; w < (int)(blockDim.x >> 5); w++) t = fmaxf(t, partial[w]);
+    return t;
+}
+
+// y[r, :] = table[ids[r], :] * scale (+ positions[pos[r], :]); grid: rows, block: threads over C.
+template <typename T>
+__device__ void embed(const int *ids, const T *table, float scale, const int *pos, const T *positions,
+                      T *y, int C) {
+    const int r = blockIdx.x;
+    const T *src = table + (size_t)ids[r] * C;
+    const T *p = positions ? positions + (size_t)pos[r] * C : nullptr;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float v = tof(src[c]) * scale;
+        if (p) v += tof(p[c]);
+        y[(size_t)r * C + c] = fromf<T>(v);
+    }
+}
+
+template <typename T>
+__device__ void add(const T *a, const T *b, T *y, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        y[i] = fromf<T>(tof(a[i]) + tof(b[i]));
+}
+
+// One row per block: mean and variance in float over C, then (x - mean) * rstd * w + b.
+template <typename T>
+__device__ void layer_norm(const T *x, const T *w, const T *b, T *y, int C, float eps) {
+    const T *row = x + (size_t)blockIdx.x * C;
+    T *out = y + (size_t)blockIdx.x * C;
+    float s = 0.f;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) s += tof(row[c]);
+    const float mean = block_sum(s) / C;
+    float q = 0.f;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) { float d = tof(row[c]) - mean; q += d * d; }
+    const float rstd = rsqrtf(block_sum(q) / C + eps);
+    for (int c = threadIdx.x; c < C; c += blockDim.x)
+        out[c] = fromf<T>((tof(row[c]) - mean) * rstd * tof(w[c]) + tof(b[c]));
+}
+
+__device__ __forceinline__ float activate(float v, int kind) {
+    switch (kind) {
+    case 0: return 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+    case 1: return 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    case 2: return fmaxf(v, 0.f);
+    case 3: return v / (1.f + expf(-v));
+    default: return tanhf(v);
+    }
+}
+
+// y[i] = act(y[i] + bias[i % C]) in place (kind < 0: bias only); bias may be null.
+template <typename T>
+__device__ void bias_act(T *y, const T *bias, long n, int C, int kind) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        float v = tof(y[i]) + (bias ? tof(bias[i % C]) : 0.f);
+        y[i] = fromf<T>(kind < 0 ? v : activate(v, kind));
+    }
+}
+
+// Packed attention: span s (6 ints: queryStart, queryCount, keyIndex, keyStart, keyCount, causal) lets its
+// queries attend to rows keyStart..<keyStart+keyCount of keys[keyIndex] / values[keyIndex]. Grid: (total
+// query rows, heads); block: 128 threads; dynamic shared memory: keyCount floats (the largest span's).
+// rowSpan[r] is the span of packed query row r. Scores and softmax in float.
+template <typename T>
+__device__ void attention(const T *q, const T *const *keys, const T *const *values, const int *spans,
+                          const int *rowSpan, T *out, int width, int headDim, float scale) {
+    extern __shared__ float scores[];
+    const int r = blockIdx.x, h = blockIdx.y;
+    const int *s = spans + 6 * rowSpan[r];
+    const int qStart = s[0], qCount = s[1], kIndex = s[2], kStart = s[3], kCount = s[4], causal = s[5];
+    const int j = r - qStart;
+    const int visible = causal ? kCount - qCount + j + 1 : kCount;
+    const T *qr = q + (size_t)r * width + h * headDim;
+    const T *K = keys[kIndex] + (size_t)kStart * width + h * headDim;
+    const T *V = values[kIndex] + (size_t)kStart * width + h * headDim;
+    float m = NEG_INF;
+    for (int k = threadIdx.x; k < visible; k += blockDim.x) {
+        const T *kr = K + (size_t)k * width;
+        float d = 0.f;
+        for (int i = 0; i < headDim; i++) d += tof(qr[i]) * tof(kr[i]);
+        scores[k] = d * scale;
+        m = fmaxf(m, d * scale);
+    }
+    m = block_max(m);
+    float z = 0.f;
+    for (int k = threadIdx.x; k < visible; k += blockDim.x) { float e = expf(scores[k] - m); scores[k] = e; z += e; }
+    const float inv = 1.f / block_sum(z);
+    __syncthreads();
+    for (int i = threadIdx.x; i < headDim; i += blockDim.x) {
+        float acc = 0.f;
+        for (int k = 0; k < visible; k++) acc += scores[k] * tof(V[(size_t)k * width + i]);
+        out[(size_t)r * width + h * headDim + i] = fromf<T>(acc * inv);
+    }
+}
+
+// One row per block: out = x + bias - max - log Σ exp(x + bias - max), in float (bias may be null).
+template <typename T>
+__device__ void log_softmax(const T *x, const T *bias, float *out, int V) {
+    const T *row = x + (size_t)blockIdx.x * V;
+    float *o = out + (size_t)blockIdx.x * V;
+    float m = NEG_INF;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) m = fmaxf(m, tof(row[i]) + (bias ? tof(bias[i]) : 0.f));
+    m = block_max(m);
+    float z = 0.f;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) z += expf(tof(row[i]) + (bias ? tof(bias[i]) : 0.f) - m);
+    const float lse = logf(block_sum(z));
+    for (int i = threadIdx.x; i < V; i += blockDim.x) o[i] = tof(row[i]) + (bias ? tof(bias[i]) : 0.f) - m - lse;
+}
+
+// y[r, :] = x[rows[r], :]; grid: rows.
+template <typename T>
+__device__ void gather_rows(const T *x, const int *rows, T *y, int C) {
+    const T *src = x + (size_t)rows[blockIdx.x] * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) y[(size_t)blockIdx.x * C + c] = src[c];
+}
+
+template <typename T>
+__device__ void to_f32(const T *x, float *y, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) y[i] = tof(x[i]);
+}
+
+template <typename T>
+__device__ void from_f32(const float *x, T *y, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) y[i] = fromf<T>(x[i]);
+}
+
+#define INSTANTIATE(S, T) \
+    extern "C" __global__ void embed_##S(const int *ids, const T *table, float scale, const int *pos, \
+                                         const T *positions, T *y, int C) { embed<T>(ids, table, scale, pos, positions, y, C); } \
+    extern "C" __global__ void add_##S(const T *a, const T *b, T *y, long n) { add<T>(a, b, y, n); } \
+    extern "C" __global__ void layer_norm_##S(const T *x, const T *w, const T *b, T *y, int C, float eps) { \
+        layer_norm<T>(x, w, b, y, C, eps); } \
+    extern "C" __global__ void bias_act_##S(T *y, const T *bias, long n, int C, int kind) { bias_act<T>(y, bias, n, C, kind); } \
+    extern "C" __global__ void attention_##S(const T *q, const T *const *keys, const T *const *values, const int *spans, \
+                                             const int *rowSpan, T *out, int width, int headDim, float scale) { \
+        attention<T>(q, keys, values, spans, rowSpan, out, width, headDim, scale); } \
+    extern "C" __global__ void log_softmax_##S(const T *x, const T *bias, float *out, int V) { log_softmax<T>(x, bias, out, V); } \
+    extern "C" __global__ void gather_rows_##S(const T *x, const int *rows, T *y, int C) { gather_rows<T>(x, rows, y, C); } \
+    extern "C" __global__ void to_f32_##S(const T *x, float *y, long n) { to_f32<T>(x, y, n); } \
+    extern "C" __global__ void from_f32_##S(const float *x, T *y, long n) { from_f32<T>(x, y, n); }
+
+INSTANTIATE(f32, float)
+INSTANTIATE(f16, __half)
+INSTANTIATE(bf16, __nv_bfloat16)
+"""#
+}
