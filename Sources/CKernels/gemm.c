@@ -37,11 +37,12 @@ static inline float f16_to_f32(uint16_t h) {
     return f;
 }
 
-static inline float scalar_w(int wtype, const void *w, ptrdiff_t i) {
+/// Element i of a weight row (int8: scaled by its group's scale in `sc`, the row's scales).
+static inline float scalar_w(int wtype, const void *w, const float *sc, ptrdiff_t i) {
     switch (wtype) {
     case BRV_W_BF16: return bf16_to_f32(((const uint16_t *)w)[i]);
     case BRV_W_F16: return f16_to_f32(((const uint16_t *)w)[i]);
-    case BRV_W_I8: return (float)((const int8_t *)w)[i];
+    case BRV_W_I8: return (float)((const int8_t *)w)[i] * sc[i / BRV_I8_GROUP];
     default: return ((const float *)w)[i];
     }
 }
@@ -54,17 +55,19 @@ static inline const void *wrow(int wtype, const void *w, ptrdiff_t row, ptrdiff_
     return (const char *)w + (size_t)row * (size_t)k * wsize(wtype);
 }
 
-void brv_widen(int wtype, const void *src, float scale, float *dst, ptrdiff_t count) {
-    if (wtype == BRV_W_I8) {
-        for (ptrdiff_t i = 0; i < count; i++) dst[i] = (float)((const int8_t *)src)[i] * scale;
-    } else {
-        for (ptrdiff_t i = 0; i < count; i++) dst[i] = scalar_w(wtype, src, i);
-    }
+void brv_widen(int wtype, const void *src, const float *scales, float *dst, ptrdiff_t count) {
+    for (ptrdiff_t i = 0; i < count; i++) dst[i] = scalar_w(wtype, src, scales, i);
 }
 
-/// The output of one (activation row, weight row) pair: scale and bias applied.
-static inline float finish(float s, const float *scales, const float *bias, ptrdiff_t j) {
-    if (scales) s *= scales[j];
+static inline ptrdiff_t groups(ptrdiff_t k) { return (k + BRV_I8_GROUP - 1) / BRV_I8_GROUP; }
+
+/// Row `row`'s group scales (int8), else NULL.
+static inline const float *srow(const float *scales, ptrdiff_t row, ptrdiff_t k) {
+    return scales ? scales + row * groups(k) : NULL;
+}
+
+/// The output of one (activation row, weight row) pair: bias applied.
+static inline float finish(float s, const float *bias, ptrdiff_t j) {
     if (bias) s += bias[j];
     return s;
 }
@@ -75,15 +78,16 @@ static void gemm_portable(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, c
                           const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
     for (ptrdiff_t j = j0; j < j1; j++) {
         const void *wj = wrow(wtype, w, j, k);
+        const float *sj = srow(scales, j, k);
         for (ptrdiff_t r = 0; r < m; r++) {
             const float *xr = x + r * k;
             float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
             ptrdiff_t i = 0;
             for (; i + 8 <= k; i += 8)
-                for (int l = 0; l < 8; l++) part[l] += xr[i + l] * scalar_w(wtype, wj, i + l);
+                for (int l = 0; l < 8; l++) part[l] += xr[i + l] * scalar_w(wtype, wj, sj, i + l);
             float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-            for (; i < k; i++) s += xr[i] * scalar_w(wtype, wj, i);
-            y[r * ldy + j] = finish(s, scales, bias, j);
+            for (; i < k; i++) s += xr[i] * scalar_w(wtype, wj, sj, i);
+            y[r * ldy + j] = finish(s, bias, j);
         }
     }
 }
@@ -119,7 +123,11 @@ block_avx512(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r,
     const ptrdiff_t k16 = k & ~(ptrdiff_t)15;
     const __mmask16 tail = (__mmask16)((1u << (k - k16)) - 1);
     const void *wp[4];
-    for (int a = 0; a < NW; a++) wp[a] = wrow(wtype, w, j + (a < nw ? a : nw - 1), k);
+    const float *sp[4];
+    for (int a = 0; a < NW; a++) {
+        wp[a] = wrow(wtype, w, j + (a < nw ? a : nw - 1), k);
+        sp[a] = srow(scales, j + (a < nw ? a : nw - 1), k);
+    }
     const float *xp[4];
     for (int b = 0; b < NX; b++) xp[b] = x + (r + b) * k;
     __m512 acc[4][4];
@@ -130,6 +138,7 @@ block_avx512(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r,
         for (int b = 0; b < NX; b++) v[b] = _mm512_loadu_ps(xp[b] + i);
         for (int a = 0; a < NW; a++) {
             __m512 q = w16(wtype, wp[a], i, 0xFFFF);
+            if (wtype == BRV_W_I8) q = _mm512_mul_ps(q, _mm512_set1_ps(sp[a][i / BRV_I8_GROUP]));
             for (int b = 0; b < NX; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
         }
     }
@@ -138,12 +147,13 @@ block_avx512(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r,
         for (int b = 0; b < NX; b++) v[b] = _mm512_maskz_loadu_ps(tail, xp[b] + k16);
         for (int a = 0; a < NW; a++) {
             __m512 q = w16(wtype, wp[a], k16, tail);
+            if (wtype == BRV_W_I8) q = _mm512_mul_ps(q, _mm512_set1_ps(sp[a][k16 / BRV_I8_GROUP]));
             for (int b = 0; b < NX; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
         }
     }
     for (int a = 0; a < NW && a < nw; a++)
         for (int b = 0; b < NX; b++)
-            y[(r + b) * ldy + j + a] = finish(_mm512_reduce_add_ps(acc[a][b]), scales, bias, j + a);
+            y[(r + b) * ldy + j + a] = finish(_mm512_reduce_add_ps(acc[a][b]), bias, j + a);
 }
 
 static inline AVX512 __attribute__((always_inline)) void
@@ -204,7 +214,11 @@ block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, p
            const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j, ptrdiff_t nw) {
     const ptrdiff_t k8 = k & ~(ptrdiff_t)7;
     const void *wp[4];
-    for (int a = 0; a < NW; a++) wp[a] = wrow(wtype, w, j + (a < nw ? a : nw - 1), k);
+    const float *sp[4];
+    for (int a = 0; a < NW; a++) {
+        wp[a] = wrow(wtype, w, j + (a < nw ? a : nw - 1), k);
+        sp[a] = srow(scales, j + (a < nw ? a : nw - 1), k);
+    }
     const float *xp[4];
     for (int b = 0; b < NX; b++) xp[b] = x + (r + b) * k;
     __m256 acc[4][4];
@@ -215,14 +229,15 @@ block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, p
         for (int b = 0; b < NX; b++) v[b] = _mm256_loadu_ps(xp[b] + i);
         for (int a = 0; a < NW; a++) {
             __m256 q = w8(wtype, wp[a], i);
+            if (wtype == BRV_W_I8) q = _mm256_mul_ps(q, _mm256_set1_ps(sp[a][i / BRV_I8_GROUP]));
             for (int b = 0; b < NX; b++) acc[a][b] = _mm256_fmadd_ps(q, v[b], acc[a][b]);
         }
     }
     for (int a = 0; a < NW && a < nw; a++)
         for (int b = 0; b < NX; b++) {
             float s = hsum8(acc[a][b]);
-            for (ptrdiff_t i = k8; i < k; i++) s += xp[b][i] * scalar_w(wtype, wp[a], i);
-            y[(r + b) * ldy + j + a] = finish(s, scales, bias, j + a);
+            for (ptrdiff_t i = k8; i < k; i++) s += xp[b][i] * scalar_w(wtype, wp[a], sp[a], i);
+            y[(r + b) * ldy + j + a] = finish(s, bias, j + a);
         }
 }
 

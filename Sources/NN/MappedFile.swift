@@ -25,4 +25,15 @@ final class MappedFile: @unchecked Sendable {
     deinit { munmap(base, size) }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+
+    /// Tells the kernel the pages wholly inside [pointer, pointer + count) are no longer needed: a tensor
+    /// converted to another type leaves its source pages out of the resident set (they read back from the
+    /// file if touched again, so this is only a hint).
+    func dropPages(_ pointer: UnsafeRawPointer, count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: pointer) + page - 1) / page * page
+        let end = (Int(bitPattern: pointer) + count) / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED))
+    }
 }

@@ -21,6 +21,8 @@ public protocol WeightFile: AnyObject, Sendable {
     func load(_ name: String, on backend: any Backend) throws -> Tensor
     /// The tensor's bytes in the mapping and their type, when stored contiguously (nil: a strided view).
     func contiguousBytes(_ name: String) throws -> (pointer: UnsafeRawPointer, dtype: DType)?
+    /// The mapped pages of `count` bytes at `pointer` are no longer needed (converted elsewhere).
+    func dropPages(_ pointer: UnsafeRawPointer, count: Int)
 }
 
 extension SafetensorsFile: WeightFile {}
@@ -138,6 +140,8 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
         try collect(dict, "", depth: 0)
         return (tensors, entries)
     }
+
+    public func dropPages(_ pointer: UnsafeRawPointer, count: Int) { file.dropPages(pointer, count: count) }
 
     public func contiguousBytes(_ name: String) throws -> (pointer: UnsafeRawPointer, dtype: DType)? {
         guard let (t, dataOffset) = tensors[name] else { throw WeightError.missing(tensor: name, searched: path) }

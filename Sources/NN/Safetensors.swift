@@ -109,6 +109,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         return (entries, metadata)
     }
 
+    public func dropPages(_ pointer: UnsafeRawPointer, count: Int) { file.dropPages(pointer, count: count) }
+
     public func contiguousBytes(_ name: String) throws -> (pointer: UnsafeRawPointer, dtype: DType)? {
         guard let e = entries[name] else { throw WeightError.missing(tensor: name, searched: path) }
         guard let dtype = DType(rawValue: e.dtypeName), dtype.isCheckpointType else {

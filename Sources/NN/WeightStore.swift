@@ -81,6 +81,10 @@ public final class WeightStore: @unchecked Sendable {
         if let (pointer, dtype) = try file.contiguousBytes(found) {
             let storage = backend.weight(from: pointer, type: dtype, rows: shape[0], columns: shape[1], as: weightType,
                                          owner: file)
+            // converted (not used in place): the source pages need not stay resident
+            if UnsafeRawPointer(storage.pointer) != pointer {
+                file.dropPages(pointer, count: shape[0] * shape[1] * dtype.byteSize)
+            }
             return Tensor(shape: shape, storage: storage)
         }
         // a strided view: gathered to float32 first

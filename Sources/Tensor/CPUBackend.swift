@@ -53,8 +53,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         if s.dtype == .f32 { return Array(UnsafeBufferPointer(start: s.floats, count: tensor.count)) }
         return [Float](unsafeUninitializedCapacity: tensor.count) { buf, n in
             if s.dtype == .int8, let scales = s.scales?.floats {
+                let g = DType.int8Groups(columns: c)
                 for r in 0..<tensor.rows {
-                    s.dtype.widen(s.pointer + r * c, count: c, into: buf.baseAddress! + r * c, scale: scales[r])
+                    s.dtype.widen(s.pointer + r * c, count: c, into: buf.baseAddress! + r * c, scales: scales + r * g)
                 }
             } else if tensor.count > 0 {
                 s.dtype.widen(s.pointer, count: tensor.count, into: buf.baseAddress!)
@@ -78,7 +79,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             return TensorStorage(backend: self, pointer: UnsafeMutableRawPointer(mutating: source), count: count,
                                  dtype: target, release: { _ in withExtendedLifetime(owner) {} })
         }
-        let scales = target == .int8 ? allocate(count: rows, zeroed: false) : nil
+        let groups = DType.int8Groups(columns: columns)
+        let scales = target == .int8 ? allocate(count: rows * groups, zeroed: false) : nil
         let out = allocate(count: count, dtype: target, zeroed: false, scales: scales)
         let src = UInt(bitPattern: source), dst = UInt(bitPattern: out.pointer)
         let sc = scales.map { UInt(bitPattern: $0.pointer) }
@@ -91,8 +93,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 let d = UnsafeMutableRawPointer(bitPattern: dst)! + r * columns * target.byteSize
                 sourceType.widen(s, count: columns, into: row)
                 if let sc {
-                    UnsafeMutablePointer<Float>(bitPattern: sc)![r] =
-                        quantizeRow(row, count: columns, into: d.assumingMemoryBound(to: Int8.self))
+                    quantizeRow(row, count: columns, into: d.assumingMemoryBound(to: Int8.self),
+                                scales: UnsafeMutablePointer<Float>(bitPattern: sc)! + r * groups)
                 } else {
                     target.narrow(row, count: columns, into: d)
                 }
@@ -153,14 +155,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let block = Self.widenBlock
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
         defer { scratch.deallocate() }
-        let scales = weight.storage.scales?.floats
+        let scales = weight.storage.scales?.floats, groups = DType.int8Groups(columns: k)
         for j in stride(from: 0, to: m, by: block) {
             let rows = min(block, m - j)
             let src = UInt(bitPattern: weight.storage.pointer + j * k * wt.byteSize), dst = UInt(bitPattern: scratch)
             Parallel.chunks(rows, grain: 16, threads: threads) { range in
                 for r in range {
                     wt.widen(UnsafeRawPointer(bitPattern: src)! + r * k * wt.byteSize, count: k,
-                             into: UnsafeMutablePointer<Float>(bitPattern: dst)! + r * k, scale: scales?[j + r] ?? 1)
+                             into: UnsafeMutablePointer<Float>(bitPattern: dst)! + r * k,
+                             scales: scales.map { $0 + (j + r) * groups })
                 }
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(k), 1,
@@ -224,13 +227,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func embedding(_ ids: [Int], table: Tensor, scale: Float) -> Tensor {
         let c = table.columns, v = table.rows, t = table.dtype
         let y = empty([ids.count, c])
-        let yp = y.storage.floats, scales = table.storage.scales?.floats
+        let yp = y.storage.floats, scales = table.storage.scales?.floats, groups = DType.int8Groups(columns: c)
         for (r, id) in ids.enumerated() {
             // ids are checked against the vocabulary with errors at the API boundary (DecodingBatch.add,
             // SummarizationEngine.inputIds); this trap (kept by -Ounchecked) only guards against a bug
             require(id >= 0 && id < v, "embedding: id \(id) outside [0, \(v))")
             let out = yp + r * c
-            t.widen(table.storage.pointer + id * c * t.byteSize, count: c, into: out, scale: scales?[id] ?? 1)
+            t.widen(table.storage.pointer + id * c * t.byteSize, count: c, into: out, scales: scales.map { $0 + id * groups })
             if scale != 1 { for i in 0..<c { out[i] *= scale } }
         }
         return y

@@ -56,7 +56,8 @@ public enum SkinnyGEMM {
     /// Smaller float32 weights stay in cache: BLAS is as good there.
     nonisolated(unsafe) public static var minWeights = 1 << 16
 
-    /// y: [m, ldy] columns 0..<n = x: [m, k] · w: [n, k]ᵀ (· scales) (+ bias: [n]), weights of `dtype`.
+    /// y: [m, ldy] columns 0..<n = x: [m, k] · w: [n, k]ᵀ (+ bias: [n]), weights of `dtype` (int8: times
+    /// their group scales, [n, groups]).
     static func run(tier: CPUTier, x: UnsafePointer<Float>, m: Int, k: Int, w: UnsafeRawPointer, dtype: DType,
                     scales: UnsafePointer<Float>?, n: Int, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                     threads: Int) {

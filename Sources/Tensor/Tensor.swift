@@ -10,7 +10,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// Number of elements.
     public let count: Int
     public let dtype: DType
-    /// int8 only: one float32 scale per row.
+    /// int8 only: float32 scales, one per `DType.int8Group` elements of each row ([rows, groups]).
     public let scales: TensorStorage?
     private let release: (UnsafeMutableRawPointer) -> Void
 

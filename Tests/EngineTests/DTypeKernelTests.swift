@@ -106,7 +106,7 @@ final class DTypeKernelTests: XCTestCase {
     func testConversionsAndQuantizationFollowTheirDefinitions() {
         var seed: UInt64 = 14
         let b = CPUBackend.shared
-        let (rows, columns) = (5, 37)
+        let (rows, columns) = (5, 2 * DType.int8Group + 37)   // two whole groups and a partial one
         var values = random(rows * columns, seed: &seed)
         for i in 0..<columns { values[2 * columns + i] = 0 }   // an all-zero row: scale 0, no NaN
         values[7] = 1e-30                                       // far below bf16/f16 resolution
@@ -115,16 +115,20 @@ final class DTypeKernelTests: XCTestCase {
         XCTAssertEqual(bf, values.map { Float(bitPattern: UInt32(floatToBFloat16($0)) << 16) })
         XCTAssertEqual(h, values.map { halfToFloat(floatToHalf($0)) })
         let q = weight(values, rows: rows, columns: columns, .int8, on: b).toArray()
+        let g = DType.int8Group
+        XCTAssertLessThan(g, columns, "the test needs rows of several groups")
         for r in 0..<rows {
-            let row = values[r * columns..<(r + 1) * columns]
-            let scale = (row.map(abs).max() ?? 0) / 127
-            for i in row.indices {
-                XCTAssertLessThanOrEqual(abs(q[i] - values[i]), scale / 2 * 1.0001, "row \(r) element \(i)")
+            for start in stride(from: r * columns, to: (r + 1) * columns, by: g) {
+                let group = start..<min(start + g, (r + 1) * columns)
+                let scale = (values[group].map(abs).max() ?? 0) / 127
+                for i in group {
+                    XCTAssertLessThanOrEqual(abs(q[i] - values[i]), scale / 2 * 1.0001, "row \(r) element \(i)")
+                }
+                if scale == 0 { XCTAssertEqual(Array(q[group]), Array(values[group])) }
+                // the group's largest magnitude is exactly ±127 · scale
+                let at = group.max { abs(values[$0]) < abs(values[$1]) }!
+                XCTAssertEqual(abs(q[at]), 127 * scale, accuracy: abs(values[at]) * 1e-6)
             }
-            if scale == 0 { XCTAssertEqual(Array(q[r * columns..<(r + 1) * columns]), Array(row)) }
-            // the largest magnitude is exactly ±127 · scale
-            let at = row.indices.max { abs(values[$0]) < abs(values[$1]) }!
-            XCTAssertEqual(abs(q[at]), 127 * scale, accuracy: abs(values[at]) * 1e-6)
         }
         // a stored type equal to the wanted one is used in place, no copy
         let halves = values.map(floatToBFloat16)

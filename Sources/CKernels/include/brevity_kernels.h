@@ -19,22 +19,27 @@ enum {
     BRV_W_F32 = 0,
     BRV_W_BF16 = 1,
     BRV_W_F16 = 2,
-    BRV_W_I8 = 3,            // symmetric int8, one float scale per weight row
+    BRV_W_I8 = 3,            // symmetric int8, one float scale per group of BRV_I8_GROUP weights of a row
 };
+
+/// int8 weights share a scale per this many consecutive elements of a row (the last group may be shorter).
+#define BRV_I8_GROUP 64
 
 /// The highest tier this CPU (and OS) supports.
 int brv_cpu_tier(void);
 
 /// Decode-shaped product over weight rows j in [j0, j1):
-///   y[r * ldy + j] = scale_j * Σ_i x[r * k + i] · w[j * k + i] + bias[j]     for r in [0, m)
-/// x: [m, k] float32; w: [n, k] of `wtype` (row stride k elements); scales: [n] (int8 only, else NULL);
+///   y[r * ldy + j] = Σ_i x[r * k + i] · w[j * k + i] + bias[j]     for r in [0, m)
+/// x: [m, k] float32; w: [n, k] of `wtype` (row stride k elements); scales (int8 only, else NULL):
+/// [n, ceil(k / BRV_I8_GROUP)], element i of row j being w[j, i] · scales[j, i / BRV_I8_GROUP];
 /// bias: [n] or NULL. Weight rows are read once for all m activation rows (4 weight rows x 4 activation
 /// rows per inner step). Each output is computed by the same instruction sequence whatever m, j0, j1 and
 /// the row's place in its group are, so a row's result does not depend on the batch it shares.
 void brv_gemm(int tier, int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w,
               const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1);
 
-/// dst[i] = float(src[i]) for `count` elements of `wtype` (int8: times `scale`).
-void brv_widen(int wtype, const void *src, float scale, float *dst, ptrdiff_t count);
+/// dst[i] = float(src[i]) for `count` elements of `wtype` (int8: times scales[i / BRV_I8_GROUP], the row's
+/// group scales).
+void brv_widen(int wtype, const void *src, const float *scales, float *dst, ptrdiff_t count);
 
 #endif
