@@ -133,13 +133,21 @@ block_avx512(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r,
     __m512 acc[4][4];
     for (int a = 0; a < NW; a++)
         for (int b = 0; b < NX; b++) acc[a][b] = _mm512_setzero_ps();
-    for (ptrdiff_t i = 0; i < k16; i += 16) {
-        __m512 v[4];
-        for (int b = 0; b < NX; b++) v[b] = _mm512_loadu_ps(xp[b] + i);
-        for (int a = 0; a < NW; a++) {
-            __m512 q = w16(wtype, wp[a], i, 0xFFFF);
-            if (wtype == BRV_W_I8) q = _mm512_mul_ps(q, _mm512_set1_ps(sp[a][i / BRV_I8_GROUP]));
-            for (int b = 0; b < NX; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
+    // int8: group by group, each group's scales broadcast once (BRV_I8_GROUP is a multiple of 16)
+    const ptrdiff_t span = wtype == BRV_W_I8 ? BRV_I8_GROUP : (k16 > 0 ? k16 : 1);
+    for (ptrdiff_t g0 = 0; g0 < k16; g0 += span) {
+        const ptrdiff_t gend = g0 + span < k16 ? g0 + span : k16;
+        __m512 sc[4];
+        if (wtype == BRV_W_I8)
+            for (int a = 0; a < NW; a++) sc[a] = _mm512_set1_ps(sp[a][g0 / BRV_I8_GROUP]);
+        for (ptrdiff_t i = g0; i < gend; i += 16) {
+            __m512 v[4];
+            for (int b = 0; b < NX; b++) v[b] = _mm512_loadu_ps(xp[b] + i);
+            for (int a = 0; a < NW; a++) {
+                __m512 q = w16(wtype, wp[a], i, 0xFFFF);
+                if (wtype == BRV_W_I8) q = _mm512_mul_ps(q, sc[a]);
+                for (int b = 0; b < NX; b++) acc[a][b] = _mm512_fmadd_ps(q, v[b], acc[a][b]);
+            }
         }
     }
     if (tail) {
@@ -224,13 +232,21 @@ block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, p
     __m256 acc[4][4];
     for (int a = 0; a < NW; a++)
         for (int b = 0; b < NX; b++) acc[a][b] = _mm256_setzero_ps();
-    for (ptrdiff_t i = 0; i < k8; i += 8) {
-        __m256 v[4];
-        for (int b = 0; b < NX; b++) v[b] = _mm256_loadu_ps(xp[b] + i);
-        for (int a = 0; a < NW; a++) {
-            __m256 q = w8(wtype, wp[a], i);
-            if (wtype == BRV_W_I8) q = _mm256_mul_ps(q, _mm256_set1_ps(sp[a][i / BRV_I8_GROUP]));
-            for (int b = 0; b < NX; b++) acc[a][b] = _mm256_fmadd_ps(q, v[b], acc[a][b]);
+    // int8: group by group, each group's scales broadcast once (BRV_I8_GROUP is a multiple of 8)
+    const ptrdiff_t span = wtype == BRV_W_I8 ? BRV_I8_GROUP : (k8 > 0 ? k8 : 1);
+    for (ptrdiff_t g0 = 0; g0 < k8; g0 += span) {
+        const ptrdiff_t gend = g0 + span < k8 ? g0 + span : k8;
+        __m256 sc[4];
+        if (wtype == BRV_W_I8)
+            for (int a = 0; a < NW; a++) sc[a] = _mm256_set1_ps(sp[a][g0 / BRV_I8_GROUP]);
+        for (ptrdiff_t i = g0; i < gend; i += 8) {
+            __m256 v[4];
+            for (int b = 0; b < NX; b++) v[b] = _mm256_loadu_ps(xp[b] + i);
+            for (int a = 0; a < NW; a++) {
+                __m256 q = w8(wtype, wp[a], i);
+                if (wtype == BRV_W_I8) q = _mm256_mul_ps(q, sc[a]);
+                for (int b = 0; b < NX; b++) acc[a][b] = _mm256_fmadd_ps(q, v[b], acc[a][b]);
+            }
         }
     }
     for (int a = 0; a < NW && a < nw; a++)

@@ -16,10 +16,32 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public init(tier: CPUTier? = nil) {
         self.tier = tier ?? (try? CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]))
             ?? .detected
+        // One pool of threads for everything: OpenBLAS runs single-threaded inside our workers (`gemm`
+        // splits large products by columns). Its own threads would spin-wait (sched_yield) after each call,
+        // taking the cores from the decode kernels that follow.
+        openblas_set_num_threads(1)
     }
 
-    /// Cores used by the CPU kernels (OpenBLAS keeps its own setting).
+    /// Cores used by the kernels, BLAS included.
     public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// y: [n, ldy] columns 0..<m (beta: 0 overwrite, 1 accumulate) = x: [n, k] · w: [m, k]ᵀ, float32, split
+    /// over the cores by output columns (blocks of 64), each part a single-threaded sgemm.
+    func gemm(n: Int, m: Int, k: Int, x: UnsafePointer<Float>, w: UnsafePointer<Float>, beta: Float,
+              y: UnsafeMutablePointer<Float>, ldy: Int) {
+        let parts = n * m * k >= 1 << 21 ? min(threads, max(1, m / 64)) : 1
+        let per = ((m + parts - 1) / parts + 63) & ~63
+        let xs = UInt(bitPattern: x), ws = UInt(bitPattern: w), ys = UInt(bitPattern: y)
+        Parallel.chunks(parts, grain: 1, threads: parts) { range in
+            for p in range {
+                let lo = p * per, cols = min(m, lo + per) - lo
+                guard cols > 0 else { continue }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(cols), Int32(k), 1,
+                            UnsafePointer<Float>(bitPattern: xs), Int32(k), UnsafePointer<Float>(bitPattern: ws)! + lo * k,
+                            Int32(k), beta, UnsafeMutablePointer<Float>(bitPattern: ys)! + lo, Int32(ldy))
+            }
+        }
+    }
     /// Attention spans with fewer score multiply-adds per head (nq · nk · d) run one head per core;
     /// OpenBLAS keeps products this small on the calling thread.
     static let smallAttention = 1 << 16
@@ -147,27 +169,24 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             beta = 1
         }
         if wt == .f32 {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k), 1,
-                        x.storage.floats, Int32(k), weight.storage.floats, Int32(k), beta, yp, Int32(m))
+            gemm(n: n, m: m, k: k, x: x.storage.floats, w: weight.storage.floats, beta: beta, y: yp, ldy: m)
             return y
         }
-        // many rows against a narrow weight: widen `widenBlock` weight rows at a time, then BLAS
-        let block = Self.widenBlock
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
+        // many rows against a narrow weight: each worker widens `widenBlock` weight rows at a time into its
+        // own scratch, then a single-threaded sgemm of those columns
+        let block = Self.widenBlock, blocks = (m + block - 1) / block, workers = min(threads, blocks)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * k * workers)
         defer { scratch.deallocate() }
         let scales = weight.storage.scales?.floats, groups = DType.int8Groups(columns: k)
-        for j in stride(from: 0, to: m, by: block) {
-            let rows = min(block, m - j)
-            let src = UInt(bitPattern: weight.storage.pointer + j * k * wt.byteSize), dst = UInt(bitPattern: scratch)
-            Parallel.chunks(rows, grain: 16, threads: threads) { range in
-                for r in range {
-                    wt.widen(UnsafeRawPointer(bitPattern: src)! + r * k * wt.byteSize, count: k,
-                             into: UnsafeMutablePointer<Float>(bitPattern: dst)! + r * k,
-                             scales: scales.map { $0 + (j + r) * groups })
-                }
+        let xs = x.storage.floats, wp = weight.storage.pointer
+        Parallel.strided(blocks, workers: workers) { worker, b in
+            let j = b * block, rows = min(block, m - j), dst = scratch + worker * block * k
+            for r in 0..<rows {
+                wt.widen(wp + (j + r) * k * wt.byteSize, count: k, into: dst + r * k,
+                         scales: scales.map { $0 + (j + r) * groups })
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(k), 1,
-                        x.storage.floats, Int32(k), scratch, Int32(k), beta, yp + j, Int32(m))
+                        xs, Int32(k), dst, Int32(k), beta, yp + j, Int32(m))
         }
         return y
     }
@@ -324,12 +343,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             weighted(span, h, s)
         }
         for span in large {
+            // BLAS is single-threaded (init): heads split over the cores
             let nq = span.queryCount, nk = span.keyCount
-            for h in 0..<heads { scores(span, h, scratch + h * nq * nk) }
+            Parallel.strided(heads, workers: threads) { _, h in scores(span, h, scratch + h * nq * nk) }
             Parallel.chunks(heads * nq, grain: max(1, (1 << 14) / nk), threads: threads) { rows in
                 for r in rows { normalize(span, row: r % nq, scratch + r * nk) }
             }
-            for h in 0..<heads { weighted(span, h, scratch + h * nq * nk) }
+            Parallel.strided(heads, workers: threads) { _, h in weighted(span, h, scratch + h * nq * nk) }
         }
         return out
     }

@@ -1,6 +1,5 @@
-// Element-wise and per-head work split over the cores. OpenBLAS already spreads each large product over
-// its threads; everything between products (GELU, softmax, per-head attention) would otherwise run on
-// one core while the others wait. Each index is computed by exactly one thread with the same operations
+// Work split over the cores: products by output columns (OpenBLAS itself runs single-threaded inside
+// these workers), element-wise ops by chunks, attention by heads. Each index is computed by exactly one thread with the same operations
 // as the serial loop, so results do not depend on the split.
 
 import Dispatch

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""CTranslate2 on the benchmark model, converted from the same safetensors (docs/architecture.md §4 workload:
+60-token inputs, the length forced, no-repeat 3-gram), one case per call. Usage:
+    bench_ct2.py MODEL_FOLDER INPUTS_JSONL CASE COMPUTE_TYPE      (CASE: beam1, beam4, 8x_beam4; float32 or int8)
+The converted model is cached beside the inputs (bench/data/, gitignored). CTranslate2 counts generated
+tokens without the decoder start token, so max_length 60 of transformers is 59 here. One JSON line out."""
+import json
+import os
+import statistics
+import sys
+import time
+
+import ctranslate2
+from tokenizers import Tokenizer
+
+folder, inputs_path, case, compute = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+threads = int(os.environ.get("THREADS", "2"))
+repeat = int(os.environ.get("REPEAT", "3"))
+out = os.path.join(os.path.dirname(inputs_path), "ct2-" + os.path.basename(folder.rstrip("/")))
+if not os.path.exists(os.path.join(out, "model.bin")):
+    # CTranslate2 4.8's BART loader reads config.normalize_before, which transformers 5 no longer sets
+    # (BART is post-norm: False)
+    import transformers
+    transformers.BartConfig.normalize_before = False
+    ctranslate2.converters.TransformersConverter(folder).convert(out, force=True)
+tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+beams, n = {"beam1": (1, 1), "beam4": (4, 1), "8x_beam4": (4, 8)}[case]
+sources = [[tok.id_to_token(i) for i in json.loads(l)["input_ids"]] for l in open(inputs_path)][:n]
+t0 = time.perf_counter()
+model = ctranslate2.Translator(out, device="cpu", compute_type=compute, inter_threads=1, intra_threads=threads)
+load = time.perf_counter() - t0
+kwargs = dict(beam_size=beams, min_decoding_length=59, max_decoding_length=59, no_repeat_ngram_size=3,
+              max_batch_size=8)
+result = model.translate_batch(sources, **kwargs)   # warm-up
+times = []
+for _ in range(repeat):
+    t0 = time.perf_counter()
+    model.translate_batch(sources, **kwargs)
+    times.append(time.perf_counter() - t0)
+loadavg = " ".join(open("/proc/loadavg").read().split()[:3])
+print(json.dumps({"system": f"ctranslate2-{ctranslate2.__version__}/{compute}", "load": loadavg, "case": case,
+                  "median_s": round(statistics.median(times), 3), "runs": [round(t, 3) for t in times],
+                  "load_s": round(load, 1), "tokens": len(result[0].hypotheses[0])}), flush=True)
