@@ -6,6 +6,7 @@
 // row's result independent of how many rows share the call.
 
 #include "brevity_kernels.h"
+#include <stdlib.h>
 #include <string.h>
 
 // MARK: - scalar conversions (portable tier, tails, brv_widen)
@@ -219,12 +220,13 @@ static inline AVX2 __attribute__((always_inline)) float hsum8(__m256 v) {
 /// output's accumulator sees the same loads, widenings and FMAs whatever NW and NX are.
 static inline AVX2 __attribute__((always_inline)) void
 block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, ptrdiff_t k, const void *w,
-           const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j, ptrdiff_t nw) {
+           ptrdiff_t wbase, const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j,
+           ptrdiff_t nw) {
     const ptrdiff_t k8 = k & ~(ptrdiff_t)7;
     const void *wp[4];
     const float *sp[4];
     for (int a = 0; a < NW; a++) {
-        wp[a] = wrow(wtype, w, j + (a < nw ? a : nw - 1), k);
+        wp[a] = wrow(wtype, w, j - wbase + (a < nw ? a : nw - 1), k);
         sp[a] = srow(scales, j + (a < nw ? a : nw - 1), k);
     }
     const float *xp[4];
@@ -260,21 +262,58 @@ block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, p
 /// Weight rows per block by activation rows: more weight rows when fewer activation rows share them.
 #define AVX2_ROWS(NX) ((NX) <= 2 ? 4 : (NX) == 3 ? 3 : 2)
 
+/// Weight rows j..<j+nw widened to float32 into `buf` ([nw, k]): the same floats the direct path makes in
+/// registers (w8, times the group scale), so either path gives a row the same result.
+static inline AVX2 __attribute__((always_inline)) void
+widen_rows_avx2(int wtype, const void *w, const float *scales, ptrdiff_t j, ptrdiff_t nw, ptrdiff_t k, float *buf) {
+    const ptrdiff_t k8 = k & ~(ptrdiff_t)7;
+    for (ptrdiff_t a = 0; a < nw; a++) {
+        const void *wr = wrow(wtype, w, j + a, k);
+        const float *sr = srow(scales, j + a, k);
+        float *out = buf + a * k;
+        ptrdiff_t i = 0;
+        for (; i < k8; i += 8) {
+            __m256 q = w8(wtype, wr, i);
+            if (wtype == BRV_W_I8) q = _mm256_mul_ps(q, _mm256_set1_ps(sr[i / BRV_I8_GROUP]));
+            _mm256_storeu_ps(out + i, q);
+        }
+        for (; i < k; i++) out[i] = scalar_w(wtype, wr, sr, i);
+    }
+}
+
+/// One activation-row group against weight rows j..<j+nw of `w` (row `wbase` at w's start).
+static inline AVX2 __attribute__((always_inline)) void
+group_avx2(int wtype, ptrdiff_t nx, const float *x, ptrdiff_t r, ptrdiff_t k, const void *w, ptrdiff_t wbase,
+           const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j, ptrdiff_t j1) {
+    const ptrdiff_t step = nx == 4 ? AVX2_ROWS(4) : nx == 3 ? AVX2_ROWS(3) : AVX2_ROWS(1);
+    for (; j < j1; j += step) {
+        const ptrdiff_t nw = j1 - j < step ? j1 - j : step;
+        switch (nx) {
+        case 4: block_avx2(wtype, AVX2_ROWS(4), 4, x, r, k, w, wbase, scales, bias, y, ldy, j, nw); break;
+        case 3: block_avx2(wtype, AVX2_ROWS(3), 3, x, r, k, w, wbase, scales, bias, y, ldy, j, nw); break;
+        case 2: block_avx2(wtype, AVX2_ROWS(2), 2, x, r, k, w, wbase, scales, bias, y, ldy, j, nw); break;
+        default: block_avx2(wtype, AVX2_ROWS(1), 1, x, r, k, w, wbase, scales, bias, y, ldy, j, nw); break;
+        }
+    }
+}
+
+/// Up to 4 activation rows: one sweep over the weights, widened in registers. More rows: weight rows 8 at a
+/// time (widened once into an L1-resident buffer unless float32), every activation group against them
+/// while they are in cache. Both compute each output with the same float operations in the same order.
 static inline AVX2 __attribute__((always_inline)) void
 gemm_avx2_body(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales,
-               const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
-    // activation rows in groups of 4, the last group of 1-3; each group sweeps the columns
-    for (ptrdiff_t r = 0; r < m; r += 4) {
-        const ptrdiff_t nx = m - r < 4 ? m - r : 4;
-        const ptrdiff_t step = nx == 4 ? AVX2_ROWS(4) : nx == 3 ? AVX2_ROWS(3) : AVX2_ROWS(1);
-        for (ptrdiff_t j = j0; j < j1; j += step) {
-            const ptrdiff_t nw = j1 - j < step ? j1 - j : step;
-            switch (nx) {
-            case 4: block_avx2(wtype, AVX2_ROWS(4), 4, x, r, k, w, scales, bias, y, ldy, j, nw); break;
-            case 3: block_avx2(wtype, AVX2_ROWS(3), 3, x, r, k, w, scales, bias, y, ldy, j, nw); break;
-            case 2: block_avx2(wtype, AVX2_ROWS(2), 2, x, r, k, w, scales, bias, y, ldy, j, nw); break;
-            default: block_avx2(wtype, AVX2_ROWS(1), 1, x, r, k, w, scales, bias, y, ldy, j, nw); break;
-            }
+               const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1, float *buf) {
+    if (m <= 4) {
+        group_avx2(wtype, m, x, 0, k, w, 0, scales, bias, y, ldy, j0, j1);
+        return;
+    }
+    for (ptrdiff_t j = j0; j < j1; j += 8) {
+        const ptrdiff_t nw = j1 - j < 8 ? j1 - j : 8;
+        if (wtype != BRV_W_F32) widen_rows_avx2(wtype, w, scales, j, nw, k, buf);
+        for (ptrdiff_t r = 0; r < m; r += 4) {
+            const ptrdiff_t nx = m - r < 4 ? m - r : 4;
+            if (wtype == BRV_W_F32) group_avx2(BRV_W_F32, nx, x, r, k, w, 0, NULL, bias, y, ldy, j, j + nw);
+            else group_avx2(BRV_W_F32, nx, x, r, k, buf, j, NULL, bias, y, ldy, j, j + nw);
         }
     }
 }
@@ -282,7 +321,10 @@ gemm_avx2_body(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *
 #define AVX2_KERNEL(name, type) \
     static AVX2 void name(const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales, \
                           const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) { \
-        gemm_avx2_body(type, x, m, k, w, scales, bias, y, ldy, j0, j1); \
+        float *buf = m > 4 && type != BRV_W_F32 ? malloc(sizeof(float) * 8 * (size_t)k) : NULL; \
+        if (m > 4 && type != BRV_W_F32 && !buf) { gemm_portable(type, x, m, k, w, scales, bias, y, ldy, j0, j1); return; } \
+        gemm_avx2_body(type, x, m, k, w, scales, bias, y, ldy, j0, j1, buf); \
+        free(buf); \
     }
 AVX2_KERNEL(gemm_avx2_f32, BRV_W_F32)
 AVX2_KERNEL(gemm_avx2_bf16, BRV_W_BF16)
