@@ -49,8 +49,8 @@ $(NVRTC_LIB):
 	rm -rf $(CUDA_DIR)/.download
 	@test -f $(NVRTC_LIB) && test -f $(CUDA_INCLUDE)/cuda_fp16.h
 
-cuda-check: build cuda-deps
-	BREVITY_NVRTC=$(abspath $(NVRTC_LIB)) BREVITY_CUDA_INCLUDE=$(abspath $(CUDA_INCLUDE)) .build/debug/brevity cuda-check --arch sm_80 --arch sm_90
+cuda-check: release cuda-deps
+	BREVITY_NVRTC=$(abspath $(NVRTC_LIB)) BREVITY_CUDA_INCLUDE=$(abspath $(CUDA_INCLUDE)) .build/release/brevity cuda-check --arch sm_80 --arch sm_90
 
 build: deps
 	$(SWIFT) build
@@ -58,9 +58,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The tests run against the release configuration users run (-Ounchecked on the engine: a check that it
+# strips shows up as a failing test); -enable-testing lets the suites reach internal declarations.
+# TEST_CONFIG=debug runs them against a debug build instead.
+TEST_CONFIG ?= release
+TEST_FLAGS := $(if $(filter release,$(TEST_CONFIG)),-c release -Xswiftc -enable-testing,)
 test: deps models cuda-deps
 	BREVITY_MODELS=$(abspath $(MODELS)) BREVITY_NVRTC=$(abspath $(NVRTC_LIB)) BREVITY_CUDA_INCLUDE=$(abspath $(CUDA_INCLUDE)) \
-	  BREVITY_KERNEL_CACHE=$(abspath $(CUDA_DIR))/kernels $(SWIFT) test
+	  BREVITY_KERNEL_CACHE=$(abspath $(CUDA_DIR))/kernels $(SWIFT) test $(TEST_FLAGS)
 
 # The service on PORT (default 8000). MODEL_NAME (default facebook/bart-large-cnn, the originals' model;
 # MODEL works too) is a model folder or a hub id, taken from the hub cache or downloaded; when it cannot

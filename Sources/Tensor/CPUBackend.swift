@@ -20,6 +20,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         // splits large products by columns). Its own threads would spin-wait (sched_yield) after each call,
         // taking the cores from the decode kernels that follow.
         openblas_set_num_threads(1)
+        // Activations of up to 32 MiB (a step's logits: rows x 50264 floats) come from the heap and go back to
+        // it: above glibc's default 128 KiB threshold each would be a fresh mmap, zeroed page by page
+        // (clear_page was 10% of a bf16 decode), then unmapped. Weights (converted once) stay mmapped.
+        _ = brv_heap_tune(32 << 20, 256 << 20)
     }
 
     /// Cores used by the kernels, BLAS included.

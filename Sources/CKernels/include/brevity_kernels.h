@@ -42,4 +42,8 @@ void brv_gemm(int tier, int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, con
 /// group scales).
 void brv_widen(int wtype, const void *src, const float *scales, float *dst, ptrdiff_t count);
 
+/// Blocks up to `mmapThreshold` bytes come from the heap and return to it (glibc's default, 128 KiB, maps and
+/// zeroes fresh pages for every larger block); the heap is trimmed past `trimThreshold`. 0 when applied.
+int brv_heap_tune(size_t mmapThreshold, size_t trimThreshold);
+
 #endif
