@@ -21,18 +21,23 @@ public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
         }
     }
 
-    /// What this CPU supports.
-    public static let detected = CPUTier(rawValue: brv_cpu_tier()) ?? .portable
+    /// What this CPU supports (the tests run every tier up to it).
+    public static let supported = CPUTier(rawValue: brv_cpu_tier()) ?? .portable
 
-    /// `BREVITY_CPU_FEATURES` (portable, avx2, avx512) lowers the tier, for tests and comparisons; a tier
+    /// The tier used unless told otherwise: the best supported one whose kernels have been verified on
+    /// hardware. The AVX-512 kernels pass their tests only where a CPU has AVX-512, and none has run them
+    /// yet, so they are opt-in (`BREVITY_CPU_FEATURES=avx512`) until one does.
+    public static let detected = min(supported, .avx2)
+
+    /// `BREVITY_CPU_FEATURES` (portable, avx2, avx512) picks the tier, for tests and comparisons; a tier
     /// above what the CPU has is refused (it would fault), as is an unknown name.
     public static func fromEnvironment(_ value: String?) throws -> CPUTier {
         guard let value, !value.isEmpty else { return detected }
         guard let asked = allCases.first(where: { $0.name == value.lowercased() }) else {
             throw TensorError.invalid("BREVITY_CPU_FEATURES=\(value): expected portable, avx2 or avx512")
         }
-        guard asked <= detected else {
-            throw TensorError.invalid("BREVITY_CPU_FEATURES=\(value): this CPU supports \(detected.name) at most")
+        guard asked <= supported else {
+            throw TensorError.invalid("BREVITY_CPU_FEATURES=\(value): this CPU supports \(supported.name) at most")
         }
         return asked
     }

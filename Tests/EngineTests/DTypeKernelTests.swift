@@ -39,7 +39,7 @@ final class DTypeKernelTests: XCTestCase {
     func testEveryTierAndWeightTypeMatchesDoubleOnOddShapes() {
         var seed: UInt64 = 11
         let shapes = [(1, 1, 1), (1, 17, 5), (2, 7, 3), (3, 33, 7), (4, 100, 9), (5, 31, 13), (7, 64, 257), (13, 129, 6), (16, 15, 4)]
-        for tier in CPUTier.allCases where tier <= CPUTier.detected {
+        for tier in CPUTier.allCases where tier <= CPUTier.supported {
             let b = CPUBackend(tier: tier)
             for type in DType.allCases {
                 for (m, k, n) in shapes {
@@ -63,7 +63,7 @@ final class DTypeKernelTests: XCTestCase {
     func testRowResultsDoNotDependOnTheBatch() {
         var seed: UInt64 = 12
         let (k, n) = (70, 45)
-        for tier in CPUTier.allCases where tier <= CPUTier.detected {
+        for tier in CPUTier.allCases where tier <= CPUTier.supported {
             let b = CPUBackend(tier: tier)
             for type in DType.allCases {
                 let w = weight(random(n * k, seed: &seed), rows: n, columns: k, type, on: b)
@@ -151,7 +151,9 @@ final class DTypeKernelTests: XCTestCase {
         XCTAssertEqual(try CPUTier.fromEnvironment(""), CPUTier.detected)
         XCTAssertEqual(try CPUTier.fromEnvironment("PORTABLE"), .portable)
         XCTAssertThrowsError(try CPUTier.fromEnvironment("sse9")) { XCTAssertTrue("\($0)".contains("portable, avx2 or avx512"), "\($0)") }
-        if CPUTier.detected < .avx512 {
+        XCTAssertLessThanOrEqual(CPUTier.detected, .avx2, "AVX-512 is opt-in until verified on hardware")
+        XCTAssertEqual(try CPUTier.fromEnvironment(CPUTier.supported.name), CPUTier.supported)
+        if CPUTier.supported < .avx512 {
             XCTAssertThrowsError(try CPUTier.fromEnvironment("avx512")) { XCTAssertTrue("\($0)".contains("supports"), "\($0)") }
         }
         XCTAssertEqual(DType(userName: "BF16"), .bf16)
