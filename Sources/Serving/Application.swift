@@ -78,6 +78,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     // the weights' type in effect (DTYPE) and the CPU kernels' instruction set
     health["dtype"] = models.abstractive?.dtype ?? config.dtype
     health["cpu_kernels"] = CPUBackend.shared.tier.name
+    if !config.deviceReason.isEmpty { health["device_reason"] = config.deviceReason }
     let healthBody = health
     router.get("health") { _, _ in jsonResponse(healthBody) }
     router.get("ready") { _, _ in

@@ -193,7 +193,10 @@ enum OpenAPIDocument {
           "mode": {"enum": ["abstractive", "extractive"], "description": "The default mode"},
           "modes": {"type": "array", "items": {"enum": ["abstractive", "extractive"]}},
           "models": {"type": "object", "properties": {"abstractive": {"type": "string"}, "extractive": {"type": "string"}}},
-          "reason": {"type": "string", "description": "Why these models and this mode serve (e.g. the fallback after MODEL_NAME could not be had)"}
+          "reason": {"type": "string", "description": "Why these models and this mode serve (e.g. the fallback after MODEL_NAME could not be had)"},
+          "dtype": {"enum": ["float32", "bfloat16", "float16", "int8"], "description": "The type the weights are held in (DTYPE)"},
+          "cpu_kernels": {"enum": ["avx512", "avx2", "portable"], "description": "The instruction set of the CPU kernels"},
+          "device_reason": {"type": "string", "description": "Why this device serves (DEVICE / --device)"}
         }
       },
       "Ready": {"type": "object", "required": ["ready"], "properties": {"ready": {"type": "boolean"}, "reason": {"type": "string"}}},

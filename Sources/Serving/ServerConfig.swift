@@ -11,8 +11,12 @@ public struct ServerConfig: Sendable {
     public var port = 8000
     /// NUM_BEAMS: overrides the model's beam count when set.
     public var numBeams: Int?
-    /// DTYPE: the weights' storage type as requested (float32, float16, bfloat16); compute is float32 on the CPU.
+    /// DTYPE: the weights' storage type (float32, bfloat16, float16, int8); activations are float32 on the CPU.
     public var dtype = "float32"
+    /// DEVICE / --device: cpu, cuda or auto (CUDA when a usable GPU and backend are there, else the CPU).
+    public var device = DeviceChoice.auto
+    /// Why the device in use was chosen (set at start-up; logged and in /health).
+    public var deviceReason = ""
     /// MAX_CONCURRENT_BATCH: texts decoding together at most.
     public var maxConcurrentBatch = 16
     /// Decoder rows (sequences x beams) in one step at most.
@@ -65,6 +69,9 @@ public struct ServerConfig: Sendable {
         c.port = try int("PORT", min: 0) ?? c.port
         c.numBeams = try int("NUM_BEAMS", min: 1)
         if let d = env["DTYPE"], !d.isEmpty { c.dtype = try parseDType(d) }
+        if let d = env["DEVICE"], !d.isEmpty {
+            do { c.device = try DeviceChoice(parsing: d) } catch { throw ConfigError("DEVICE=\(d): expected auto, cpu or cuda") }
+        }
         c.maxConcurrentBatch = try int("MAX_CONCURRENT_BATCH", min: 1) ?? c.maxConcurrentBatch
         c.maxBatchSize = try int("BREVITY_MAX_BATCH_SIZE", min: 1) ?? c.maxBatchSize
         c.maxQueue = try int("BREVITY_MAX_QUEUE", min: 1) ?? c.maxQueue

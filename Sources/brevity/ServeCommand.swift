@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port (PORT, default 8000).") var port: Int?
     @Option(help: "Beam count replacing the model's default (NUM_BEAMS).") var numBeams: Int?
     @Option(help: "Weights' type: float32, bfloat16, float16, int8 (DTYPE; auto = float32 on the CPU).") var dtype: String?
+    @Option(help: "cpu, cuda or auto: CUDA when usable, else the CPU, with the reason logged (DEVICE, default auto).") var device: String?
     @Option(help: "Texts decoding together at most (MAX_CONCURRENT_BATCH, default 16).") var maxConcurrentBatch: Int?
     @Option(help: "Decoder rows (sequences x beams) per step at most (BREVITY_MAX_BATCH_SIZE, default 64).") var maxBatchSize: Int?
     @Option(help: "Texts waiting at most; beyond, 503 (BREVITY_MAX_QUEUE, default 256).") var maxQueue: Int?
@@ -46,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let port { c.port = port }
         if let numBeams { c.numBeams = numBeams }
         if let dtype { c.dtype = try ServerConfig.parseDType(dtype) }
+        if let device {
+            do { c.device = try DeviceChoice(parsing: device) } catch { throw ConfigError("--device \(device): expected auto, cpu or cuda") }
+        }
         if let maxConcurrentBatch { c.maxConcurrentBatch = maxConcurrentBatch }
         if let maxBatchSize { c.maxBatchSize = maxBatchSize }
         if let maxQueue { c.maxQueue = maxQueue }
@@ -70,6 +74,8 @@ struct ServeCommand: AsyncParsableCommand {
         do { _ = try CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]) } catch {
             throw ConfigError("\(error)")
         }
+        // --device cuda without a usable GPU (or, in this build, without the CUDA backend) stops here
+        do { c.deviceReason = try c.device.resolve().reason } catch { throw ConfigError("--device cuda: \(error)") }
         return c
     }
 
@@ -95,6 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
                                           "modes": .string(models.modes.map(\.rawValue).joined(separator: ",")),
                                           "reason": .string(models.reason), "device": .string(models.abstractive?.device ?? "cpu"),
                                           "dtype": .string(models.abstractive?.dtype ?? config.dtype),
+                                          "device_reason": .string(config.deviceReason),
                                           "cpu_kernels": .string(CPUBackend.shared.tier.name),
                                           "host": .string(config.host), "port": .stringConvertible(config.port)])
         let built = buildApplication(config: config, models: models, logger: logger)

@@ -19,17 +19,22 @@ final class DTypeServiceTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("DTYPE=int4") && "\(error)".contains("int8"), "\(error)")
         }
         XCTAssertThrowsError(try SummarizationEngine.load(folder: ServingFixtures.folder, name: "t", dtype: "fp8"))
+        XCTAssertEqual(try ServerConfig.fromEnvironment(["DEVICE": "CPU"]).device, .cpu)
+        XCTAssertEqual(try ServerConfig.fromEnvironment([:]).device, .auto)
+        XCTAssertThrowsError(try ServerConfig.fromEnvironment(["DEVICE": "tpu"])) { XCTAssertTrue("\($0)".contains("DEVICE=tpu"), "\($0)") }
     }
 
     func testHealthReportsTheDTypeInEffectAndTheServiceAnswers() async throws {
         let engine = try SummarizationEngine.load(folder: ServingFixtures.folder, name: "summarizer-tiny", dtype: "bfloat16")
         XCTAssertEqual(engine.dtype, "bfloat16")
-        let (app, scheduler, _) = buildApplication(config: testConfig(), engine: engine)
+        let (app, scheduler, _) = buildApplication(config: testConfig { $0.deviceReason = "--device cpu" }, engine: engine)
         try await waitReady(scheduler)
         try await app.test(.router) { client in
             let h = json(try await client.execute(uri: "/health", method: .get).body) as? [String: Any]
             XCTAssertEqual(h?["dtype"] as? String, "bfloat16")
             XCTAssertEqual(h?["cpu_kernels"] as? String, CPUBackend.shared.tier.name)
+            XCTAssertEqual(h?["device_reason"] as? String, "--device cpu")
+            XCTAssertEqual(h?["device"] as? String, "cpu")
             let r = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders,
                                              body: body(["texts": ServingFixtures.expected.texts]))
             XCTAssertEqual(r.status, .ok, String(buffer: r.body))

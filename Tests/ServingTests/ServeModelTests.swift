@@ -91,6 +91,10 @@ final class ServeModelTests: XCTestCase {
             (["--model", "nobody/absent-model"], "nobody/absent-model"),
             (["--model", "nobody/absent-model", "--fallback-model", "/no/such/folder"], "neither could the fallback /no/such/folder"),
             (["--model", minilm, "--mode", "summary"], "expected abstractive or extractive"),
+            (["--model", minilm, "--dtype", "int4"], "expected float32 (fp32), bfloat16 (bf16), float16 (fp16) or int8"),
+            (["--model", minilm, "--device", "tpu"], "expected auto, cpu or cuda"),
+            // no GPU here (and no CUDA backend in this build): an explicit cuda is refused, saying why
+            (["--model", minilm, "--device", "cuda"], "--device cuda: "),
         ]
         for (args, message) in cases {
             let s = try serve(args)
