@@ -84,9 +84,11 @@ final class LiveTests: XCTestCase {
     /// A client that goes away: its texts leave the batch (or the queue) and the counter rises; the
     /// service keeps answering.
     func testDisconnectCancelsWork() async throws {
-        try await withLiveApp({ $0.maxConcurrentBatch = 1 }) { client, scheduler in
+        // 400 texts one at a time: in a release build the tiny model decodes 24 of them in ~40 ms, which
+        // let the request finish before the hang-up; the queue must still hold texts when the client leaves
+        try await withLiveApp({ $0.maxConcurrentBatch = 1; $0.maxTexts = 400; $0.maxQueue = 400 }) { client, scheduler in
             guard let port = client.port else { return XCTFail("no port") }
-            let long: [String: Any] = ["texts": Array(repeating: ServingFixtures.expected.texts[0], count: 24),
+            let long: [String: Any] = ["texts": Array(repeating: ServingFixtures.expected.texts[0], count: 400),
                                        "num_beams": 3, "min_length": 60, "max_length": 60, "no_repeat_ngram_size": 0]
             let payload = try JSONSerialization.data(withJSONObject: long)
             let request = "POST /summarize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\n\r\n"
@@ -95,6 +97,7 @@ final class LiveTests: XCTestCase {
             // wait until its texts are decoding, then hang up
             for _ in 0..<500 where scheduler.load.active == 0 { try await Task.sleep(nanoseconds: 10_000_000) }
             XCTAssertGreaterThan(scheduler.load.active, 0)
+            XCTAssertGreaterThan(scheduler.load.queued, 0, "texts still waiting when the client hangs up")
             close(fd)
             for _ in 0..<1000 where scheduler.load.active + scheduler.load.queued > 0 { try await Task.sleep(nanoseconds: 10_000_000) }
             XCTAssertEqual(scheduler.load.active + scheduler.load.queued, 0, "the texts left the batch and the queue")
