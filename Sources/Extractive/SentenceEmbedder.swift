@@ -122,7 +122,7 @@ public final class SentenceTransformerEmbedder: SentenceEmbedder, @unchecked Sen
         let ids = try tokenizer.encode(lowercase ? text.lowercased() : text, addSpecialTokens: true,
                                        truncation: .maxLength(maxSeqLength, .right), padding: false).ids
         do { try TokenIdError.check(ids, vocabulary: model.config.vocabSize) } catch let e as TokenIdError {
-            throw EmbedderError("token '\(tokenizer.idToToken(e.id) ?? "#\(e.id)")' (id \(e.id)) is outside the model's vocabulary of \(e.vocabulary) embeddings")
+            throw EmbedderError("\(e.named(tokenizer.idToToken(e.id)))")
         }
         return ids
     }

@@ -27,6 +27,18 @@ public protocol WeightFile: AnyObject, Sendable {
 
 extension SafetensorsFile: WeightFile {}
 
+extension WeightFile {
+    /// A tensor of `shape` over contiguous mapped bytes of `dtype`, held as `target` on `backend` (seen as
+    /// [first dimension, the rest]): the bytes themselves when nothing changes, else converted once.
+    func adopt(_ pointer: UnsafeRawPointer, dtype: DType, shape: [Int], as target: DType, on backend: any Backend) -> Tensor {
+        let count = shape.reduce(1, *)
+        let rows = count == 0 ? 0 : shape.count >= 2 ? shape[0] : 1
+        let storage = backend.weight(from: pointer, type: dtype, rows: rows, columns: rows == 0 ? 0 : count / rows,
+                                     as: target, owner: self)
+        return Tensor(shape: shape, storage: storage)
+    }
+}
+
 /// Opens a weights file by its content: a zip is a PyTorch checkpoint, a bare pickle is torch's legacy
 /// format (refused with advice), anything else is read as safetensors.
 public func openWeightFile(_ url: URL) throws -> any WeightFile {
@@ -143,37 +155,33 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
 
     public func dropPages(_ pointer: UnsafeRawPointer, count: Int) { file.dropPages(pointer, count: count) }
 
-    public func contiguousBytes(_ name: String) throws -> (pointer: UnsafeRawPointer, dtype: DType)? {
+    /// The tensor's record and its element type (a checkpoint type).
+    private func entry(_ name: String) throws -> (t: PickleTensor, dataOffset: Int, dtype: DType) {
         guard let (t, dataOffset) = tensors[name] else { throw WeightError.missing(tensor: name, searched: path) }
         guard let dtype = DType(rawValue: t.dtype), dtype.isCheckpointType else {
             throw WeightError.unsupportedDType(tensor: name, dtype: t.dtype)
         }
+        return (t, dataOffset, dtype)
+    }
+
+    public func contiguousBytes(_ name: String) throws -> (pointer: UnsafeRawPointer, dtype: DType)? {
+        let (t, dataOffset, dtype) = try entry(name)
         guard PyTorchCheckpoint.isContiguous(t.shape, t.stride) else { return nil }
         return (UnsafeRawPointer(base + dataOffset) + t.offset * t.storage.elementSize, dtype)
     }
 
     public func load(_ name: String, on backend: any Backend) throws -> Tensor {
-        guard let (t, dataOffset) = tensors[name] else { throw WeightError.missing(tensor: name, searched: path) }
-        guard let dtype = DType(rawValue: t.dtype), dtype.isCheckpointType else {
-            throw WeightError.unsupportedDType(tensor: name, dtype: t.dtype)
+        // contiguous: float32 is the mapped bytes themselves (torch aligns each storage record to 64 bytes)
+        if let (pointer, dtype) = try contiguousBytes(name) {
+            return adopt(pointer, dtype: dtype, shape: tensors[name]!.tensor.shape, as: .f32, on: backend)
         }
+        let (t, dataOffset, dtype) = try entry(name)
         let count = t.shape.reduce(1, *)
         let storage = UnsafeRawPointer(base + dataOffset)
         let es = t.storage.elementSize
-        let contiguous = PyTorchCheckpoint.isContiguous(t.shape, t.stride)
-        // contiguous float32 on a backend that reads host memory: the mapped bytes themselves, no copy
-        // (torch aligns each storage record to 64 bytes)
-        if dtype == .f32, contiguous, count > 0,
-           let mapped = backend.wrap(readOnlyHost: storage + t.offset * es, count: count, owner: self) {
-            return Tensor(shape: t.shape, storage: mapped)
-        }
         var host = [Float](repeating: 0, count: count)
         host.withUnsafeMutableBufferPointer { buf in
             guard let dst = buf.baseAddress, count > 0 else { return }
-            if contiguous {
-                dtype.widen(storage + t.offset * es, count: count, into: dst)
-                return
-            }
             // a strided view (a transposed weight saved as is): gather element by element, row-major
             var index = [Int](repeating: 0, count: t.shape.count)
             var src = t.offset

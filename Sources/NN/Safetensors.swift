@@ -119,23 +119,13 @@ public final class SafetensorsFile: @unchecked Sendable {
         return (UnsafeRawPointer(base + dataOffset + e.begin), dtype)
     }
 
-    /// The tensor widened to float32 on `backend`.
+    /// The tensor widened to float32 on `backend` (float32: the mapped bytes themselves, no copy).
     public func load(_ name: String, on backend: any Backend) throws -> Tensor {
-        guard let e = entries[name] else { throw WeightError.missing(tensor: name, searched: path) }
-        guard let dtype = DType(rawValue: e.dtypeName), dtype.isCheckpointType else {
-            throw WeightError.unsupportedDType(tensor: name, dtype: e.dtypeName)
+        // safetensors data is always contiguous: contiguousBytes is nil only for a missing tensor (thrown)
+        guard let e = entries[name], let (pointer, dtype) = try contiguousBytes(name) else {
+            throw WeightError.missing(tensor: name, searched: path)
         }
-        let count = e.shape.reduce(1, *)
-        let source = UnsafeRawPointer(base + dataOffset + e.begin)
-        // float32 on a backend that reads host memory: the mapped bytes themselves, no copy
-        if dtype == .f32, let storage = backend.wrap(readOnlyHost: source, count: count, owner: self) {
-            return Tensor(shape: e.shape, storage: storage)
-        }
-        var host = [Float](repeating: 0, count: count)
-        host.withUnsafeMutableBufferPointer { buf in
-            if let dst = buf.baseAddress { dtype.widen(UnsafeRawPointer(base + dataOffset + e.begin), count: count, into: dst) }
-        }
-        return Tensor(host, shape: e.shape, on: backend)
+        return adopt(pointer, dtype: dtype, shape: e.shape, as: .f32, on: backend)
     }
 }
 

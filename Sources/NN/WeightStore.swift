@@ -57,13 +57,19 @@ public final class WeightStore: @unchecked Sendable {
     /// Loads `name` (or the first present of `name` + `aliases`: tied copies are often absent from a file),
     /// checking the shape when given.
     public func tensor(_ name: String, shape: [Int]? = nil, aliases: [String] = []) throws -> Tensor {
+        let (file, found) = try locate(name, shape: shape, aliases: aliases)
+        return try file.load(found, on: backend)
+    }
+
+    /// The file holding `name` (or the first present alias) and the name found, its shape checked when given.
+    private func locate(_ name: String, shape: [Int]?, aliases: [String]) throws -> (file: any WeightFile, name: String) {
         guard let found = ([name] + aliases).first(where: { owner[$0] != nil }), let i = owner[found] else {
             throw WeightError.missing(tensor: name, searched: description)
         }
         if let shape, let actual = files[i].entries[found]?.shape, actual != shape {
             throw WeightError.shapeMismatch(tensor: found, expected: shape, actual: actual)
         }
-        return try files[i].load(found, on: backend)
+        return (files[i], found)
     }
 
     /// A 2-D weight used in products or as an embedding table, held in `weightType`: the checkpoint's
@@ -71,21 +77,14 @@ public final class WeightStore: @unchecked Sendable {
     public func matrix(_ name: String, shape: [Int], aliases: [String] = []) throws -> Tensor {
         guard weightType != .f32 else { return try tensor(name, shape: shape, aliases: aliases) }
         require(shape.count == 2, "matrix: 2-D shapes only")
-        guard let found = ([name] + aliases).first(where: { owner[$0] != nil }), let i = owner[found] else {
-            throw WeightError.missing(tensor: name, searched: description)
-        }
-        if let actual = files[i].entries[found]?.shape, actual != shape {
-            throw WeightError.shapeMismatch(tensor: found, expected: shape, actual: actual)
-        }
-        let file = files[i]
+        let (file, found) = try locate(name, shape: shape, aliases: aliases)
         if let (pointer, dtype) = try file.contiguousBytes(found) {
-            let storage = backend.weight(from: pointer, type: dtype, rows: shape[0], columns: shape[1], as: weightType,
-                                         owner: file)
+            let t = file.adopt(pointer, dtype: dtype, shape: shape, as: weightType, on: backend)
             // converted (not used in place): the source pages need not stay resident
-            if UnsafeRawPointer(storage.pointer) != pointer {
+            if UnsafeRawPointer(t.storage.pointer) != pointer {
                 file.dropPages(pointer, count: shape[0] * shape[1] * dtype.byteSize)
             }
-            return Tensor(shape: shape, storage: storage)
+            return t
         }
         // a strided view: gathered to float32 first
         let gathered = try file.load(found, on: CPUBackend.shared).toArray()

@@ -92,12 +92,15 @@ public struct ServerConfig: Sendable {
 
     /// DTYPE / --dtype: the type weights are held in. `auto` is float32 on the CPU (outputs equal to
     /// transformers' float32); float16 keeps f16 weights widened in the kernels.
-    public static func parseDType(_ s: String) throws -> String {
-        if s.lowercased() == "auto" { return DType.f32.userName }
+    public static func parseDType(_ s: String) throws -> String { try parseWeightType(s).userName }
+
+    /// The same, as the engine's `DType`.
+    public static func parseWeightType(_ s: String) throws -> DType {
+        if s.lowercased() == "auto" { return .f32 }
         guard let d = DType(userName: s) else {
             throw ConfigError("DTYPE=\(s): expected float32 (fp32), bfloat16 (bf16), float16 (fp16) or int8")
         }
-        return d.userName
+        return d
     }
 
     public static func parseMode(_ s: String, name: String = "--mode") throws -> SummaryMode {

@@ -28,7 +28,7 @@ public final class SummarizationEngine: @unchecked Sendable {
     /// Loads the model folder; `numBeams` (NUM_BEAMS) replaces the model's default beam count; `dtype`
     /// (DTYPE: float32, bfloat16, float16, int8) is the type its projections and embeddings are held in.
     public static func load(folder: URL, name: String, numBeams: Int? = nil, dtype: String = "float32") throws -> SummarizationEngine {
-        guard let weightType = DType(userName: dtype) else { throw ConfigError("dtype \(dtype) is not one of float32, bfloat16, float16, int8") }
+        let weightType = try ServerConfig.parseWeightType(dtype)
         let model = try ModelRegistry.load(folder: folder, weightType: weightType)
         let tokenizer = try Tokenizer.load(from: folder)
         var defaults = try GenerationConfig.model(folder: folder)
@@ -40,12 +40,12 @@ public final class SummarizationEngine: @unchecked Sendable {
     public var maxInputTokens: Int { model.maxPositions }
 
     /// Token ids of `text` and whether they were cut to the model's positions (as the reference services).
-    /// Throws `UnknownTokenError` when the tokenizer yields an id the model has no embedding for (e.g.
+    /// Throws `TokenIdError`, naming the token, when the tokenizer yields an id the model has no embedding for (e.g.
     /// bart-large-cnn: `vocab_size` 50264, `<mask>` = 50264; transformers fails with IndexError there).
     public func inputIds(_ text: String, truncate: Bool = true) throws -> (ids: [Int], tokens: Int, truncated: Bool) {
         let full = try tokenizer.encode(text, truncation: .none, padding: false).ids
         do { try TokenIdError.check(full, vocabulary: model.vocabularySize) } catch let e as TokenIdError {
-            throw UnknownTokenError(token: tokenizer.idToToken(e.id) ?? "#\(e.id)", id: e.id, vocabulary: e.vocabulary)
+            throw e.named(tokenizer.idToToken(e.id))
         }
         if !truncate || full.count <= maxInputTokens { return (full, full.count, false) }
         let cut = try tokenizer.encode(text, truncation: .maxLength(maxInputTokens, .right), padding: false).ids
@@ -61,15 +61,4 @@ public final class SummarizationEngine: @unchecked Sendable {
 
     /// Tokens produced after the decoder start token (forced BOS and EOS included).
     public static func generatedCount(_ ids: [Int]) -> Int { max(0, ids.count - 1) }
-}
-
-/// A text whose tokens include one the model cannot embed (a 422 naming the text and the token).
-public struct UnknownTokenError: Error, CustomStringConvertible {
-    public let token: String
-    public let id: Int
-    public let vocabulary: Int
-
-    public var description: String {
-        "token '\(token)' (id \(id)) is outside the model's vocabulary of \(vocabulary) embeddings"
-    }
 }

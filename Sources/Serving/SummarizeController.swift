@@ -3,6 +3,7 @@ import Generation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Tensor
 import NIOCore
 
 /// Abstractive summaries for `POST /summarize` and `POST /summarize/stream` (SummarizeRoutes parses the
@@ -37,7 +38,7 @@ struct SummarizeController {
         var prepared: [Prepared] = []
         for (i, text) in req.texts.enumerated() {
             let p: (ids: [Int], tokens: Int, truncated: Bool)
-            do { p = try engine.inputIds(text) } catch let e as UnknownTokenError {
+            do { p = try engine.inputIds(text) } catch let e as TokenIdError {
                 throw APIError.invalid("\(field)[\(i)]", "\(e)")
             } catch { throw APIError.invalid("\(field)[\(i)]", "cannot tokenize: \(error)") }
             if p.truncated && req.truncation == .error {

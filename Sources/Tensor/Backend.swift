@@ -52,12 +52,9 @@ public protocol Backend: AnyObject, Sendable {
     func allocate(count: Int, zeroed: Bool) -> TensorStorage
     func upload(_ values: UnsafeBufferPointer<Float>) -> TensorStorage
     func download(_ tensor: Tensor) -> [Float]
-    /// Storage over `count` float32 at `pointer` (read-only host memory such as a mapped checkpoint) kept
-    /// alive by `owner`, without copying; nil where the backend cannot use host memory (then: upload).
-    func wrap(readOnlyHost pointer: UnsafeRawPointer, count: Int, owner: AnyObject) -> TensorStorage?
-    /// A weight matrix [rows, columns] held as `target`, made from host memory of `sourceType` (a mapped
-    /// checkpoint kept alive by `owner`): narrowed, or quantized per row for int8. The CPU backend uses the
-    /// bytes in place when the types agree.
+    /// A checkpoint tensor seen as [rows, columns], held as `target`, made from host memory of `sourceType`
+    /// (a mapped checkpoint kept alive by `owner`): widened, narrowed, or quantized per row for int8. The
+    /// CPU backend uses the mapped bytes in place when the types agree.
     func weight(from source: UnsafeRawPointer, type sourceType: DType, rows: Int, columns: Int, as target: DType,
                 owner: AnyObject) -> TensorStorage
     func copy(_ storage: TensorStorage, count: Int) -> TensorStorage

@@ -78,29 +78,23 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let s = tensor.storage, c = tensor.columns
         if s.dtype == .f32 { return Array(UnsafeBufferPointer(start: s.floats, count: tensor.count)) }
         return [Float](unsafeUninitializedCapacity: tensor.count) { buf, n in
-            if s.dtype == .int8, let scales = s.scales?.floats {
-                let g = DType.int8Groups(columns: c)
-                for r in 0..<tensor.rows {
-                    s.dtype.widen(s.pointer + r * c, count: c, into: buf.baseAddress! + r * c, scales: scales + r * g)
-                }
-            } else if tensor.count > 0 {
-                s.dtype.widen(s.pointer, count: tensor.count, into: buf.baseAddress!)
-            }
+            if tensor.count > 0 { for r in 0..<tensor.rows { widenRow(s, r, columns: c, into: buf.baseAddress! + r * c) } }
             n = tensor.count
         }
     }
 
-    public func wrap(readOnlyHost pointer: UnsafeRawPointer, count: Int, owner: AnyObject) -> TensorStorage? {
-        guard Int(bitPattern: pointer) % 4 == 0 else { return nil }
-        // The owner (a mapped file) is retained by the release closure; weights are never written in place.
-        return TensorStorage(backend: self, pointer: UnsafeMutableRawPointer(mutating: pointer), count: count,
-                             release: { _ in withExtendedLifetime(owner) {} })
+    /// Row `row` of a [rows, columns] weight storage as float32 (int8: times its group scales).
+    @inline(__always)
+    func widenRow(_ s: TensorStorage, _ row: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        s.dtype.widen(s.pointer + row * columns * s.dtype.byteSize, count: columns, into: out,
+                      scales: s.scales.map { UnsafePointer($0.floats) + row * DType.int8Groups(columns: columns) })
     }
 
     public func weight(from source: UnsafeRawPointer, type sourceType: DType, rows: Int, columns: Int, as target: DType,
                        owner: AnyObject) -> TensorStorage {
         let count = rows * columns
-        // the mapped bytes themselves when nothing changes (aligned for the kernels' element loads)
+        // the mapped bytes themselves when nothing changes (aligned for the kernels' element loads); the
+        // owner (a mapped file) is retained by the release closure, and weights are never written in place
         if sourceType == target, target != .int8, Int(bitPattern: source) % target.byteSize == 0 {
             return TensorStorage(backend: self, pointer: UnsafeMutableRawPointer(mutating: source), count: count,
                                  dtype: target, release: { _ in withExtendedLifetime(owner) {} })
@@ -117,6 +111,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             for r in range {
                 let s = UnsafeRawPointer(bitPattern: src)! + r * columns * sourceType.byteSize
                 let d = UnsafeMutableRawPointer(bitPattern: dst)! + r * columns * target.byteSize
+                if target == .f32 {   // straight into the output
+                    sourceType.widen(s, count: columns, into: d.assumingMemoryBound(to: Float.self))
+                    continue
+                }
                 sourceType.widen(s, count: columns, into: row)
                 if let sc {
                     quantizeRow(row, count: columns, into: d.assumingMemoryBound(to: Int8.self),
@@ -181,14 +179,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let block = Self.widenBlock, blocks = (m + block - 1) / block, workers = min(threads, blocks)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * k * workers)
         defer { scratch.deallocate() }
-        let scales = weight.storage.scales?.floats, groups = DType.int8Groups(columns: k)
-        let xs = x.storage.floats, wp = weight.storage.pointer
+        let xs = x.storage.floats, w = weight.storage
         Parallel.strided(blocks, workers: workers) { worker, b in
             let j = b * block, rows = min(block, m - j), dst = scratch + worker * block * k
-            for r in 0..<rows {
-                wt.widen(wp + (j + r) * k * wt.byteSize, count: k, into: dst + r * k,
-                         scales: scales.map { $0 + (j + r) * groups })
-            }
+            for r in 0..<rows { widenRow(w, j + r, columns: k, into: dst + r * k) }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(k), 1,
                         xs, Int32(k), dst, Int32(k), beta, yp + j, Int32(m))
         }
@@ -248,15 +242,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func embedding(_ ids: [Int], table: Tensor, scale: Float) -> Tensor {
-        let c = table.columns, v = table.rows, t = table.dtype
+        let c = table.columns, v = table.rows
         let y = empty([ids.count, c])
-        let yp = y.storage.floats, scales = table.storage.scales?.floats, groups = DType.int8Groups(columns: c)
+        let yp = y.storage.floats
         for (r, id) in ids.enumerated() {
             // ids are checked against the vocabulary with errors at the API boundary (DecodingBatch.add,
             // SummarizationEngine.inputIds); this trap (kept by -Ounchecked) only guards against a bug
             require(id >= 0 && id < v, "embedding: id \(id) outside [0, \(v))")
             let out = yp + r * c
-            t.widen(table.storage.pointer + id * c * t.byteSize, count: c, into: out, scales: scales.map { $0 + id * groups })
+            widenRow(table.storage, id, columns: c, into: out)
             if scale != 1 { for i in 0..<c { out[i] *= scale } }
         }
         return y

@@ -14,11 +14,19 @@ public struct TokenIdError: Error, CustomStringConvertible, Equatable {
     public let position: Int
     public let id: Int
     public let vocabulary: Int
+    /// The token's text, when a tokenizer could name it.
+    public var token: String?
 
-    public init(position: Int, id: Int, vocabulary: Int) {
+    public init(position: Int, id: Int, vocabulary: Int, token: String? = nil) {
         self.position = position
         self.id = id
         self.vocabulary = vocabulary
+        self.token = token
+    }
+
+    /// The same error naming the token (`tokenizer.idToToken(id)`).
+    public func named(_ token: String?) -> TokenIdError {
+        TokenIdError(position: position, id: id, vocabulary: vocabulary, token: token)
     }
 
     /// The first id of `ids` outside `0..<vocabulary`, as an error.
@@ -29,6 +37,7 @@ public struct TokenIdError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String {
-        "token id \(id) at position \(position) is outside the model's vocabulary of \(vocabulary) embeddings"
+        let what = token.map { "token '\($0)' (id \(id))" } ?? "token id \(id)"
+        return "\(what) at position \(position) is outside the model's vocabulary of \(vocabulary) embeddings"
     }
 }

@@ -30,7 +30,6 @@ public final class TensorStorage: @unchecked Sendable {
     /// Host view of float32 storage (CPU backend only).
     public var floats: UnsafeMutablePointer<Float> { pointer.assumingMemoryBound(to: Float.self) }
 
-    public var byteCount: Int { count * dtype.byteSize + (scales.map { $0.count * 4 } ?? 0) }
 }
 
 public struct Tensor: @unchecked Sendable {

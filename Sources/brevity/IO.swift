@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Serving
 import Tensor
 
 // Line-oriented standard input and buffered standard output for the JSON Lines commands.
@@ -70,10 +71,8 @@ func weightType(_ name: String?) throws -> DType {
     do { _ = try CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]) } catch {
         throw ValidationError("\(error)")
     }
-    let value = name ?? ProcessInfo.processInfo.environment["DTYPE"] ?? "float32"
-    if value.isEmpty || value.lowercased() == "auto" { return .f32 }
-    guard let d = DType(userName: value) else {
-        throw ValidationError("--dtype \(value): expected float32 (fp32), bfloat16 (bf16), float16 (fp16) or int8")
-    }
-    return d
+    let value = name ?? ProcessInfo.processInfo.environment["DTYPE"] ?? ""
+    if value.isEmpty { return .f32 }
+    // the service's parser: the same names, `auto` and message
+    do { return try ServerConfig.parseWeightType(value) } catch { throw ValidationError("\(error)") }
 }

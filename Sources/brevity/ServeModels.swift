@@ -73,7 +73,7 @@ struct ServeModelChoice {
         }
         do {
             return ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(
-                folder: folder, weightType: DType(userName: config.dtype) ?? .f32)), name: name)
+                folder: folder, weightType: try ServerConfig.parseWeightType(config.dtype))), name: name)
         } catch { throw ConfigError("cannot load model \(name): \(error)") }
     }
 

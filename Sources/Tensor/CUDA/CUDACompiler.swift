@@ -89,24 +89,14 @@ public final class NVRTCCompiler: @unchecked Sendable {
         guard compiled == 0 else {
             throw CUDAError.compile(kernel: name, arch: arch, log: log.isEmpty ? message(compiled) : log)
         }
+        let a = api.pointee
+        // every entry is resolved at load (brv_nvrtc_load fails otherwise)
+        let (kind, getSize, get) = isPTX ? ("PTX", a.nvrtcGetPTXSize!, a.nvrtcGetPTX!) : ("CUBIN", a.nvrtcGetCUBINSize!, a.nvrtcGetCUBIN!)
         var size = 0
-        var image: [UInt8]
-        if isPTX {
-            try check(api.pointee.nvrtcGetPTXSize(program, &size), "nvrtcGetPTXSize", name, arch)
-            image = [UInt8](repeating: 0, count: size)
-            try image.withUnsafeMutableBufferPointer { buf in
-                try buf.withMemoryRebound(to: CChar.self) {
-                    try check(api.pointee.nvrtcGetPTX(program, $0.baseAddress), "nvrtcGetPTX", name, arch)
-                }
-            }
-        } else {
-            try check(api.pointee.nvrtcGetCUBINSize(program, &size), "nvrtcGetCUBINSize", name, arch)
-            image = [UInt8](repeating: 0, count: size)
-            try image.withUnsafeMutableBufferPointer { buf in
-                try buf.withMemoryRebound(to: CChar.self) {
-                    try check(api.pointee.nvrtcGetCUBIN(program, $0.baseAddress), "nvrtcGetCUBIN", name, arch)
-                }
-            }
+        try check(getSize(program, &size), "nvrtcGet\(kind)Size", name, arch)
+        var image = [UInt8](repeating: 0, count: size)
+        try image.withUnsafeMutableBufferPointer { buf in
+            try buf.withMemoryRebound(to: CChar.self) { try check(get(program, $0.baseAddress), "nvrtcGet\(kind)", name, arch) }
         }
         cache?.store(image, key: key, arch: arch)
         return Output(image: image, isPTX: isPTX, log: log, cached: false)

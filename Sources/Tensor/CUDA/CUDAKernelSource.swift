@@ -4,9 +4,6 @@
 // compiles all of them for sm_80 and sm_90 on a machine without a GPU.
 
 public enum CUDAKernelSource {
-    /// Activation codes shared with `Activation` (CUDABackend.swift).
-    static let activationCodes: [Activation: Int32] = [.gelu: 0, .geluTanh: 1, .relu: 2, .silu: 3, .tanh: 4]
-
     /// Kernel names, each with its three type suffixes.
     public static let kernels = ["embed", "add", "layer_norm", "bias_act", "attention", "log_softmax", "gather_rows",
                           "to_f32", "from_f32"]
@@ -85,6 +82,7 @@ __device__ void layer_norm(const T *x, const T *w, const T *b, T *y, int C, floa
         out[c] = fromf<T>((tof(row[c]) - mean) * rstd * tof(w[c]) + tof(b[c]));
 }
 
+// kind: 0 gelu (erf), 1 gelu (tanh), 2 relu, 3 silu, 4 tanh (Activation's cases in order)
 __device__ __forceinline__ float activate(float v, int kind) {
     switch (kind) {
     case 0: return 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
