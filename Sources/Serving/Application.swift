@@ -44,6 +44,16 @@ struct ServiceState: Sendable {
     var isReady: Bool { (scheduler?.isReady ?? true) && (worker?.isReady ?? true) && !isDraining }
     var isDraining: Bool { (scheduler?.isDraining ?? false) || (worker?.isDraining ?? false) }
     var queued: Int { (scheduler?.load.queued ?? 0) + (worker?.load.queued ?? 0) }
+    /// Why a worker's warm-up failed (the service then stays unready), nil when none did.
+    var warmUpError: String? {
+        let errors = [scheduler?.warmUpError, worker?.warmUpError].compactMap { $0 }
+        return errors.isEmpty ? nil : errors.joined(separator: "; ")
+    }
+    /// Why the service is not ready: draining, a failed warm-up, or still loading.
+    var notReadyReason: String {
+        if isDraining { return "draining" }
+        return warmUpError ?? "loading"
+    }
 }
 
 /// The service's routes over its models and their workers; shared by `brevity serve` and the tests.
@@ -56,7 +66,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     let scheduler = models.abstractive.map {
         BatchScheduler(engine: $0, maxBatchRows: config.maxBatchSize, maxConcurrent: config.maxConcurrentBatch,
                        maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
-                       drainTimeout: config.drainTimeout, metrics: metrics, logger: log)
+                       drainTimeout: config.drainTimeout, latencyTarget: config.latencyTarget, metrics: metrics, logger: log)
     }
     let worker = models.extractive.map {
         ExtractiveWorker(summarizer: $0.summarizer, name: $0.name, maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
@@ -67,6 +77,10 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     let router = Router(context: BrevityContext.self)
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics, logger: log))
     if !config.corsOrigins.isEmpty { router.middlewares.add(CORS(origins: config.corsOrigins)) }
+    router.middlewares.add(MethodNotAllowedMiddleware(routes: [
+        "/health": [.get], "/ready": [.get], "/metrics": [.get], "/openapi.json": [.get], "/docs": [.get],
+        "/summarize": [.post], "/summarize/stream": [.post],
+    ]))
 
     // The originals' fields (status, model, device), then which mode serves and why.
     var health: [String: Any] = ["status": "ok", "model": models.defaultName, "device": device, "mode": models.defaultMode.rawValue,
@@ -80,12 +94,22 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     health["cpu_kernels"] = CPUBackend.shared.tier.name
     if !config.deviceReason.isEmpty { health["device_reason"] = config.deviceReason }
     let healthBody = health
-    router.get("health") { _, _ in jsonResponse(healthBody) }
+    // /health stays 200 while the process lives (a liveness probe); a failed warm-up shows in "status"
+    // ("degraded") and "warmup_error", and /ready answers 503 with the same reason.
+    router.get("health") { _, _ in
+        var body = healthBody
+        body["ready"] = state.isReady
+        if let why = state.warmUpError {
+            body["status"] = "degraded"
+            body["warmup_error"] = why
+        }
+        return jsonResponse(body)
+    }
     router.get("ready") { _, _ in
         let ready = state.isReady
         metrics.ready.set(to: ready ? 1 : 0)
         if ready { return jsonResponse(["ready": true]) }
-        return jsonResponse(["ready": false, "reason": state.isDraining ? "draining" : "loading"], status: .serviceUnavailable)
+        return jsonResponse(["ready": false, "reason": state.notReadyReason], status: .serviceUnavailable)
     }
     router.get("metrics") { _, _ in
         metrics.queueSize.set(to: Double(state.queued))   // both workers' queues, at scrape time

@@ -2,34 +2,82 @@ import Extractive
 import Foundation
 
 /// Cuts a long document into pieces that fit the model's input window, at sentence boundaries
-/// (`truncation: "chunk"`). A sentence longer than the window is cut at the window's token boundary.
+/// (`truncation: "chunk"`). A sentence longer than the window is cut between words of the original text
+/// (a single word longer than the window between characters): every piece is a span of the input, so
+/// nothing is lost or repeated whatever the tokenizer's decoding does.
 struct Chunker {
     let engine: SummarizationEngine
 
     /// Pieces whose token counts (special tokens included) fit `engine.maxInputTokens`.
     func chunks(_ text: String) throws -> [String] {
-        let limit = engine.maxInputTokens
         var out: [String] = []
         var current = ""
         for sentence in Self.sentences(text) {
             let candidate = current.isEmpty ? sentence : current + " " + sentence
-            if try engine.inputIds(candidate, truncate: false).tokens <= limit {
+            if try fits(candidate) {
                 current = candidate
                 continue
             }
             if !current.isEmpty { out.append(current) }
             current = sentence
-            // a single sentence past the window: keep cutting its head off
-            while try engine.inputIds(current, truncate: false).tokens > limit {
-                let head = engine.text(try engine.inputIds(current).ids)
-                out.append(head)
-                current = String(current.dropFirst(min(current.count, max(1, head.count))))
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-                if current.isEmpty { break }
+            if try !fits(current) {
+                // a single sentence past the window: pieces of it, the last one carried on
+                let pieces = try cut(current[...])
+                out += pieces.dropLast()
+                current = pieces.last ?? ""
             }
         }
         if !current.isEmpty { out.append(current) }
         return out.isEmpty ? [text] : out
+    }
+
+    func fits(_ text: some StringProtocol) throws -> Bool {
+        try engine.inputIds(String(text), truncate: false).tokens <= engine.maxInputTokens
+    }
+
+    /// Spans of `text` that fit, in order, separated at whitespace: each the longest run of whole words
+    /// that fits (binary search over word ends); a word that alone does not fit is cut at the longest
+    /// prefix that does (at least one character).
+    func cut(_ text: Substring) throws -> [String] {
+        var out: [String] = []
+        var rest = text.drop(while: \.isWhitespace)
+        while !rest.isEmpty {
+            if try fits(rest) {
+                out.append(String(rest))
+                break
+            }
+            var ends: [String.Index] = []   // where each word of `rest` ends
+            var i = rest.startIndex
+            while i < rest.endIndex {
+                let next = rest.index(after: i)
+                if !rest[i].isWhitespace && (next == rest.endIndex || rest[next].isWhitespace) { ends.append(next) }
+                i = next
+            }
+            var end = try longest(ends, in: rest)
+            if end == nil {
+                // the first word alone is too long: its longest prefix that fits, bounded by how many
+                // characters `maxInputTokens` tokens can hold (a token is at most a few dozen characters)
+                let word = rest.prefix { !$0.isWhitespace }
+                let bound = min(word.count, engine.maxInputTokens * 64)
+                var cuts: [String.Index] = []
+                var j = word.startIndex
+                for _ in 0..<bound { j = word.index(after: j); cuts.append(j) }
+                end = try longest(cuts, in: rest) ?? word.index(after: word.startIndex)
+            }
+            out.append(String(rest[..<end!]))
+            rest = rest[end!...].drop(while: \.isWhitespace)
+        }
+        return out
+    }
+
+    /// The last of `ends` (increasing) whose prefix of `text` fits, or nil when none does.
+    private func longest(_ ends: [String.Index], in text: Substring) throws -> String.Index? {
+        var lo = 0, hi = ends.count - 1, best: String.Index? = nil
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if try fits(text[..<ends[mid]]) { best = ends[mid]; lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return best
     }
 
     /// Sentences by Extractive's segmenter (abbreviations, initials, decimals, quotes, CJK stops, paragraphs).

@@ -54,11 +54,10 @@ struct ExtractiveController {
 
     /// SSE in the abstractive stream's shape: one `token` event per text with its whole summary when it is
     /// ready (`token_ids` empty: nothing is generated), then the `result` event.
-    func stream(_ req: SummarizeRequest, started t0: UInt64) throws -> Response {
+    func stream(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) throws -> Response {
         let controller = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: .init { writer in
-            let cancel = RequestCancellation()
             do {
                 let outcomes = try await controller.run(req, cancel: cancel)
                 for (i, o) in outcomes.enumerated() {

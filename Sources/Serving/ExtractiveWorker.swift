@@ -38,12 +38,19 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
         self.drainTimeout = drainTimeout
         self.metrics = metrics
         self.logger = logger
-        queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout)
+        queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout, metrics: metrics) { job, error in
+            job.continuation.finish(throwing: error)
+        }
     }
 
     /// True once a warm-up summary has run, until draining starts.
     public var isReady: Bool { queue.isReady }
     public var isDraining: Bool { queue.isDraining }
+    /// Why the service is not ready when its warm-up failed (nil otherwise).
+    public var warmUpError: String? {
+        if case .failed(let why) = queue.state { return why }
+        return nil
+    }
     /// Texts waiting plus the one being summarized.
     public var load: (queued: Int, active: Int) { queue.load }
 
@@ -69,7 +76,11 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
 
     public func run() async throws {
         start()
-        try? await gracefulShutdown()
+        do {
+            try await gracefulShutdown()
+        } catch {
+            logger.info("extractive task cancelled before a graceful shutdown; draining now", metadata: ["error": "\(error)"])
+        }
         await queue.drain(timeout: drainTimeout, logger: logger, what: "extractive work")
     }
 
@@ -79,59 +90,41 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
     // MARK: The worker thread
 
     private func loop() {
-        warmUp()
-        let q = queue
-        while true {
-            q.cond.lock()
-            while q.pending.isEmpty && !q.stopping { q.cond.wait() }
-            if q.stopping {
-                let left = q.pending
-                q.pending.removeAll()
-                q.cond.unlock()
-                for e in left { e.job.continuation.finish(throwing: APIError.unavailable("the service shut down before this text started")) }
-                return
-            }
-            let entry = q.pending.removeFirst()
-            let wasCancelled = q.cancelled.remove(entry.id) != nil
-            q.cancelled = q.cancelled.filter { $0 > entry.id }   // earlier ids are done (the queue is FIFO)
-            q.active = wasCancelled ? 0 : 1
-            q.cond.unlock()
-
-            let job = entry.job
-            let start = DispatchTime.now().uptimeNanoseconds
-            if wasCancelled {
-                job.continuation.finish(throwing: CancellationError())
-                metrics.disconnects.increment()
-                continue
-            }
-            if entry.deadline < start {
-                job.continuation.finish(throwing: APIError.timeout("the request waited longer than its timeout"))
-            } else {
-                let waited = Double(start - entry.enqueued) / 1e9
-                metrics.queueDuration.record(waited)
-                do {
-                    let summary = try summarizer.summarize(job.text, length: job.length)
-                    let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                    metrics.inferenceDuration.record(secs)
-                    job.continuation.yield(Outcome(summary: summary, queueSeconds: waited, inferenceSeconds: secs))
-                    job.continuation.finish()
-                } catch {
-                    job.continuation.finish(throwing: error)
-                }
-            }
-            q.locked { q.active = 0 }
+        let outcome = warmUp()
+        queue.finishWarmUp(outcome)
+        if case .failed = outcome { return }
+        // one text at a time, in queue order
+        while let taken = queue.take(fits: { _, running in running.isEmpty }) {
+            for entry in taken.admitted { summarize(entry) }
         }
     }
 
-    /// One short summary so the first request does not pay for first-use costs; then ready.
-    private func warmUp() {
+    private func summarize(_ entry: WorkQueue<Pending>.Entry) {
+        let job = entry.job
+        let waited = Double(entry.started - entry.enqueued) / 1e9
+        metrics.queueDuration.record(waited)
+        do {
+            let summary = try summarizer.summarize(job.text, length: job.length)
+            let secs = Double(DispatchTime.now().uptimeNanoseconds - entry.started) / 1e9
+            metrics.inferenceDuration.record(secs)
+            guard queue.complete(entry.id) != nil else { return }
+            job.continuation.yield(Outcome(summary: summary, queueSeconds: waited, inferenceSeconds: secs))
+            job.continuation.finish()
+        } catch {
+            queue.fail(entry.id, error)
+        }
+    }
+
+    /// One short summary so the first request does not pay for first-use costs; the outcome decides readiness.
+    private func warmUp() -> WorkQueue<Pending>.Readiness {
         let t0 = DispatchTime.now().uptimeNanoseconds
         do {
             _ = try summarizer.summarize("Brevity warms up. It embeds two sentences.", length: .sentences(1))
             logger.info("extractive warm-up done", metadata: ["seconds": "\(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)"])
+            return .ready
         } catch {
-            logger.error("extractive warm-up failed: \(error)")
+            logger.error("extractive warm-up failed; the service stays unready", metadata: ["error": "\(error)"])
+            return .failed("the extractive warm-up failed: \(error)")
         }
-        queue.setReady()
     }
 }

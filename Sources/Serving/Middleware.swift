@@ -22,9 +22,9 @@ struct ObservabilityMiddleware: RouterMiddleware {
             response = errorResponse(error)
         }
         response.headers[.xRequestId] = context.requestId
-        // /summarize watches its connection for disconnects and reads past the request doing so: the
-        // connection cannot carry another request, whatever the outcome.
-        if request.uri.path == "/summarize" { response.headers[.connection] = "close" }
+        // /summarize and /summarize/stream watch their connection for disconnects and read past the
+        // request doing so: the connection cannot carry another request, whatever the outcome.
+        if request.uri.path == "/summarize" || request.uri.path == "/summarize/stream" { response.headers[.connection] = "close" }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let route = context.endpointPath ?? "unmatched"
         metrics.requests(route: route, status: Int(response.status.code)).increment()

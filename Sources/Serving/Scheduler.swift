@@ -35,6 +35,8 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     struct Pending {
         let item: Item
         let continuation: AsyncThrowingStream<Event, Error>.Continuation
+        /// When it should be done (uptime seconds) by the latency target; infinity when unbounded.
+        let due: Double
     }
     typealias Job = WorkQueue<Pending>.Entry
 
@@ -44,27 +46,43 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     public let maxQueue: Int
     public let requestTimeout: Double
     public let drainTimeout: Double
+    public let latencyTarget: LatencyTarget
     let metrics: ServiceMetrics
     let logger: Logger
 
     let queue: WorkQueue<Pending>
+    /// Measured step times, planned lengths and each running text's steps done; read and written under
+    /// the queue's lock only (the step thread records, request handlers plan).
+    private var planner: AdmissionPlanner
+    private var stepsDone: [Int: Int] = [:]
+    private var allowedSteps: [Int: Int] = [:]
 
     public init(engine: SummarizationEngine, maxBatchRows: Int, maxConcurrent: Int, maxQueue: Int,
-                requestTimeout: Double, drainTimeout: Double, metrics: ServiceMetrics, logger: Logger) {
+                requestTimeout: Double, drainTimeout: Double, latencyTarget: LatencyTarget = .default,
+                metrics: ServiceMetrics, logger: Logger) {
         self.engine = engine
         self.maxBatchRows = maxBatchRows
         self.maxConcurrent = maxConcurrent
         self.maxQueue = maxQueue
         self.requestTimeout = requestTimeout
         self.drainTimeout = drainTimeout
+        self.latencyTarget = latencyTarget
         self.metrics = metrics
         self.logger = logger
-        queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout)
+        planner = AdmissionPlanner(maxRows: maxBatchRows, maxConcurrent: maxConcurrent, target: latencyTarget)
+        queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout, metrics: metrics) { job, error in
+            job.continuation.finish(throwing: error)
+        }
     }
 
     /// True once the model is loaded and a warm-up generation has run, until draining starts.
     public var isReady: Bool { queue.isReady }
     public var isDraining: Bool { queue.isDraining }
+    /// Why the service is not ready when its warm-up failed (nil otherwise).
+    public var warmUpError: String? {
+        if case .failed(let why) = queue.state { return why }
+        return nil
+    }
     /// Texts waiting plus texts decoding.
     public var load: (queued: Int, active: Int) { queue.load }
 
@@ -74,11 +92,15 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     }
 
     /// Queues texts together (all or none); each gets its own event stream. Throws `APIError` 503 when the
-    /// queue is full or the service is draining.
+    /// queue is full, the service is draining, or the texts could not be answered within their latency
+    /// target (with Retry-After: when the batch is expected to have room).
     public func submit(_ items: [Item]) throws -> [(id: Int, events: AsyncThrowingStream<Event, Error>)] {
         start()
-        let submitted: [(id: Int, stream: AsyncThrowingStream<Event, Error>)] = try queue.submit(items) { item, cont in
-            Pending(item: item, continuation: cont)
+        var due = Double.infinity
+        let submitted: [(id: Int, stream: AsyncThrowingStream<Event, Error>)] = try queue.submit(items, admit: { pending, running in
+            due = try admit(items, pending: pending, running: running)
+        }) { item, cont in
+            Pending(item: item, continuation: cont, due: due)
         }
         return submitted.map { ($0.id, $0.stream) }
     }
@@ -86,11 +108,51 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     /// Cancels a text (its client went away): it leaves the queue, or the batch before the next step.
     public func cancel(_ id: Int) { queue.cancel(id) }
 
+    // MARK: Admission (under the queue's lock)
+
+    /// The time (uptime seconds) new texts should be done by; throws 503 when the plan says they would not
+    /// be, unless nothing else is waiting or running (an idle server always takes work).
+    private func admit(_ items: [Item], pending: [Job], running: [Job]) throws -> Double {
+        let now = Self.uptime()
+        let new = items.map { planned($0, steps: 0, encode: true, due: .infinity) }
+        let budget = planner.budget(new)
+        guard budget.isFinite else { return .infinity }
+        let due = now + budget
+        if pending.isEmpty && running.isEmpty { return due }
+        let finish = planner.finishTimes(running: running.map { planned($0.item, steps: stepsDone[$0.id] ?? 0, encode: false, due: $0.job.due) },
+                                         waiting: pending.map { planned($0.item, steps: 0, encode: true, due: $0.job.due) },
+                                         new: new.map { PlannedText(rows: $0.rows, steps: $0.steps, encodeTokens: $0.encodeTokens, due: due) },
+                                         now: now)
+        let last = finish.max() ?? now
+        if last > due {
+            metrics.shed.increment()
+            let retry = Int((last - due).rounded(.up)).clamped(1, 3600)
+            throw APIError.overloaded(String(format: "the server cannot answer this request within its latency target of %.1f s "
+                                             + "(about %.1f s expected at the current load); retry in %d s", budget, last - now, retry),
+                                      retryAfter: retry)
+        }
+        return due
+    }
+
+    /// A text for the plan: its rows, the steps it is expected to take from here, and its input to encode.
+    private func planned(_ item: Item, steps done: Int, encode: Bool, due: Double) -> PlannedText {
+        let allowed = Double(max(1, item.config.maxLength - 1))
+        return PlannedText(rows: max(1, item.config.numBeams),
+                           steps: max(1, (allowed * planner.model.plannedFraction).rounded(.up) - Double(done)),
+                           encodeTokens: encode ? item.inputIds.count : 0, due: due)
+    }
+
+    static func uptime() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
     // MARK: Service
 
     public func run() async throws {
         start()
-        try? await gracefulShutdown()
+        do {
+            try await gracefulShutdown()
+        } catch {
+            logger.info("scheduler task cancelled before a graceful shutdown; draining now", metadata: ["error": "\(error)"])
+        }
         await queue.drain(timeout: drainTimeout, logger: logger, what: "generation")
     }
 
@@ -100,114 +162,116 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     // MARK: The step loop (its own thread)
 
     private func loop() {
-        warmUp()
+        let outcome = warmUp()
+        queue.finishWarmUp(outcome)
+        if case .failed = outcome { return }
         var batch = DecodingBatch(model: engine.model)
-        var jobs: [Int: (job: Job, startedAt: UInt64)] = [:]
-        while true {
-            // 1. take what is waiting, within the limits
-            let q = queue
-            q.cond.lock()
-            while q.pending.isEmpty && jobs.isEmpty && q.cancelled.isEmpty && !q.stopping { q.cond.wait() }
-            if q.stopping {
-                let left = q.pending
-                q.pending.removeAll()
-                q.cond.unlock()
-                for j in left { j.continuation.finish(throwing: APIError.unavailable("the service shut down before this text started")) }
-                for (_, j) in jobs { j.job.continuation.finish(throwing: APIError.unavailable("the service shut down during generation (drain timeout)")) }
-                break
-            }
-            let toCancel = q.cancelled
-            q.cancelled.removeAll()
-            q.pending.removeAll { j in
-                guard toCancel.contains(j.id) else { return false }
-                j.continuation.finish(throwing: CancellationError())
-                return true
-            }
-            var rows = jobs.values.reduce(0) { $0 + $1.job.rows }   // a beam search widens to num_beams rows
-            var admitted: [Job] = []
-            while let j = q.pending.first, jobs.count + admitted.count < maxConcurrent,
-                  rows + j.rows <= maxBatchRows || (jobs.isEmpty && admitted.isEmpty) {
-                q.pending.removeFirst()
-                admitted.append(j)
-                rows += j.rows
-            }
-            q.active = jobs.count + admitted.count
-            q.cond.unlock()
-
-            // 2. cancelled and expired texts leave the batch
-            let now = DispatchTime.now().uptimeNanoseconds
-            for id in toCancel where jobs[id] != nil {
+        while let taken = queue.take(fits: admits) {
+            // 1. texts that left (cancelled, expired) leave the batch; their streams have ended
+            for id in taken.left {
                 batch.drop(id: id)
-                jobs[id]!.job.continuation.finish(throwing: CancellationError())
-                jobs[id] = nil
-                metrics.disconnects.increment()
-                logger.debug("cancelled text left the batch", metadata: ["text_id": "\(id)"])
+                queue.withLock { stepsDone[id] = nil; allowedSteps[id] = nil }
+                logger.debug("text left the batch", metadata: ["text_id": "\(id)"])
             }
-            for (id, j) in jobs where j.job.deadline < now {
-                batch.drop(id: id)
-                j.job.continuation.finish(throwing: APIError.timeout("generation exceeded the request timeout"))
-                jobs[id] = nil
-            }
-            var live: [Job] = []
-            for j in admitted {
-                if j.deadline < now {
-                    j.continuation.finish(throwing: APIError.timeout("the request waited longer than its timeout"))
-                } else {
-                    live.append(j)
-                }
-            }
-
-            // 3. new texts: one encoder pass for all of them
-            if !live.isEmpty {
-                do {
-                    try batch.add(live.map { GenerationRequest(id: $0.id, inputIds: $0.item.inputIds, config: $0.item.config) })
-                    for j in live {
-                        let waited = Double(now - j.enqueued) / 1e9
-                        metrics.queueDuration.record(waited)
-                        j.continuation.yield(.started(queueSeconds: waited))
-                        jobs[j.id] = (j, now)
-                    }
-                } catch {
-                    for j in live { j.continuation.finish(throwing: APIError.invalid("texts", "\(error)")) }
-                }
-            }
-
-            // 4. one decoder step for everyone
-            if !batch.isEmpty {
-                metrics.batchSize.record(Double(batch.rowCount))
-                let finished = batch.step()
-                let t = DispatchTime.now().uptimeNanoseconds
-                for r in finished {
-                    guard let j = jobs.removeValue(forKey: r.id) else { continue }
-                    j.job.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: Double(t - j.startedAt) / 1e9))
-                    j.job.continuation.finish()
-                }
-                for (id, j) in jobs where j.job.item.stream {
-                    if let p = batch.progress(id: id) { j.job.continuation.yield(.progress(p)) }
-                }
-            }
-            q.locked { q.active = jobs.count }
+            // 2. new texts: one encoder pass for all of them
+            if !taken.admitted.isEmpty { encode(taken.admitted, into: &batch) }
+            // 3. one decoder step for everyone
+            if !batch.isEmpty { step(&batch) }
         }
     }
 
-    /// One short generation so the first request does not pay for first-use costs; then ready.
-    private func warmUp() {
+    /// The policy `take` applies (under the lock): the latency plan over the texts running (those just
+    /// admitted included), within the row and concurrency limits.
+    private func admits(_ candidate: Job, running: [Int: Job]) -> Bool {
+        let plan = running.values.map { planned($0.item, steps: stepsDone[$0.id] ?? 0, encode: stepsDone[$0.id] == nil, due: $0.job.due) }
+        return planner.fits(planned(candidate.item, steps: 0, encode: true, due: candidate.job.due), running: plan, now: Self.uptime())
+    }
+
+    private func encode(_ admitted: [Job], into batch: inout DecodingBatch) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        do {
+            try batch.add(admitted.map { GenerationRequest(id: $0.id, inputIds: $0.item.inputIds, config: $0.item.config) })
+        } catch {
+            for j in admitted { queue.fail(j.id, APIError.invalid("texts", "\(error)")) }
+            return
+        }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        queue.withLock {
+            planner.model.recordEncode(tokens: admitted.reduce(0) { $0 + $1.item.inputIds.count }, seconds: Double(t1 - t0) / 1e9)
+            for j in admitted { stepsDone[j.id] = 0; allowedSteps[j.id] = j.item.config.maxLength - 1 }
+        }
+        for j in admitted {
+            let waited = Double(j.started - j.enqueued) / 1e9
+            metrics.queueDuration.record(waited)
+            j.continuation.yield(.started(queueSeconds: waited))
+        }
+    }
+
+    private func step(_ batch: inout DecodingBatch) {
+        let rows = batch.rowCount
+        metrics.batchSize.record(Double(rows))
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let finished = batch.step()
+        let t = DispatchTime.now().uptimeNanoseconds
+        let ids = batch.ids
+        queue.withLock {
+            planner.model.recordStep(rows: rows, seconds: Double(t - t0) / 1e9)
+            for id in ids { stepsDone[id, default: 0] += 1 }
+            for r in finished {
+                planner.model.recordLength(used: (stepsDone[r.id] ?? 0) + 1, allowed: allowedSteps[r.id] ?? 1)
+                stepsDone[r.id] = nil
+                allowedSteps[r.id] = nil
+            }
+        }
+        for r in finished {
+            guard let j = queue.complete(r.id) else { continue }   // cancelled or expired meanwhile
+            j.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: Double(t - j.started) / 1e9))
+            j.continuation.finish()
+        }
+        for id in ids {
+            guard let j = queue.runningEntry(id), j.item.stream, let p = batch.progress(id: id) else { continue }
+            j.continuation.yield(.progress(p))
+        }
+    }
+
+    /// A first generation so the first request does not pay for first-use costs, then a few measured
+    /// steps at one row and at a wider batch to seed the latency model; the outcome decides readiness.
+    private func warmUp() -> WorkQueue<Pending>.Readiness {
         let t0 = DispatchTime.now().uptimeNanoseconds
         do {
             var req = GenerationConfig()
-            req.maxNewTokens = 3
+            req.maxNewTokens = 4
+            req.minNewTokens = 4
             req.minLength = 0
-            req.minNewTokens = 0
             req.numBeams = 1
             req.doSample = false
             let config = try engine.resolve(req)
             let ids = try engine.inputIds("Brevity warms up.").ids
             _ = try generate(model: engine.model, inputs: [ids], configs: [config], maxBatchSize: 1)
-            logger.info("warm-up generation done", metadata: ["seconds": "\(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)"])
+            for rows in Set([1, min(8, maxBatchRows)]).sorted() {
+                var batch = DecodingBatch(model: engine.model)
+                let e0 = DispatchTime.now().uptimeNanoseconds
+                try batch.add((0..<rows).map { GenerationRequest(id: $0, inputIds: ids, config: config) })
+                let e1 = DispatchTime.now().uptimeNanoseconds
+                queue.withLock { planner.model.recordEncode(tokens: rows * ids.count, seconds: Double(e1 - e0) / 1e9) }
+                for _ in 0..<3 where !batch.isEmpty {
+                    let s0 = DispatchTime.now().uptimeNanoseconds
+                    let n = batch.rowCount
+                    _ = batch.step()
+                    let s1 = DispatchTime.now().uptimeNanoseconds
+                    queue.withLock { planner.model.recordStep(rows: n, seconds: Double(s1 - s0) / 1e9) }
+                }
+            }
+            logger.info("warm-up generation done", metadata: [
+                "seconds": "\(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)",
+                "step_ms_1_row": "\(queue.withLock { planner.model.stepSeconds(rows: 1) } * 1000)",
+                "latency_target": "\(latencyTarget.description)",
+            ])
+            return .ready
         } catch {
-            logger.error("warm-up generation failed: \(error)")
+            logger.error("warm-up generation failed; the service stays unready", metadata: ["error": "\(error)"])
+            return .failed("the warm-up generation failed: \(error)")
         }
-        queue.setReady()
     }
 }
 

@@ -31,6 +31,10 @@ public struct ServerConfig: Sendable {
     public var logLevel: Logger.Level = .info
     /// Seconds a request may take, queue included (504 beyond).
     public var requestTimeout: Double = 300
+    /// How long an admitted request may take (BREVITY_LATENCY_TARGET / --latency-target): `auto` (twice its
+    /// time on an idle server, plus 2 s), a number of seconds, or `none`. Requests the scheduler predicts
+    /// would miss it get 503 with Retry-After at once instead of waiting.
+    public var latencyTarget = LatencyTarget.default
     /// Seconds in-flight work may take to finish on SIGTERM.
     public var drainTimeout: Double = 30
     public var apiKeys: [String] = []
@@ -80,6 +84,7 @@ public struct ServerConfig: Sendable {
         c.rateBurst = try int("BREVITY_RATE_BURST", min: 1)
         if let l = env["LOG_LEVEL"], !l.isEmpty { c.logLevel = try parseLogLevel(l) }
         c.requestTimeout = try double("BREVITY_REQUEST_TIMEOUT", min: 0.001) ?? c.requestTimeout
+        if let t = env["BREVITY_LATENCY_TARGET"], !t.isEmpty { c.latencyTarget = try parseLatencyTarget(t, name: "BREVITY_LATENCY_TARGET") }
         c.drainTimeout = try double("BREVITY_DRAIN_TIMEOUT", min: 0) ?? c.drainTimeout
         if let k = env["BREVITY_API_KEYS"], !k.isEmpty { c.apiKeys = k.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if let o = env["BREVITY_CORS_ORIGINS"], !o.isEmpty { c.corsOrigins = o.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -101,6 +106,13 @@ public struct ServerConfig: Sendable {
             throw ConfigError("DTYPE=\(s): expected float32 (fp32), bfloat16 (bf16), float16 (fp16) or int8")
         }
         return d
+    }
+
+    public static func parseLatencyTarget(_ s: String, name: String = "--latency-target") throws -> LatencyTarget {
+        guard let t = LatencyTarget.parse(s) else {
+            throw ConfigError("\(name)=\(s): expected auto, auto:<factor >= 1>, none, or a number of seconds > 0")
+        }
+        return t
     }
 
     public static func parseMode(_ s: String, name: String = "--mode") throws -> SummaryMode {

@@ -8,16 +8,16 @@ import NIOCore
 /// generated (`{"index", "token_ids", "text"}`: the ids since the last event and the text they add);
 /// greedy and sampled texts stream every step, a beam search's text arrives when its search ends (the
 /// best beam is only known then). A final `result` event holds the same object `POST /summarize`
-/// returns; an `error` event ends the stream on failure. A client that disconnects cancels its texts at the next event written to it.
+/// returns; an `error` event ends the stream on failure. A client that disconnects cancels its texts
+/// (SummarizeRoutes watches the connection while the events are written; a failed write cancels too).
 extension SummarizeController {
-    func stream(_ req: SummarizeRequest, started t0: UInt64) throws -> Response {
+    func stream(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) throws -> Response {
         let (config, prepared) = try prepare(req)
         if req.truncation == .chunk && prepared.contains(where: \.truncated) {
             throw APIError.invalid("truncation", "\"chunk\" is not available with streaming; use POST /summarize")
         }
         let submitted = try scheduler.submit(prepared.map { .init(inputIds: $0.inputIds, config: config, stream: true) })
-        let cancel = RequestCancellation()
-        _ = cancel.register(submitted.map(\.id), scheduler.cancel)
+        guard cancel.register(submitted.map(\.id), scheduler.cancel) else { throw CancellationError() }
         let controller = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: .init { writer in

@@ -35,18 +35,34 @@ struct SummarizeRoutes {
 
     func stream(_ request: Request) async throws -> Response {
         let t0 = DispatchTime.now().uptimeNanoseconds
+        let cancel = RequestCancellation()
         let (req, mode) = try parse(try await collect(request.body))
+        var response: Response
         switch mode {
-        case .abstractive: return try abstractive!.stream(req, started: t0)
-        case .extractive: return try extractive!.stream(req, started: t0)
+        case .abstractive: response = try abstractive!.stream(req, cancel: cancel, started: t0)
+        case .extractive: response = try extractive!.stream(req, cancel: cancel, started: t0)
         }
+        // The events are written under the connection watch: a client that disconnects cancels its texts
+        // at once, even while nothing is written to it (a beam search sends its text when it ends).
+        let events = response.body
+        response.body = ResponseBody { writer in
+            let out = writer
+            try await request.body.consumeWithInboundCloseHandler { _ in
+                let body = events
+                try await body.write(out)
+            } onInboundClosed: {
+                cancel.cancelAll()
+            }
+        }
+        return response
     }
 
     /// Readiness, then the body; the mode it asks for must be one this service runs.
     func parse(_ body: ByteBuffer) throws -> (SummarizeRequest, SummaryMode) {
         guard state.isReady else {
-            throw state.isDraining ? APIError.unavailable("the service is shutting down")
-                                   : APIError.unavailable("the model is still loading")
+            if state.isDraining { throw APIError.unavailable("the service is shutting down") }
+            if let why = state.warmUpError { throw APIError.unavailable("the service is not ready: \(why)") }
+            throw APIError.unavailable("the model is still loading")
         }
         let req = try SummarizeRequest.parse(Array(buffer: body), maxTexts: config.maxTexts)
         let mode = req.mode ?? defaultMode
@@ -62,15 +78,31 @@ struct SummarizeRoutes {
         return (req, mode)
     }
 
+    /// The body, at most `maxBodySize` bytes. A larger one is answered 413 only after the rest of it has
+    /// been read and dropped (at most `drainBytes` more, for at most `drainSeconds`): clients that write the
+    /// whole body before reading (Python's urllib, requests) then get the 413 instead of a reset or a
+    /// stalled upload. Past either bound the 413 goes out and the connection closes.
     func collect(_ body: RequestBody) async throws -> ByteBuffer {
-        do {
-            return try await body.collect(upTo: config.maxBodySize)
-        } catch let e as HTTPError where e.status == .contentTooLarge {
-            throw tooLarge
-        } catch is NIOTooManyBytesError {
-            throw tooLarge
+        var buffer = ByteBuffer()
+        var total = 0
+        var parts = body.makeAsyncIterator()
+        while let part = try await parts.next() {
+            total += part.readableBytes
+            if total > config.maxBodySize {
+                let end = DispatchTime.now().uptimeNanoseconds + UInt64(Self.drainSeconds * 1e9)
+                while total - config.maxBodySize <= Self.drainBytes, DispatchTime.now().uptimeNanoseconds < end,
+                      let rest = try await parts.next() {
+                    total += rest.readableBytes
+                }
+                throw tooLarge
+            }
+            buffer.writeImmutableBuffer(part)
         }
+        return buffer
     }
+
+    static let drainBytes = 64 << 20
+    static let drainSeconds = 10.0
 
     var tooLarge: APIError {
         APIError(status: .contentTooLarge, type: "payload_too_large", field: nil,

@@ -30,6 +30,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Requests per second per client, 0 for none (RATE_PER_SEC).") var ratePerSec: Double?
     @Option(help: "Rate-limit burst (BREVITY_RATE_BURST, default 2 x rate).") var rateBurst: Int?
     @Option(help: "Seconds a request may take (BREVITY_REQUEST_TIMEOUT, default 300).") var requestTimeout: Double?
+    @Option(help: "How long an admitted request may take: auto (twice its time on an idle server, plus 2 s), auto:<factor>, none, or seconds; requests predicted to miss it get 503 with Retry-After (BREVITY_LATENCY_TARGET, default auto).")
+    var latencyTarget: String?
     @Option(help: "Seconds to finish in-flight work on SIGTERM (BREVITY_DRAIN_TIMEOUT, default 30).") var drainTimeout: Double?
     @Option(help: "API key required as a Bearer token on the inference routes; repeatable (BREVITY_API_KEYS, comma-separated).")
     var apiKey: [String] = []
@@ -57,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let ratePerSec { c.ratePerSec = ratePerSec }
         if let rateBurst { c.rateBurst = rateBurst }
         if let requestTimeout { c.requestTimeout = requestTimeout }
+        if let latencyTarget { c.latencyTarget = try ServerConfig.parseLatencyTarget(latencyTarget) }
         if let drainTimeout { c.drainTimeout = drainTimeout }
         if !apiKey.isEmpty { c.apiKeys = apiKey }
         if !corsOrigin.isEmpty { c.corsOrigins = corsOrigin }

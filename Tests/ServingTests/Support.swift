@@ -80,3 +80,33 @@ func counter(_ text: String, _ name: String) -> Double {
     }
     return 0
 }
+
+import NN
+import Tensor
+
+/// summarizer-tiny with its vocabulary cut to `vocabulary` rows (config, `model.shared.weight`,
+/// `final_logits_bias`) in a temporary folder; the tokenizer is unchanged, so ids from `vocabulary` on
+/// have no embedding (bart-large-cnn's `<mask>` case at 399; a warm-up that cannot run at 5).
+func summarizerFolder(vocabulary: Int) -> URL {
+    let src = ServingFixtures.folder
+    let dst = FileManager.default.temporaryDirectory.appendingPathComponent("brevity-vocab\(vocabulary)-\(getpid())")
+    try? FileManager.default.removeItem(at: dst)
+    try! FileManager.default.createDirectory(at: dst, withIntermediateDirectories: true)
+    for f in ["tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+        try! FileManager.default.copyItem(at: src.appendingPathComponent(f), to: dst.appendingPathComponent(f))
+    }
+    var config = try! JSONSerialization.jsonObject(with: Data(contentsOf: src.appendingPathComponent("config.json"))) as! [String: Any]
+    config["vocab_size"] = vocabulary
+    try! JSONSerialization.data(withJSONObject: config).write(to: dst.appendingPathComponent("config.json"))
+    let store = try! WeightStore(files: [src.appendingPathComponent("model.safetensors")])
+    let tensors: [(name: String, shape: [Int], values: [Float], dtype: DType)] = store.names.map { name in
+        let t = try! store.tensor(name)
+        switch name {
+        case "model.shared.weight": return (name, [vocabulary, t.columns], Array(t.toArray().prefix(vocabulary * t.columns)), .f32)
+        case "final_logits_bias": return (name, [1, vocabulary], Array(t.toArray().prefix(vocabulary)), .f32)
+        default: return (name, t.shape, t.toArray(), .f32)
+        }
+    }
+    try! writeSafetensors(tensors, to: dst.appendingPathComponent("model.safetensors"))
+    return dst
+}

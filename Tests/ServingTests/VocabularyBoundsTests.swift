@@ -17,29 +17,7 @@ import XCTest
 final class VocabularyBoundsTests: XCTestCase {
     /// summarizer-tiny with its vocabulary cut to 399 rows: config, `model.shared.weight` and
     /// `final_logits_bias`; the tokenizer (which still maps `<mask>` to 399) is unchanged.
-    static let folder: URL = {
-        let src = ServingFixtures.folder
-        let dst = FileManager.default.temporaryDirectory.appendingPathComponent("brevity-vocab-\(getpid())")
-        try? FileManager.default.removeItem(at: dst)
-        try! FileManager.default.createDirectory(at: dst, withIntermediateDirectories: true)
-        for f in ["tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
-            try! FileManager.default.copyItem(at: src.appendingPathComponent(f), to: dst.appendingPathComponent(f))
-        }
-        var config = try! JSONSerialization.jsonObject(with: Data(contentsOf: src.appendingPathComponent("config.json"))) as! [String: Any]
-        config["vocab_size"] = 399
-        try! JSONSerialization.data(withJSONObject: config).write(to: dst.appendingPathComponent("config.json"))
-        let store = try! WeightStore(files: [src.appendingPathComponent("model.safetensors")])
-        let tensors: [(name: String, shape: [Int], values: [Float], dtype: DType)] = store.names.map { name in
-            let t = try! store.tensor(name)
-            switch name {
-            case "model.shared.weight": return (name, [399, t.columns], Array(t.toArray().prefix(399 * t.columns)), .f32)
-            case "final_logits_bias": return (name, [1, 399], Array(t.toArray().prefix(399)), .f32)
-            default: return (name, t.shape, t.toArray(), .f32)
-            }
-        }
-        try! writeSafetensors(tensors, to: dst.appendingPathComponent("model.safetensors"))
-        return dst
-    }()
+    static let folder = summarizerFolder(vocabulary: 399)
 
     static let engine = try! SummarizationEngine.load(folder: folder, name: "summarizer-tiny-399")
 
