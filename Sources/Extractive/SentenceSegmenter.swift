@@ -109,9 +109,9 @@ public struct SentenceSegmenter: Sendable {
                 i = end
                 continue
             }
-            if Self.stops.contains(c) || Self.otherStops.contains(c) {
+            if Self.stops.contains(c) || Self.isOtherStop(c) {
                 var end = i + 1
-                while end < n && (Self.stops.contains(chars[end]) || Self.otherStops.contains(chars[end])) { end += 1 }
+                while end < n && (Self.stops.contains(chars[end]) || Self.isOtherStop(chars[end])) { end += 1 }
                 while end < n && Self.closers.contains(chars[end]) { end += 1 }
                 // French spacing before a closing guillemet: `oui. »`
                 if end + 1 < n && chars[end].isWhitespace && !chars[end].isNewline && "»›".contains(chars[end + 1]) { end += 2 }
@@ -142,7 +142,13 @@ public struct SentenceSegmenter: Sendable {
 
     static let stops: Set<Character> = [".", "!", "?", "…", "‼", "⁇", "⁈", "⁉"]
     /// Stops of scripts without letter case: a boundary whenever whitespace follows.
-    static let otherStops: Set<Character> = ["।", "॥", "؟", "۔", "።", "։", "။", "\u{037E}"]
+    /// Compared by scalar, not as Characters: Character comparison is canonical equivalence, under which
+    /// U+037E GREEK QUESTION MARK equals `;`, and a semicolon does not end a sentence.
+    static let otherStops: Set<Unicode.Scalar> = ["।", "॥", "؟", "۔", "።", "։", "။", "\u{037E}"]
+
+    static func isOtherStop(_ c: Character) -> Bool {
+        c.unicodeScalars.count == 1 && otherStops.contains(c.unicodeScalars.first!)
+    }
     /// Full stops that end a sentence with or without whitespace after them.
     static let fullStops: Set<Character> = ["。", "！", "？", "｡", "．"]
     static let closers: Set<Character> = [
@@ -160,7 +166,7 @@ public struct SentenceSegmenter: Sendable {
         let nextChar = chars[next]
         if nextChar.isLowercase { return false }
         let stopsOnly = run.filter { !Self.closers.contains($0) }
-        if Self.otherStops.contains(stopsOnly.first!) { return true }
+        if Self.isOtherStop(stopsOnly.first!) { return true }
         // an ellipsis inside a sentence is followed by a lowercase word (handled above); before anything else it ends one
         guard stopsOnly == ["."] else { return true }
         if run.count > 1 { return true }   // `."` `.)`: the quote or bracket closes the sentence
