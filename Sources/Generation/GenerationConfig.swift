@@ -159,13 +159,17 @@ public struct GenerationConfig: Equatable, Sendable {
         }
         r.decoderStartTokenId = start
         if let n = c.maxNewTokens {
+            // bounded before the sum: a request's Int.max must be a 422, not an overflow
+            guard n <= maxPositions else {
+                throw GenerationError.invalidParameter("max_new_tokens", "\(n) exceeds the model's \(maxPositions) positions")
+            }
             r.maxLength = n + prompt
         } else if hasDefaultMaxLength {
             r.maxLength = min(20 + prompt, maxPositions)
         } else {
             r.maxLength = c.maxLength!
         }
-        r.minLength = c.minNewTokens.map { $0 + prompt } ?? c.minLength ?? 0
+        r.minLength = c.minNewTokens.map { $0 > Int.max - prompt ? Int.max : $0 + prompt } ?? c.minLength ?? 0
         r.minNewTokens = c.minNewTokens ?? 0
         r.numBeams = c.numBeams ?? 1
         r.numReturnSequences = c.numReturnSequences ?? 1

@@ -254,6 +254,7 @@ struct ZipDirectory {
             throw bad("central directory outside the file (truncated?)")
         }
         var entries: [String: Entry] = [:]
+        var spans: [(start: Int, end: Int, name: String)] = []   // local header through data, per entry
         var p = cdOffset
         for _ in 0..<count {
             guard p + 46 <= n, u32(p) == 0x0201_4B50 else { throw bad("corrupt central directory") }
@@ -286,8 +287,17 @@ struct ZipDirectory {
             guard compressed == uncompressed, uncompressed >= 0, data <= n, uncompressed <= n - data else {
                 throw bad("entry \(name) extends past the end of the file (truncated?)")
             }
+            guard entries[name] == nil else { throw bad("entry \(name) appears twice") }
             entries[name] = Entry(offset: data, size: uncompressed)
+            spans.append((local, data + uncompressed, name))
         }
+        // Records that overlap each other or the central directory (a zip bomb's trick, or two tensors
+        // aliasing one range) are refused, as CPython's zipfile does since 3.12.
+        spans.sort { $0.start < $1.start }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.start < a.end {
+            throw bad("entries \(a.name) and \(b.name) overlap")
+        }
+        if let last = spans.last, last.end > cdOffset { throw bad("entry \(last.name) overlaps the central directory") }
         self.entries = entries
     }
 }

@@ -118,12 +118,17 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         let budget = planner.budget(new)
         guard budget.isFinite else { return .infinity }
         let due = now + budget
-        if pending.isEmpty && running.isEmpty { return due }
+        if pending.isEmpty && running.isEmpty {
+            logger.debug("admitted on an idle server", metadata: ["budget_s": "\(budget)"])
+            return due
+        }
         let finish = planner.finishTimes(running: running.map { planned($0.item, steps: stepsDone[$0.id] ?? 0, encode: false, due: $0.job.due) },
                                          waiting: pending.map { planned($0.item, steps: 0, encode: true, due: $0.job.due) },
                                          new: new.map { PlannedText(rows: $0.rows, steps: $0.steps, encodeTokens: $0.encodeTokens, due: due) },
                                          now: now)
         let last = finish.max() ?? now
+        logger.debug("admission plan", metadata: ["budget_s": "\(budget)", "expected_s": "\(last - now)",
+                                                  "waiting": "\(pending.count)", "running": "\(running.count)"])
         if last > due {
             metrics.shed.increment()
             let retry = Int((last - due).rounded(.up)).clamped(1, 3600)
@@ -225,6 +230,8 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         }
         for r in finished {
             guard let j = queue.complete(r.id) else { continue }   // cancelled or expired meanwhile
+            logger.debug("text finished", metadata: ["text_id": "\(r.id)", "seconds": "\(Double(t - j.enqueued) / 1e9)",
+                                                     "late_s": "\(Double(t) / 1e9 - j.job.due)"])
             j.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: Double(t - j.started) / 1e9))
             j.continuation.finish()
         }

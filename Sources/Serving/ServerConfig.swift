@@ -35,6 +35,10 @@ public struct ServerConfig: Sendable {
     /// time on an idle server, plus 2 s), a number of seconds, or `none`. Requests the scheduler predicts
     /// would miss it get 503 with Retry-After at once instead of waiting.
     public var latencyTarget = LatencyTarget.default
+    /// Seconds a 503 for overload waits before it is sent (BREVITY_SHED_DELAY / --shed-delay, default 1; 0
+    /// sends it at once): clients that retry at once without reading Retry-After (hey, naive loops) then
+    /// cannot turn shedding into a busy loop that takes the CPU from the work admitted.
+    public var shedDelay: Double = 1
     /// Seconds in-flight work may take to finish on SIGTERM.
     public var drainTimeout: Double = 30
     public var apiKeys: [String] = []
@@ -85,6 +89,7 @@ public struct ServerConfig: Sendable {
         if let l = env["LOG_LEVEL"], !l.isEmpty { c.logLevel = try parseLogLevel(l) }
         c.requestTimeout = try double("BREVITY_REQUEST_TIMEOUT", min: 0.001) ?? c.requestTimeout
         if let t = env["BREVITY_LATENCY_TARGET"], !t.isEmpty { c.latencyTarget = try parseLatencyTarget(t, name: "BREVITY_LATENCY_TARGET") }
+        c.shedDelay = try double("BREVITY_SHED_DELAY", min: 0) ?? c.shedDelay
         c.drainTimeout = try double("BREVITY_DRAIN_TIMEOUT", min: 0) ?? c.drainTimeout
         if let k = env["BREVITY_API_KEYS"], !k.isEmpty { c.apiKeys = k.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if let o = env["BREVITY_CORS_ORIGINS"], !o.isEmpty { c.corsOrigins = o.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }

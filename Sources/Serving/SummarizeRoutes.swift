@@ -12,8 +12,19 @@ struct SummarizeRoutes {
     let config: ServerConfig
 
     func addRoutes(to group: RouterGroup<BrevityContext>) {
-        group.post("summarize") { request, _ in try await summarize(request) }
-        group.post("summarize/stream") { request, _ in try await stream(request) }
+        group.post("summarize") { request, _ in try await shedding { try await summarize(request) } }
+        group.post("summarize/stream") { request, _ in try await shedding { try await stream(request) } }
+    }
+
+    /// An overload 503 (queue full, latency target) goes out after `shedDelay` seconds: a client that
+    /// retries at once, ignoring Retry-After, then costs a few requests a second instead of a busy loop.
+    func shedding(_ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let e as APIError where e.type == "overloaded" && config.shedDelay > 0 {
+            await pause(milliseconds: Int(config.shedDelay * 1000))
+            throw e
+        }
     }
 
     func summarize(_ request: Request) async throws -> Response {

@@ -32,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a request may take (BREVITY_REQUEST_TIMEOUT, default 300).") var requestTimeout: Double?
     @Option(help: "How long an admitted request may take: auto (twice its time on an idle server, plus 2 s), auto:<factor>, none, or seconds; requests predicted to miss it get 503 with Retry-After (BREVITY_LATENCY_TARGET, default auto).")
     var latencyTarget: String?
+    @Option(help: "Seconds an overload 503 waits before it is sent, so clients that retry at once cannot busy-loop (BREVITY_SHED_DELAY, default 1).")
+    var shedDelay: Double?
     @Option(help: "Seconds to finish in-flight work on SIGTERM (BREVITY_DRAIN_TIMEOUT, default 30).") var drainTimeout: Double?
     @Option(help: "API key required as a Bearer token on the inference routes; repeatable (BREVITY_API_KEYS, comma-separated).")
     var apiKey: [String] = []
@@ -60,6 +62,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let rateBurst { c.rateBurst = rateBurst }
         if let requestTimeout { c.requestTimeout = requestTimeout }
         if let latencyTarget { c.latencyTarget = try ServerConfig.parseLatencyTarget(latencyTarget) }
+        if let shedDelay {
+            guard shedDelay >= 0, shedDelay.isFinite else { throw ConfigError("--shed-delay must be a number of seconds >= 0") }
+            c.shedDelay = shedDelay
+        }
         if let drainTimeout { c.drainTimeout = drainTimeout }
         if !apiKey.isEmpty { c.apiKeys = apiKey }
         if !corsOrigin.isEmpty { c.corsOrigins = corsOrigin }

@@ -136,6 +136,15 @@ final class WeightTests: XCTestCase {
         try (withUnsafeBytes(of: UInt64(h3.utf8.count).littleEndian) { Data($0) } + Data(h3.utf8)).write(to: wraps)
         expectError({ _ = try SafetensorsFile(path: wraps.path) }, containing: "overflows")
 
+        // a header claiming 2^60 bytes, and a tensor claiming bytes up to 2^60: refused before any read
+        let hugeHeader = dir.appendingPathComponent("huge-header.safetensors")
+        try (withUnsafeBytes(of: (UInt64(1) << 60).littleEndian) { Data($0) } + Data("{}".utf8)).write(to: hugeHeader)
+        expectError({ _ = try SafetensorsFile(path: hugeHeader.path) }, containing: "header of 1152921504606846976 bytes")
+        let far = dir.appendingPathComponent("far.safetensors")
+        let h4 = #"{"w":{"dtype":"U8","shape":[1152921504606846976],"data_offsets":[0,1152921504606846976]}}"#
+        try (withUnsafeBytes(of: UInt64(h4.utf8.count).littleEndian) { Data($0) } + Data(h4.utf8) + Data(count: 8)).write(to: far)
+        expectError({ _ = try SafetensorsFile(path: far.path) }, containing: "'w'")
+
         // unsupported dtype: named when the tensor is loaded
         let ints = dir.appendingPathComponent("ints.safetensors")
         let h2 = #"{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#

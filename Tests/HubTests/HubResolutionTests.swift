@@ -35,6 +35,23 @@ final class HubResolutionTests: XCTestCase {
         }
     }
 
+    /// `--model` with `..` (issue 10, item 9): a repo id never climbs out of the cache (refused before any
+    /// path is built from it); a path that names an existing folder is that folder, standardized; a path
+    /// to nothing is "not found", never a hub request.
+    func testModelSpecsWithDotDot() throws {
+        for bad in ["org/..", "../org", "org/../../etc", "..org/x", "org/x/..", "facebook/bart-large-cnn/../../x"] {
+            XCTAssertThrowsError(try ModelSpec.parse(bad), bad) { e in
+                XCTAssertTrue("\(e)".contains("no folder") || "\(e)".contains("neither a folder nor"), "\(bad): \(e)")
+            }
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("brevity-dotdot-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("a/b"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard case .folder(let url) = try ModelSpec.parse(dir.path + "/a/b/../b") else { return XCTFail("expected a folder") }
+        XCTAssertEqual(url.path, dir.appendingPathComponent("a/b").standardizedFileURL.path)
+        XCTAssertThrowsError(try ModelSpec.parse(dir.path + "/a/../missing"))
+    }
+
     func testEnvironmentAsHuggingFaceHubReadsIt() {
         var env = HubEnvironment.fromProcess(["HOME": "/home/u"])
         XCTAssertEqual(env.cache.path, "/home/u/.cache/huggingface/hub")

@@ -176,6 +176,29 @@ final class PyTorchCheckpointTests: XCTestCase {
         }
     }
 
+    /// Two central-directory records pointing into one local record (tensors aliasing one range, the zip
+    /// bomb's overlap trick): refused, as CPython's zipfile refuses them (issue 10, item 9).
+    func testZipWithOverlappingRecordsIsRefused() throws {
+        func le(_ v: Int, _ bytes: Int) -> [UInt8] { (0..<bytes).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        let name = Array("archive/data.pkl".utf8), payload: [UInt8] = [0x80, 0x02, 0x4E, 0x2E]   // pickle of None
+        var zip = le(0x0403_4B50, 4) + le(20, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4)
+        zip += le(payload.count, 4) + le(payload.count, 4) + le(name.count, 2) + le(0, 2) + name + payload
+        let cd = zip.count
+        for entryName in [name, Array("archive/data/0".utf8)] {   // both at local offset 0
+            zip += le(0x0201_4B50, 4) + le(20, 2) + le(20, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4)
+            zip += le(payload.count, 4) + le(payload.count, 4) + le(entryName.count, 2) + le(0, 2) + le(0, 2)
+            zip += le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4) + entryName
+        }
+        let cdSize = zip.count - cd
+        zip += le(0x0605_4B50, 4) + le(0, 2) + le(0, 2) + le(2, 2) + le(2, 2) + le(cdSize, 4) + le(cd, 4) + le(0, 2)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("brevity-zip-overlap-\(getpid()).bin")
+        try Data(zip).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        XCTAssertThrowsError(try PyTorchCheckpoint(path: url.path)) { error in
+            XCTAssertTrue("\(error)".contains("overlap"), "\(error)")
+        }
+    }
+
     func testUnpicklerRefusesWithoutCalling() throws {
         // GLOBAL of a storage type is fine as a persistent-id argument but never as a call
         let call: [UInt8] = [0x80, 0x02] + Array("ctorch\nFloatStorage\n)R.".utf8)

@@ -79,17 +79,24 @@ final class AdmissionTests: XCTestCase {
         let request: [String: Any] = ["texts": [ServingFixtures.expected.texts[0]], "num_beams": 4, "min_length": 20, "max_length": 20,
                                       "no_repeat_ngram_size": 0]
         for target in [LatencyTarget.auto(factor: 1.5, slack: 0.1), .unbounded] {
-            let (app, scheduler, metrics) = buildApplication(config: testConfig { $0.latencyTarget = target }, engine: engine)
+            let (app, scheduler, metrics) = buildApplication(config: testConfig { $0.latencyTarget = target; $0.shedDelay = 0.3 }, engine: engine)
             try await waitReady(scheduler)
             try await app.test(.ahc(.http)) { client in
-                let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                let timed = try await withThrowingTaskGroup(of: (TestResponse, Double).self) { group in
                     for _ in 0..<8 {
-                        group.addTask { try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders, body: body(request)) }
+                        group.addTask {
+                            let t0 = DispatchTime.now().uptimeNanoseconds
+                            let r = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders, body: body(request))
+                            return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                        }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
+                let responses = timed.map(\.0)
                 let ok = responses.filter { $0.status == .ok }
                 let refused = responses.filter { $0.status == .serviceUnavailable }
+                // a refusal waits the shed delay before it is sent (a lower bound: the sleep guarantees it)
+                for (r, seconds) in timed where r.status == .serviceUnavailable { XCTAssertGreaterThanOrEqual(seconds, 0.3) }
                 XCTAssertEqual(ok.count + refused.count, 8, "\(target): only 200 and 503")
                 let shed = counter(String(decoding: metrics.exposition(), as: UTF8.self), "brevity_requests_shed_total")
                 if target == .unbounded {

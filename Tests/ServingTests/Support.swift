@@ -40,6 +40,7 @@ func testConfig(_ mutate: (inout ServerConfig) -> Void = { _ in }) -> ServerConf
     c.host = "127.0.0.1"
     c.port = 0
     c.logLevel = .warning
+    c.shedDelay = 0   // AdmissionTests covers the delay
     mutate(&c)
     return c
 }
