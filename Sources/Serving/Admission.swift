@@ -103,6 +103,10 @@ public enum LatencyTarget: Equatable, Sendable {
 /// whether a new request can be answered within its target at all (else 503 with Retry-After).
 struct AdmissionPlanner {
     var model = LatencyModel()
+    /// The same measurements taken only while one text had the batch to itself (the warm-up's first):
+    /// what a request costs on an idle server, which `auto` budgets multiply. Kept apart because under
+    /// load the machine is busier (HTTP, tokenizing, refusals) and `model` follows that.
+    var idle = LatencyModel()
     let maxRows: Int
     let maxConcurrent: Int
     let target: LatencyTarget
@@ -163,8 +167,10 @@ extension AdmissionPlanner {
         case .unbounded: return .infinity
         case .seconds(let s): return s
         case .auto(let factor, let slack):
-            let idle = new.map { PlannedText(rows: $0.rows, steps: $0.steps, encodeTokens: $0.encodeTokens, due: .infinity) }
-            let solo = finishTimes(running: [], waiting: [], new: idle, now: 0).max() ?? 0
+            let texts = new.map { PlannedText(rows: $0.rows, steps: $0.steps, encodeTokens: $0.encodeTokens, due: .infinity) }
+            var alone = self
+            if idle.hasData { alone.model = idle }
+            let solo = alone.finishTimes(running: [], waiting: [], new: texts, now: 0).max() ?? 0
             return max(factor * solo, solo + slack)
         }
     }

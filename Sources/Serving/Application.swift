@@ -117,8 +117,10 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
     }
+    let document = OpenAPIDocument.json(maxTexts: config.maxTexts, maxBeams: config.maxBatchSize,
+                                        maxPositions: models.abstractive?.maxInputTokens)
     router.get("openapi.json") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: document)))
     }
     router.get("docs") { _, _ in
         Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.docsPage)))

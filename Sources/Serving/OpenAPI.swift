@@ -1,7 +1,21 @@
 // The OpenAPI 3.1 description of every route (GET /openapi.json), rendered by GET /docs.
 
 enum OpenAPIDocument {
-    static let json = #"""
+    /// The document with the limits this server enforces: texts per request (--max-texts), beams (at most
+    /// --max-batch-size rows) and, for a seq2seq model, lengths within its positions.
+    static func json(maxTexts: Int, maxBeams: Int, maxPositions: Int?) -> String {
+        let lengths = maxPositions.map { (max: $0 + 1, new: $0) }
+        return template
+            .replacingOccurrences(of: "\"__MAX_TEXTS__\"", with: String(maxTexts))
+            .replacingOccurrences(of: "\"__MAX_BEAMS__\"", with: String(maxBeams))
+            .replacingOccurrences(of: ", \"maximum\": \"__MAX_LENGTH__\"", with: lengths.map { ", \"maximum\": \($0.max)" } ?? "")
+            .replacingOccurrences(of: ", \"maximum\": \"__MAX_NEW_TOKENS__\"", with: lengths.map { ", \"maximum\": \($0.new)" } ?? "")
+    }
+
+    /// The limits of a default configuration (tests, documentation).
+    static var json: String { json(maxTexts: ServerConfig().maxTexts, maxBeams: ServerConfig().maxBatchSize, maxPositions: nil) }
+
+    static let template = #"""
 {
   "openapi": "3.1.0",
   "info": {
@@ -25,7 +39,7 @@ enum OpenAPIDocument {
         "operationId": "ready",
         "responses": {
           "200": {"description": "Accepting work", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ready"}}}},
-          "503": {"description": "Loading or draining", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ready"}}}}
+          "503": {"description": "Loading, draining, or a failed warm-up (the reason says which)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ready"}}}}
         }
       }
     },
@@ -72,7 +86,7 @@ enum OpenAPIDocument {
         "security": [{}, {"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SummarizeRequest"}}}},
         "responses": {
-          "200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+          "200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/StreamEvent"}}}},
           "400": {"$ref": "#/components/responses/Error"},
           "401": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
@@ -120,15 +134,15 @@ enum OpenAPIDocument {
         "type": "object",
         "description": "transformers' names; fields left out take the model's generation_config.json",
         "properties": {
-          "max_length": {"type": "integer", "minimum": 1},
+          "max_length": {"type": "integer", "minimum": 1, "maximum": "__MAX_LENGTH__"},
           "min_length": {"type": "integer", "minimum": 0},
-          "max_new_tokens": {"type": "integer", "minimum": 1},
+          "max_new_tokens": {"type": "integer", "minimum": 1, "maximum": "__MAX_NEW_TOKENS__"},
           "min_new_tokens": {"type": "integer", "minimum": 0},
           "do_sample": {"type": "boolean"},
           "temperature": {"type": "number", "exclusiveMinimum": 0},
           "top_p": {"type": "number", "minimum": 0, "maximum": 1},
           "top_k": {"type": "integer", "minimum": 0},
-          "num_beams": {"type": "integer", "minimum": 1},
+          "num_beams": {"type": "integer", "minimum": 1, "maximum": "__MAX_BEAMS__", "description": "At most the server's --max-batch-size decoder rows"},
           "length_penalty": {"type": "number"},
           "no_repeat_ngram_size": {"type": "integer", "minimum": 0},
           "early_stopping": {"oneOf": [{"type": "boolean"}, {"const": "never"}]},
@@ -139,19 +153,20 @@ enum OpenAPIDocument {
           "num_sentences": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "Extractive: sentences to keep"},
           "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"}
         },
-        "description": "Extractive length: num_sentences, else ratio, else max_new_tokens or max_length as a budget of the embedding model's tokens, else 3 sentences; min_length and the sampling fields do not apply"
+        "not": {"required": ["num_sentences", "ratio"]},
+        "description": "Extractive length: num_sentences, else ratio, else max_new_tokens or max_length as a budget of the embedding model's tokens, else 3 sentences; min_length and the sampling fields do not apply. num_sentences and ratio exclude each other; min_length must not exceed max_length, nor min_new_tokens max_new_tokens (422)"
       },
       "SummarizeRequest": {
         "allOf": [
           {"$ref": "#/components/schemas/GenerationParameters"},
-          {"type": "object", "required": ["texts"], "properties": {"texts": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}}}
+          {"type": "object", "required": ["texts"], "properties": {"texts": {"type": "array", "minItems": 1, "maxItems": "__MAX_TEXTS__", "items": {"type": "string", "minLength": 1}}}}
         ]
       },
       "HFRequest": {
         "type": "object",
         "required": ["inputs"],
         "properties": {
-          "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+          "inputs": {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "minItems": 1, "maxItems": "__MAX_TEXTS__", "items": {"type": "string", "minLength": 1}}]},
           "parameters": {"$ref": "#/components/schemas/GenerationParameters"}
         }
       },
@@ -187,7 +202,9 @@ enum OpenAPIDocument {
         "type": "object",
         "required": ["status", "model", "device"],
         "properties": {
-          "status": {"type": "string"},
+          "status": {"enum": ["ok", "degraded"], "description": "degraded: a warm-up failed (see warmup_error); the process is up either way"},
+          "ready": {"type": "boolean", "description": "Whether the service accepts work (GET /ready)"},
+          "warmup_error": {"type": "string", "description": "Why the warm-up failed; the service stays unready"},
           "model": {"type": "string", "description": "The model of requests without \"mode\""},
           "device": {"type": "string"},
           "mode": {"enum": ["abstractive", "extractive"], "description": "The default mode"},
@@ -197,6 +214,31 @@ enum OpenAPIDocument {
           "dtype": {"enum": ["float32", "bfloat16", "float16", "int8"], "description": "The type the weights are held in (DTYPE)"},
           "cpu_kernels": {"enum": ["avx512", "avx2", "portable"], "description": "The instruction set of the CPU kernels"},
           "device_reason": {"type": "string", "description": "Why this device serves (DEVICE / --device)"}
+        }
+      },
+      "StreamEvent": {
+        "type": "object",
+        "description": "One Server-Sent Event: `token` (data: a StreamToken), then `result` (data: the /summarize response object), or `error` (data: an Error); data is JSON text",
+        "required": ["event", "data"],
+        "properties": {
+          "event": {"enum": ["token", "result", "error"]},
+          "data": {"type": "string", "contentMediaType": "application/json"},
+          "id": {"type": "string"},
+          "retry": {"type": "integer"}
+        },
+        "oneOf": [
+          {"properties": {"event": {"const": "token"}, "data": {"contentSchema": {"$ref": "#/components/schemas/StreamToken"}}}},
+          {"properties": {"event": {"const": "result"}, "data": {"contentSchema": {"$ref": "#/components/schemas/SummarizeResponse"}}}},
+          {"properties": {"event": {"const": "error"}, "data": {"contentSchema": {"$ref": "#/components/schemas/Error"}}}}
+        ]
+      },
+      "StreamToken": {
+        "type": "object",
+        "required": ["index", "token_ids", "text"],
+        "properties": {
+          "index": {"type": "integer", "description": "Which text of the request"},
+          "token_ids": {"type": "array", "items": {"type": "integer"}, "description": "The ids since the last event (empty for extractive summaries)"},
+          "text": {"type": "string", "description": "The text they add"}
         }
       },
       "Ready": {"type": "object", "required": ["ready"], "properties": {"ready": {"type": "boolean"}, "reason": {"type": "string"}}},

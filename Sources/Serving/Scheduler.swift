@@ -201,8 +201,11 @@ public final class BatchScheduler: Service, @unchecked Sendable {
             return
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
+        let alone = batch.count == 1
         queue.withLock {
-            planner.model.recordEncode(tokens: admitted.reduce(0) { $0 + $1.item.inputIds.count }, seconds: Double(t1 - t0) / 1e9)
+            let tokens = admitted.reduce(0) { $0 + $1.item.inputIds.count }
+            planner.model.recordEncode(tokens: tokens, seconds: Double(t1 - t0) / 1e9)
+            if alone { planner.idle.recordEncode(tokens: tokens, seconds: Double(t1 - t0) / 1e9) }
             for j in admitted { stepsDone[j.id] = 0; allowedSteps[j.id] = j.item.config.maxLength - 1 }
         }
         for j in admitted {
@@ -214,6 +217,7 @@ public final class BatchScheduler: Service, @unchecked Sendable {
 
     private func step(_ batch: inout DecodingBatch) {
         let rows = batch.rowCount
+        let alone = batch.count == 1
         metrics.batchSize.record(Double(rows))
         let t0 = DispatchTime.now().uptimeNanoseconds
         let finished = batch.step()
@@ -221,6 +225,7 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         let ids = batch.ids
         queue.withLock {
             planner.model.recordStep(rows: rows, seconds: Double(t - t0) / 1e9)
+            if alone { planner.idle.recordStep(rows: rows, seconds: Double(t - t0) / 1e9) }
             for id in ids { stepsDone[id, default: 0] += 1 }
             for r in finished {
                 planner.model.recordLength(used: (stepsDone[r.id] ?? 0) + 1, allowed: allowedSteps[r.id] ?? 1)
@@ -260,13 +265,19 @@ public final class BatchScheduler: Service, @unchecked Sendable {
                 let e0 = DispatchTime.now().uptimeNanoseconds
                 try batch.add((0..<rows).map { GenerationRequest(id: $0, inputIds: ids, config: config) })
                 let e1 = DispatchTime.now().uptimeNanoseconds
-                queue.withLock { planner.model.recordEncode(tokens: rows * ids.count, seconds: Double(e1 - e0) / 1e9) }
+                queue.withLock {
+                    planner.model.recordEncode(tokens: rows * ids.count, seconds: Double(e1 - e0) / 1e9)
+                    planner.idle.recordEncode(tokens: rows * ids.count, seconds: Double(e1 - e0) / 1e9)
+                }
                 for _ in 0..<3 where !batch.isEmpty {
                     let s0 = DispatchTime.now().uptimeNanoseconds
                     let n = batch.rowCount
                     _ = batch.step()
                     let s1 = DispatchTime.now().uptimeNanoseconds
-                    queue.withLock { planner.model.recordStep(rows: n, seconds: Double(s1 - s0) / 1e9) }
+                    queue.withLock {
+                        planner.model.recordStep(rows: n, seconds: Double(s1 - s0) / 1e9)
+                        planner.idle.recordStep(rows: n, seconds: Double(s1 - s0) / 1e9)
+                    }
                 }
             }
             logger.info("warm-up generation done", metadata: [

@@ -8,7 +8,8 @@
 #   4. slow clients: connections trickling headers and bodies a byte a second beside a normal client
 #   5. soak (SOAK_SECONDS, default off): steady load at half the capacity, memory and file descriptors
 # Usage: bench/reliability/run.sh [MODEL_FOLDER]  (default bench/data/bart-large-cnn-random: make_model.py)
-# STEPS="unloaded hey overload slow soak" chooses steps; BIN=path runs another build; HEY_SECONDS shortens
+# STEPS="unloaded hey overload slow soak" chooses steps (HEY_RUNS="auto none capacity" the hey runs;
+# CAPACITY=req/s stands in for the capacity run when it is skipped); BIN=path runs another build; HEY_SECONDS shortens
 # the hey runs. Results: bench/out/reliability.md and bench/out/reliability-*.json
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -58,9 +59,11 @@ hey)
   echo "## hey -z ${HEY_SECONDS}s -c 8" >> "$OUT"
   echo "| run | req/s | p50 s | p95 s | status codes | client errors (timeouts) |" >> "$OUT"
   echo "| --- | --- | --- | --- | --- | --- |" >> "$OUT"
-  start auto; hey_run "latency target auto, -t 20" auto 20
-  start none; hey_run "latency target none, -t 20" none 20
-  start none; hey_run "latency target none, -t 0 (capacity)" none 0 ;;
+  for r in ${HEY_RUNS:-auto none capacity}; do case $r in
+    auto) start auto; hey_run "latency target auto, -t 20" auto 20 ;;
+    none) start none; hey_run "latency target none, -t 20" none 20 ;;
+    capacity) start none; hey_run "latency target none, -t 0 (capacity)" none 0 ;;
+  esac; done ;;
 overload)
   CAP=$(grep -o 'capacity) | [0-9.]*' "$OUT" | tail -1 | awk '{print $3}'); CAP="${CAP:-${CAPACITY:-0.34}}"
   RATE=$(python3 -c "print(round(10 * $CAP, 2))")
