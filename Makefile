@@ -88,5 +88,30 @@ loadtest: release
 bench-tokenizers: release models
 	bench/tokenizers.sh
 
+# libFuzzer targets for the parsers of untrusted bytes (hardening item 6; docs/reliability-fuzzing.md): the
+# request decoder, tokenizer.json loading, safetensors headers, the zip reader and the restricted unpickler.
+# Fuzz/ is a package of its own, built with -sanitize=fuzzer,address in Fuzz/.build (make test and CI never
+# build it). `make fuzz` runs each of FUZZ_TARGETS for FUZZ_SECONDS (default 600), one after another, from the
+# committed seeds in Fuzz/corpus/<target>/ (with Fuzz/dicts/<target>.dict); new inputs go to
+# Fuzz/scratch/<target>/ and the log to Fuzz/scratch/<target>.log, crashes to Fuzz/crashes/<target>/ (both
+# ignored by git), and the run fails naming the targets that crashed. FUZZ_FLAGS adds libFuzzer options
+# (e.g. -jobs=N). Replay a crash with: Fuzz/.build/debug/<target> <file> (FUZZ_VERBOSE=1 says why it was
+# refused). Leak detection is off: the Swift runtime's caches read as leaks.
+FUZZ_TARGETS ?= FuzzRequest FuzzTokenizerJSON FuzzSafetensors FuzzZip FuzzUnpickler
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS ?=
+.PHONY: fuzz fuzz-build
+fuzz-build:
+	$(SWIFT) build --package-path Fuzz --build-path Fuzz/.build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+
+fuzz: fuzz-build
+	@set -o pipefail; failed=""; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p Fuzz/scratch/$$t Fuzz/crashes/$$t; echo "== $$t for $(FUZZ_SECONDS) s"; \
+	  ASAN_OPTIONS=detect_leaks=0 Fuzz/.build/debug/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -dict=Fuzz/dicts/$$t.dict -artifact_prefix=Fuzz/crashes/$$t/ $(FUZZ_FLAGS) Fuzz/scratch/$$t Fuzz/corpus/$$t \
+	    2>&1 | tee Fuzz/scratch/$$t.log | grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::|==[0-9]+==ERROR|SUMMARY|Fatal|artifact_prefix)' \
+	    || failed="$$failed $$t"; \
+	done; if [ -n "$$failed" ]; then echo "make fuzz: crashes in$$failed (Fuzz/crashes/)"; exit 1; fi
+
 clean:
 	rm -rf .build

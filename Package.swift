@@ -9,6 +9,10 @@ let package = Package(
     products: [
         .executable(name: "brevity", targets: ["brevity"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        // For the libFuzzer targets in Fuzz/ (make fuzz), a package of its own that depends on this one.
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Serving", targets: ["Serving"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

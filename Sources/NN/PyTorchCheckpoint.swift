@@ -72,9 +72,20 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
             + "'model.safetensors', metadata={'format': 'pt'})\" (or re-save it with torch.save from torch >= 1.6)")
     }
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(file: MappedFile(path: path, minimumSize: 22, tooSmall: { "file of \($0) bytes is no zip archive" }))
+    }
+
+    /// A checkpoint's bytes held in memory (copied), read as a mapped file is; `name` stands for its path
+    /// in errors.
+    public convenience init(bytes: [UInt8], name: String) throws {
+        try self.init(file: MappedFile(copying: bytes, name: name, minimumSize: 22, tooSmall: { "file of \($0) bytes is no zip archive" }))
+    }
+
+    private init(file: MappedFile) throws {
+        let path = file.path
         self.path = path
-        file = try MappedFile(path: path, minimumSize: 22, tooSmall: { "file of \($0) bytes is no zip archive" })
+        self.file = file
         let zip = try ZipDirectory(file.bytes, file: path)
         (tensors, entries) = try PyTorchCheckpoint.read(zip, base: UnsafeRawPointer(file.base), file: path)
     }

@@ -48,9 +48,20 @@ public final class SafetensorsFile: @unchecked Sendable {
     private var base: UnsafeMutableRawPointer { file.base }
     private let dataOffset: Int
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(file: MappedFile(path: path, minimumSize: 8, tooSmall: { "file of \($0) bytes" }))
+    }
+
+    /// A safetensors file's bytes held in memory (copied), checked as a mapped file is; `name` stands for
+    /// its path in errors.
+    public convenience init(bytes: [UInt8], name: String) throws {
+        try self.init(file: MappedFile(copying: bytes, name: name, minimumSize: 8, tooSmall: { "file of \($0) bytes" }))
+    }
+
+    private init(file: MappedFile) throws {
+        let path = file.path
         self.path = path
-        file = try MappedFile(path: path, minimumSize: 8, tooSmall: { "file of \($0) bytes" })
+        self.file = file
         let p = file.base, size = file.size
         let headerSize = p.loadUnaligned(as: UInt64.self).littleEndian
         guard headerSize <= UInt64(size - 8) else {
