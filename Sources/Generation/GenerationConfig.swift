@@ -63,10 +63,12 @@ public struct GenerationConfig: Equatable, Sendable {
         c.topP = try double(json, "top_p")
         if let p = c.topP, !(p >= 0 && p <= 1) { throw GenerationError.invalidParameter("top_p", "must be in [0, 1], got \(p)") }
         if let s = json["seed"] {
-            guard let n = s as? NSNumber, !isBool(n), n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded() else {
-                throw GenerationError.invalidParameter("seed", "must be a non-negative integer")
+            // an integer literal exactly (2^63 - 1 reads as 2^63 in a Double), or an integral double below 2^63
+            guard let n = s as? NSNumber, !isBool(n), n.doubleValue >= 0,
+                  n.stringValue == String(n.int64Value) || (n.doubleValue == n.doubleValue.rounded() && n.doubleValue < 9223372036854775808.0) else {
+                throw GenerationError.invalidParameter("seed", "must be an integer in 0...2^63-1")
             }
-            c.seed = n.uint64Value
+            c.seed = n.stringValue == String(n.int64Value) ? UInt64(n.int64Value) : UInt64(n.doubleValue)
         }
         if let e = json["early_stopping"] {
             c.earlyStopping = try parseEarlyStopping(e, field: "early_stopping")
@@ -162,6 +164,10 @@ public struct GenerationConfig: Equatable, Sendable {
             // bounded before the sum: a request's Int.max must be a 422, not an overflow
             guard n <= maxPositions else {
                 throw GenerationError.invalidParameter("max_new_tokens", "\(n) exceeds the model's \(maxPositions) positions")
+            }
+            // transformers ignores max_length beside max_new_tokens; one out of range is still refused
+            if let given = request.maxLength, given <= prompt || given - 1 > maxPositions {
+                throw GenerationError.invalidParameter("max_length", "\(given) is outside 2...\(maxPositions + 1) (the model's positions + 1)")
             }
             r.maxLength = n + prompt
         } else if hasDefaultMaxLength {
@@ -275,7 +281,7 @@ private func int(_ j: [String: Any], _ k: String, min: Int) throws -> Int? {
     guard let v = j[k] else { return nil }
     guard let n = v as? NSNumber, !isBool(n), n.doubleValue == n.doubleValue.rounded(),
           abs(n.doubleValue) < 1e15 else {
-        throw GenerationError.invalidParameter(k, "must be an integer, got \(v)")
+        throw GenerationError.invalidParameter(k, "must be an integer below 10^15, got \(v)")
     }
     guard n.intValue >= min else { throw GenerationError.invalidParameter(k, "must be >= \(min), got \(n.intValue)") }
     return n.intValue

@@ -59,7 +59,24 @@ struct ExtractiveController {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: .init { writer in
             do {
-                let outcomes = try await controller.run(req, cancel: cancel)
+                // the summaries, with heartbeats while they are made (a hang-up cancels the texts not started)
+                let (merged, sink) = AsyncStream<StreamItem<[ExtractiveWorker.Outcome]>>.makeStream()
+                let outcomes: [ExtractiveWorker.Outcome] = try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        do { sink.yield(.event(0, .success(try await controller.run(req, cancel: cancel)))) } catch { sink.yield(.event(0, .failure(error))) }
+                    }
+                    group.addTask { await ticks(into: sink) }
+                    defer { group.cancelAll() }
+                    var lastWrite = DispatchTime.now().uptimeNanoseconds
+                    for await item in merged {
+                        guard case .event(_, let result) = item else {
+                            if try await heartbeat(&writer, lastWrite: lastWrite) { lastWrite = DispatchTime.now().uptimeNanoseconds }
+                            continue
+                        }
+                        return try result.get()
+                    }
+                    throw CancellationError()
+                }
                 for (i, o) in outcomes.enumerated() {
                     try await writer.write(sse("token", ["index": i, "token_ids": [Int](), "text": o.summary.text]))
                 }

@@ -3,9 +3,17 @@
 enum OpenAPIDocument {
     /// The document with the limits this server enforces: texts per request (--max-texts), beams (at most
     /// --max-batch-size rows) and, for a seq2seq model, lengths within its positions.
-    static func json(maxTexts: Int, maxBeams: Int, maxPositions: Int?) -> String {
+    /// `defaultBeams`: the model's num_beams, since sampling takes one beam (beam sampling is not
+    /// supported): with a default above 1 a sampled request must say num_beams 1.
+    static func json(maxTexts: Int, maxBeams: Int, maxPositions: Int?, modes: [SummaryMode] = SummaryMode.allCases,
+                     defaultBeams: Int = 1) -> String {
         let lengths = maxPositions.map { (max: $0 + 1, new: $0) }
+        let sampling = defaultBeams > 1 ? #"{"required": ["num_beams"], "properties": {"num_beams": {"const": 1}}}"#
+                                        : #"{"properties": {"num_beams": {"enum": [1, null]}}}"#
+        let modeList = "[" + (modes.map { "\"\($0.rawValue)\"" } + ["null"]).joined(separator: ", ") + "]"
         return template
+            .replacingOccurrences(of: "\"__SAMPLING__\"", with: sampling)
+            .replacingOccurrences(of: "\"__MODES__\"", with: modeList)
             .replacingOccurrences(of: "\"__MAX_TEXTS__\"", with: String(maxTexts))
             .replacingOccurrences(of: "\"__MAX_BEAMS__\"", with: String(maxBeams))
             .replacingOccurrences(of: ", \"maximum\": \"__MAX_LENGTH__\"", with: lengths.map { ", \"maximum\": \($0.max)" } ?? "")
@@ -132,29 +140,30 @@ enum OpenAPIDocument {
     "schemas": {
       "GenerationParameters": {
         "type": "object",
-        "description": "transformers' names; fields left out take the model's generation_config.json",
         "properties": {
-          "max_length": {"type": "integer", "minimum": 1, "maximum": "__MAX_LENGTH__"},
-          "min_length": {"type": "integer", "minimum": 0},
-          "max_new_tokens": {"type": "integer", "minimum": 1, "maximum": "__MAX_NEW_TOKENS__"},
-          "min_new_tokens": {"type": "integer", "minimum": 0},
-          "do_sample": {"type": "boolean"},
-          "temperature": {"type": "number", "exclusiveMinimum": 0},
-          "top_p": {"type": "number", "minimum": 0, "maximum": 1},
-          "top_k": {"type": "integer", "minimum": 0},
-          "num_beams": {"type": "integer", "minimum": 1, "maximum": "__MAX_BEAMS__", "description": "At most the server's --max-batch-size decoder rows"},
-          "length_penalty": {"type": "number"},
-          "no_repeat_ngram_size": {"type": "integer", "minimum": 0},
-          "early_stopping": {"oneOf": [{"type": "boolean"}, {"const": "never"}]},
-          "repetition_penalty": {"type": "number", "exclusiveMinimum": 0},
-          "seed": {"type": "integer", "minimum": 0},
-          "truncation": {"enum": ["truncate", "chunk", "error"], "description": "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422"},
-          "mode": {"enum": ["abstractive", "extractive"], "description": "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"},
-          "num_sentences": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "Extractive: sentences to keep"},
-          "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"}
+          "max_length": {"type": ["integer", "null"], "minimum": 2, "maximum": "__MAX_LENGTH__"},
+          "min_length": {"type": ["integer", "null"], "minimum": 0, "maximum": 999999999999999},
+          "max_new_tokens": {"type": ["integer", "null"], "minimum": 1, "maximum": "__MAX_NEW_TOKENS__"},
+          "min_new_tokens": {"type": ["integer", "null"], "minimum": 0, "maximum": 999999999999999},
+          "do_sample": {"type": ["boolean", "null"]},
+          "temperature": {"type": ["number", "null"], "exclusiveMinimum": 0},
+          "top_p": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+          "top_k": {"type": ["integer", "null"], "minimum": 0, "maximum": 999999999999999},
+          "num_beams": {"type": ["integer", "null"], "minimum": 1, "maximum": "__MAX_BEAMS__", "description": "At most the server's --max-batch-size decoder rows"},
+          "length_penalty": {"type": ["number", "null"]},
+          "no_repeat_ngram_size": {"type": ["integer", "null"], "minimum": 0, "maximum": 999999999999999},
+          "early_stopping": {"oneOf": [{"type": ["boolean", "null"]}, {"const": "never"}]},
+          "repetition_penalty": {"type": ["number", "null"], "exclusiveMinimum": 0},
+          "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 9223372036854775807},
+          "truncation": {"enum": ["truncate", "chunk", "error", null], "description": "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422"},
+          "mode": {"enum": "__MODES__", "description": "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"},
+          "num_sentences": {"type": ["integer", "null"], "minimum": 1, "maximum": 10000, "description": "Extractive: sentences to keep"},
+          "ratio": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "description": "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"}
         },
-        "not": {"required": ["num_sentences", "ratio"]},
-        "description": "Extractive length: num_sentences, else ratio, else max_new_tokens or max_length as a budget of the embedding model's tokens, else 3 sentences; min_length and the sampling fields do not apply. num_sentences and ratio exclude each other; min_length must not exceed max_length, nor min_new_tokens max_new_tokens (422)"
+        "not": {"required": ["num_sentences", "ratio"], "properties": {"num_sentences": {"type": "integer"}, "ratio": {"type": "number"}}},
+        "if": {"required": ["do_sample"], "properties": {"do_sample": {"const": true}}},
+        "then": "__SAMPLING__",
+        "description": "transformers' names; fields left out (or null) take the model's generation_config.json. Extractive length: num_sentences, else ratio, else max_new_tokens or max_length as a budget of the embedding model's tokens, else 3 sentences; min_length and the sampling fields do not apply. num_sentences and ratio exclude each other; a minimum past the maximum decodes to the maximum (as transformers); do_sample takes num_beams 1 (beam sampling is not supported)"
       },
       "SummarizeRequest": {
         "allOf": [
@@ -165,9 +174,11 @@ enum OpenAPIDocument {
       "HFRequest": {
         "type": "object",
         "required": ["inputs"],
+        "not": {"required": ["texts"], "properties": {"texts": {"not": {"type": "null"}}}},
+        "description": "The Hugging Face Inference API's shape; a body with texts (not null) is the originals' shape instead",
         "properties": {
           "inputs": {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "minItems": 1, "maxItems": "__MAX_TEXTS__", "items": {"type": "string", "minLength": 1}}]},
-          "parameters": {"$ref": "#/components/schemas/GenerationParameters"}
+          "parameters": {"oneOf": [{"$ref": "#/components/schemas/GenerationParameters"}, {"type": "null"}]}
         }
       },
       "Summary": {

@@ -8,8 +8,9 @@ import NIOCore
 /// generated (`{"index", "token_ids", "text"}`: the ids since the last event and the text they add);
 /// greedy and sampled texts stream every step, a beam search's text arrives when its search ends (the
 /// best beam is only known then). A final `result` event holds the same object `POST /summarize`
-/// returns; an `error` event ends the stream on failure. A client that disconnects cancels its texts
-/// (SummarizeRoutes watches the connection while the events are written; a failed write cancels too).
+/// returns; an `error` event ends the stream on failure. A client that disconnects cancels its texts:
+/// a write to it fails, and while no event is due (a beam search sends nothing until it ends) a comment
+/// line goes out every `heartbeat` so that a hang-up is seen within about that time.
 extension SummarizeController {
     func stream(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) throws -> Response {
         let (config, prepared) = try prepare(req)
@@ -21,24 +22,31 @@ extension SummarizeController {
         let controller = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: .init { writer in
-            // Events from every text, merged in arrival order.
-            let (merged, sink) = AsyncStream<(Int, Result<BatchScheduler.Event, Error>)>.makeStream()
+            // Events from every text, merged in arrival order, and heartbeat ticks.
+            let (merged, sink) = AsyncStream<StreamItem<BatchScheduler.Event>>.makeStream()
             // A client that went away makes the next write fail: its texts are cancelled then.
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for (i, s) in submitted.enumerated() {
                         group.addTask {
                             do {
-                                for try await e in s.events { sink.yield((i, .success(e))) }
-                            } catch { sink.yield((i, .failure(error))) }
+                                for try await e in s.events { sink.yield(.event(i, .success(e))) }
+                            } catch { sink.yield(.event(i, .failure(error))) }
                         }
                     }
+                    group.addTask { await ticks(into: sink) }
+                    var lastWrite = DispatchTime.now().uptimeNanoseconds
                     var results = [TextResult?](repeating: nil, count: submitted.count)
                     var emitted = [String](repeating: "", count: submitted.count)
                     var sentIds = [Int](repeating: 1, count: submitted.count)   // the decoder start token is not streamed
                     var queue = [Double](repeating: 0, count: submitted.count)
                     var remaining = submitted.count
-                    for await (i, r) in merged {
+                    for await item in merged {
+                        guard case .event(let i, let r) = item else {
+                            if try await heartbeat(&writer, lastWrite: lastWrite) { lastWrite = DispatchTime.now().uptimeNanoseconds }
+                            continue
+                        }
+                        lastWrite = DispatchTime.now().uptimeNanoseconds
                         switch r {
                         case .failure(let error):
                             cancel.cancelAll()
@@ -89,6 +97,31 @@ extension SummarizeController {
         guard text.utf8.starts(with: emitted.utf8) else { return nil }
         return (Array(ids[from...]), String(text.utf8.dropFirst(emitted.utf8.count))!)
     }
+}
+
+/// What an SSE writer waits on: an event of text `index`, or a heartbeat tick.
+enum StreamItem<Event> {
+    case event(Int, Result<Event, Error>)
+    case tick
+}
+
+/// Seconds between heartbeat checks; a comment goes out when nothing was written for that long.
+let heartbeatSeconds = 0.05
+
+/// Yields a tick every `heartbeatSeconds` until the task is cancelled.
+func ticks<Event>(into sink: AsyncStream<StreamItem<Event>>.Continuation) async {
+    while !Task.isCancelled {
+        await pause(milliseconds: Int(heartbeatSeconds * 1000))
+        sink.yield(.tick)
+    }
+}
+
+/// Writes an SSE comment line when nothing was written since `lastWrite` for a heartbeat's time (true
+/// then); it throws once the client is gone, which is how a silent stream notices a hang-up.
+func heartbeat(_ writer: inout any ResponseBodyWriter, lastWrite: UInt64) async throws -> Bool {
+    guard Double(DispatchTime.now().uptimeNanoseconds - lastWrite) / 1e9 >= heartbeatSeconds else { return false }
+    try await writer.write(ByteBuffer(string: ":\n\n"))
+    return true
 }
 
 func sse(_ event: String, _ object: Any) -> ByteBuffer {

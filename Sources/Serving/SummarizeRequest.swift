@@ -89,12 +89,7 @@ public struct SummarizeRequest {
         do { req.generation = try GenerationConfig.request(gen) } catch let GenerationError.invalidParameter(field, why) {
             throw APIError.invalid(field, why)
         }
-        if let lo = req.generation.minLength, let hi = req.generation.maxLength, lo > hi {
-            throw APIError.invalid("min_length", "must not exceed max_length (\(lo) > \(hi))")
-        }
-        if let lo = req.generation.minNewTokens, let hi = req.generation.maxNewTokens, lo > hi {
-            throw APIError.invalid("min_new_tokens", "must not exceed max_new_tokens (\(lo) > \(hi))")
-        }
+        // a minimum past the maximum is not an error: transformers warns and decodes to the maximum, as here
         return req
     }
 
@@ -123,7 +118,8 @@ public struct SummarizeRequest {
         if texts.count > maxTexts {
             throw APIError.invalid(field, "\(texts.count) texts in one request; at most \(maxTexts) are accepted (split the request)")
         }
-        for (i, t) in texts.enumerated() where t.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) {
+        // whitespace is text (transformers summarizes it too); only "" is refused, as the schema's minLength says
+        for (i, t) in texts.enumerated() where t.isEmpty {
             throw APIError.invalid("\(field)[\(i)]", "must not be empty")
         }
     }

@@ -48,24 +48,11 @@ struct SummarizeRoutes {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let cancel = RequestCancellation()
         let (req, mode) = try parse(try await collect(request.body))
-        var response: Response
+        // (the request's body is read: a client's hang-up shows in the writes, heartbeats included)
         switch mode {
-        case .abstractive: response = try abstractive!.stream(req, cancel: cancel, started: t0)
-        case .extractive: response = try extractive!.stream(req, cancel: cancel, started: t0)
+        case .abstractive: return try abstractive!.stream(req, cancel: cancel, started: t0)
+        case .extractive: return try extractive!.stream(req, cancel: cancel, started: t0)
         }
-        // The events are written under the connection watch: a client that disconnects cancels its texts
-        // at once, even while nothing is written to it (a beam search sends its text when it ends).
-        let events = response.body
-        response.body = ResponseBody { writer in
-            let out = writer
-            try await request.body.consumeWithInboundCloseHandler { _ in
-                let body = events
-                try await body.write(out)
-            } onInboundClosed: {
-                cancel.cancelAll()
-            }
-        }
-        return response
     }
 
     /// Readiness, then the body; the mode it asks for must be one this service runs.

@@ -161,8 +161,14 @@ final class ExtractiveServiceTests: XCTestCase {
                 XCTAssertEqual(r.status, .unprocessableContent, "\(extra)")
                 XCTAssertEqual(errorOf(r)?.field, field, "\(extra): \(String(buffer: r.body))")
             }
-            let empty = try await self.post(client, ["texts": ["  "], "mode": "extractive"])
+            let empty = try await self.post(client, ["texts": [""], "mode": "extractive"])
             XCTAssertEqual(errorOf(empty)?.field, "texts[0]")
+            // whitespace is text: no sentences, an empty summary (as transformers would summarize it)
+            let blank = try await self.post(client, ["texts": ["  \n "], "mode": "extractive"])
+            XCTAssertEqual(blank.status, .ok)
+            let s = ((json(blank.body) as? [String: Any])?["summaries"] as? [[String: Any]])?.first
+            XCTAssertEqual(s?["text"] as? String, "")
+            XCTAssertEqual(s?["input_sentences"] as? Int, 0)
         }
     }
 

@@ -78,7 +78,7 @@ final class HostileInputTests: XCTestCase {
     func testControlCharactersAndTypedSpecialTokensAreText() async throws {
         try await withApp { client in
             let controls = (0..<32).map { String(UnicodeScalar(UInt8($0))) }.joined() + "\u{7F}\u{2028}\u{FEFF}"
-            for text in ["Start." + controls + "End.", "</s><s><pad><unk> typed as text </s>", "<s>", "\u{0000}"] {
+            for text in ["Start." + controls + "End.", "</s><s><pad><unk> typed as text </s>", "<s>", "\u{0000}", "   ", "\r\n\t"] {
                 let r = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders,
                                                  body: body(["texts": [text], "max_length": 8]))
                 XCTAssertEqual(r.status, .ok, "\(text.debugDescription): \(String(buffer: r.body))")
@@ -92,7 +92,7 @@ final class HostileInputTests: XCTestCase {
                                     (["num_beams": 65], "num_beams"), (["num_beams": 1_000_000_000], "num_beams"),
                                     (["num_beams": 64, "max_new_tokens": 1 << 40], "max_new_tokens"),
                                     (["max_new_tokens": Int.max], "max_new_tokens"), (["max_length": Int.max], "max_length"),
-                                    (["min_length": 5, "max_length": 4], "min_length")] as [([String: Any], String)] {
+                                    (["max_length": 1_000, "max_new_tokens": 5], "max_length")] as [([String: Any], String)] {
                 var request = params
                 request["texts"] = ["A short text."]
                 let r = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders, body: body(request))
@@ -100,16 +100,16 @@ final class HostileInputTests: XCTestCase {
                 XCTAssertEqual(errorOf(r)?.field, field, "\(params)")
             }
             // a minimum past the maximum is transformers' semantics, not an error: decoding runs to max_length
-            for params in [["min_length": 1 << 40], ["min_new_tokens": Int.max, "max_new_tokens": 5]] as [[String: Any]] {
+            for params in [["min_length": 1 << 40], ["min_new_tokens": 1 << 40, "max_new_tokens": 5], ["min_length": 9, "max_length": 6]]
+                as [[String: Any]] {
                 var request = params
                 request["texts"] = ["A short text."]
                 request["num_beams"] = 1
                 let r = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders, body: body(request))
-                if params["max_new_tokens"] != nil {
-                    XCTAssertEqual(r.status, .unprocessableContent, "\(params): min_new_tokens > max_new_tokens is refused by the API")
-                } else {
-                    XCTAssertEqual(r.status, .ok, "\(params): \(String(buffer: r.body))")
-                }
+                XCTAssertEqual(r.status, .ok, "\(params): \(String(buffer: r.body))")
+                let generated = ((json(r.body) as? [String: Any])?["summaries"] as? [[String: Any]])?.first?["generated_tokens"] as? Int
+                if params["max_new_tokens"] != nil { XCTAssertEqual(generated, 5, "\(params)") }
+                if params["max_length"] != nil { XCTAssertEqual(generated, 5, "\(params): max_length 6 = start token + 5") }
             }
             // 64 beams within the model's positions is served
             let r = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders,

@@ -3,7 +3,7 @@
 # service with every check (status codes and content types the document declares, response bodies
 # against their schemas, no 5xx, methods it does not list). The tiny summarizer keeps it fast; the
 # routes and the document are the same for every model.
-# Usage: bench/reliability/schemathesis.sh [MAX_EXAMPLES]   (schemathesis in ~/.cache/brevity/venv-st-api,
+# Usage: [MODEL=folder] bench/reliability/schemathesis.sh [MAX_EXAMPLES]   (schemathesis in ~/.cache/brevity/venv-st-api,
 # installed when missing). Output: bench/out/schemathesis.txt
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +15,7 @@ MAX="${1:-200}"
 [ -x "$VENV/bin/schemathesis" ] && "$VENV/bin/schemathesis" --version | grep -q "$VERSION" || {
   python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "schemathesis==$VERSION"; }
 mkdir -p bench/out
-"$BIN" serve --model Tests/Fixtures/summarizer-tiny --host 127.0.0.1 --port "$PORT" --log-level error \
+"$BIN" serve --model "${MODEL:-Tests/Fixtures/summarizer-tiny}" --host 127.0.0.1 --port "$PORT" --log-level error \
   --shed-delay 0 > bench/out/schemathesis-server.log 2>&1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
