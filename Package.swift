@@ -78,7 +78,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "HubTests", dependencies: [
-            "Hub", "NN", "Tensor", "Models", "Generation",
+            "Hub", "NN", "Tensor", "Models", "Generation", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),

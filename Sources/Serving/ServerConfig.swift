@@ -31,8 +31,8 @@ public struct ServerConfig: Sendable {
     public var logLevel: Logger.Level = .info
     /// Seconds a request may take, queue included (504 beyond).
     public var requestTimeout: Double = 300
-    /// How long an admitted request may take (BREVITY_LATENCY_TARGET / --latency-target): `auto` (twice its
-    /// time on an idle server, plus 2 s), a number of seconds, or `none`. Requests the scheduler predicts
+    /// How long an admitted request may take (BREVITY_LATENCY_TARGET / --latency-target): `auto` (1.75x its
+    /// time on an idle server, at least that time + 2 s), a number of seconds, or `none`. Requests the scheduler predicts
     /// would miss it get 503 with Retry-After at once instead of waiting.
     public var latencyTarget = LatencyTarget.default
     /// Seconds a 503 for overload waits before it is sent (BREVITY_SHED_DELAY / --shed-delay, default 1; 0

@@ -13,30 +13,58 @@ final class DrainTests: XCTestCase {
         p.executableURL = bin
         p.arguments = ["serve", "--model", ServingFixtures.folder.path, "--host", "127.0.0.1", "--port", String(port),
                        "--max-concurrent-batch", "1", "--drain-timeout", "60", "--log-level", "warning"]
+        // a request of 2000 texts decoded one at a time: seconds of work in a release build, so SIGTERM
+        // surely arrives while it is in flight (checked below, else the test would prove nothing)
+        p.environment = ProcessInfo.processInfo.environment.merging(["BREVITY_MAX_TEXTS": "2000", "BREVITY_MAX_QUEUE": "2000",
+                                                                     "BREVITY_LATENCY_TARGET": "none"]) { $1 }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
         defer { if p.isRunning { p.terminate() } }
-        // ready?
         var ready = false
         for _ in 0..<600 {
             if let (s, _) = try? await httpRequest(port, "GET", "/ready"), s == 200 { ready = true; break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         XCTAssertTrue(ready, "the server never became ready")
-        // a request that takes a while (many texts, one at a time)
-        let texts = Array(repeating: ServingFixtures.expected.texts[0], count: 12)
-        let payload = try JSONSerialization.data(withJSONObject: ["texts": texts, "num_beams": 3, "min_length": 60, "max_length": 60])
-        async let inflight = httpRequest(port, "POST", "/summarize", body: payload)
-        try await Task.sleep(nanoseconds: 300_000_000)
+        let texts = Array(repeating: ServingFixtures.expected.texts[0], count: 2000)
+        let payload = try JSONSerialization.data(withJSONObject: ["texts": texts, "num_beams": 3, "min_length": 60, "max_length": 60,
+                                                                  "no_repeat_ngram_size": 0])
+        let done = Flag()
+        let inflight = Task { () throws -> (Int, Data) in
+            defer { done.set() }
+            return try await httpRequest(port, "POST", "/summarize", body: payload)
+        }
+        // wait until its texts are decoding (the scheduler's steps show in /metrics)
+        var decoding = false
+        for _ in 0..<300 {
+            if let (_, m) = try? await httpRequest(port, "GET", "/metrics"),
+               String(decoding: m, as: UTF8.self).contains("brevity_batch_size_count"),
+               !String(decoding: m, as: UTF8.self).contains("brevity_batch_size_count 0") { decoding = true; break }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        XCTAssertTrue(decoding, "the request never started decoding")
         kill(p.processIdentifier, SIGTERM)
-        let (status, data) = try await inflight
-        XCTAssertEqual(status, 200, String(decoding: data, as: UTF8.self))
+        XCTAssertFalse(done.isSet, "the request must still be in flight when SIGTERM arrives")
+        // draining: new work is refused while the request in flight goes on
+        let (readyStatus, readyBody) = try await httpRequest(port, "GET", "/ready")
+        XCTAssertEqual(readyStatus, 503, String(decoding: readyBody, as: UTF8.self))
+        XCTAssertTrue(String(decoding: readyBody, as: UTF8.self).contains("draining"))
+        XCTAssertFalse(done.isSet, "still in flight while draining")
+        let (status, data) = try await inflight.value
+        XCTAssertEqual(status, 200, String(decoding: data.prefix(300), as: UTF8.self))
         let summaries = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["summaries"] as? [[String: Any]]
-        XCTAssertEqual(summaries?.count, 12)
+        XCTAssertEqual(summaries?.count, 2000)
         for _ in 0..<300 where p.isRunning { try await Task.sleep(nanoseconds: 100_000_000) }
         XCTAssertFalse(p.isRunning)
         XCTAssertEqual(p.terminationStatus, 0)
     }
 }
 
+/// A flag one task sets and another reads.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}

@@ -65,7 +65,7 @@ hey)
     capacity) start none; hey_run "latency target none, -t 0 (capacity)" none 0 ;;
   esac; done ;;
 overload)
-  CAP=$(grep -o 'capacity) | [0-9.]*' "$OUT" | tail -1 | awk '{print $3}'); CAP="${CAP:-${CAPACITY:-0.34}}"
+  CAP=$(grep -o 'capacity) | [0-9.]*' "$OUT" | tail -1 | awk '{print $3}' || true); CAP="${CAP:-${CAPACITY:-0.34}}"
   RATE=$(python3 -c "print(round(10 * $CAP, 2))")
   start auto
   echo "## overload: $RATE req/s offered (10x the capacity $CAP) for 120 s, latency target auto" >> "$OUT"
