@@ -29,6 +29,12 @@ final class BPEModel: @unchecked Sendable {
             vocab[RawKey(tok)] = id
             maxId = max(maxId, id)
         }
+        // ids index a dense reverse table and are kept as Int32: a few unused ids are fine, but one far
+        // beyond the vocabulary's size would allocate gigabytes or trap (found by fuzzing, Fuzz/).
+        let idLimit = vocab.count + 65_536
+        guard maxId < idLimit else {
+            throw vocabCfg.fail("id \(maxId) is far beyond the vocabulary's \(vocab.count) entries (ids must be below \(idLimit))")
+        }
         var vocabR = [String?](repeating: nil, count: maxId + 1)
         for (k, id) in vocab { vocabR[id] = k.s }
         self.vocab = vocab

@@ -123,6 +123,9 @@ public final class Tokenizer: @unchecked Sendable {
         added.build()
     }
 
+    /// The longest padding tokenizer.json may ask for (`{"Fixed": n}`, `pad_to_multiple_of`).
+    public static let maxPaddedLength = 1 << 20
+
     /// Parses a tokenizer.json document.
     public convenience init(json: JSONValue) throws {
         let root = Cfg(json, path: "")
@@ -147,10 +150,19 @@ public final class Tokenizer: @unchecked Sendable {
         if let p = root.opt("padding") {
             var fixed: Int? = nil
             let strategy = try p.req("strategy")
-            if let f = strategy.opt("Fixed") { fixed = try f.int() }
+            // every encoding is padded to these lengths: bounded, so that a file cannot make each encode
+            // allocate terabytes
+            func length(_ c: Cfg) throws -> Int {
+                let n = try c.int()
+                guard n >= 0 && n <= Tokenizer.maxPaddedLength else {
+                    throw c.fail("\(n) is not a length from 0 to \(Tokenizer.maxPaddedLength)")
+                }
+                return n
+            }
+            if let f = strategy.opt("Fixed") { fixed = try length(f) }
             else if case .string(let s) = strategy.value, s == "BatchLongest" {}
             else { throw strategy.fail("expected \"BatchLongest\" or {\"Fixed\": n}") }
-            padding = PaddingParams(fixedLength: fixed, multipleOf: try p.opt("pad_to_multiple_of")?.int(),
+            padding = PaddingParams(fixedLength: fixed, multipleOf: try p.opt("pad_to_multiple_of").map(length),
                                     left: try p.string("direction", default: "Right") == "Left",
                                     padId: try p.int("pad_id", default: 0), padToken: try p.string("pad_token", default: "[PAD]"))
         }
