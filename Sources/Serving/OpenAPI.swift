@@ -16,8 +16,8 @@ enum OpenAPIDocument {
             .replacingOccurrences(of: "\"__MODES__\"", with: modeList)
             .replacingOccurrences(of: "\"__MAX_TEXTS__\"", with: String(maxTexts))
             .replacingOccurrences(of: "\"__MAX_BEAMS__\"", with: String(maxBeams))
-            .replacingOccurrences(of: ", \"maximum\": \"__MAX_LENGTH__\"", with: lengths.map { ", \"maximum\": \($0.max)" } ?? "")
-            .replacingOccurrences(of: ", \"maximum\": \"__MAX_NEW_TOKENS__\"", with: lengths.map { ", \"maximum\": \($0.new)" } ?? "")
+            .replacingOccurrences(of: "\"__MAX_LENGTH__\"", with: String(lengths?.max ?? 999_999_999_999_999))
+            .replacingOccurrences(of: "\"__MAX_NEW_TOKENS__\"", with: String(lengths?.new ?? 999_999_999_999_999))
     }
 
     /// The limits of a default configuration (tests, documentation).
