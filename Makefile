@@ -88,7 +88,7 @@ loadtest: release
 bench-tokenizers: release models
 	bench/tokenizers.sh
 
-# libFuzzer targets for the parsers of untrusted bytes (hardening item 6; docs/reliability-fuzzing.md): the
+# libFuzzer targets for the parsers of untrusted bytes (hardening item 6; docs/reliability.md, Fuzzing): the
 # request decoder, tokenizer.json loading, safetensors headers, the zip reader and the restricted unpickler.
 # Fuzz/ is a package of its own, built with -sanitize=fuzzer,address in Fuzz/.build (make test and CI never
 # build it). `make fuzz` runs each of FUZZ_TARGETS for FUZZ_SECONDS (default 600), one after another, from the

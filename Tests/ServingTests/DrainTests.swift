@@ -46,10 +46,14 @@ final class DrainTests: XCTestCase {
         XCTAssertTrue(decoding, "the request never started decoding")
         kill(p.processIdentifier, SIGTERM)
         XCTAssertFalse(done.isSet, "the request must still be in flight when SIGTERM arrives")
-        // draining: new work is refused while the request in flight goes on
-        let (readyStatus, readyBody) = try await httpRequest(port, "GET", "/ready")
-        XCTAssertEqual(readyStatus, 503, String(decoding: readyBody, as: UTF8.self))
-        XCTAssertTrue(String(decoding: readyBody, as: UTF8.self).contains("draining"))
+        // draining (once the signal is handled): new work is refused while the request in flight goes on
+        var draining = false
+        for _ in 0..<200 {
+            if let (status, body) = try? await httpRequest(port, "GET", "/ready"), status == 503,
+               String(decoding: body, as: UTF8.self).contains("draining") { draining = true; break }
+            try await Task.sleep(nanoseconds: 25_000_000)
+        }
+        XCTAssertTrue(draining, "/ready never said draining")
         XCTAssertFalse(done.isSet, "still in flight while draining")
         let (status, data) = try await inflight.value
         XCTAssertEqual(status, 200, String(decoding: data.prefix(300), as: UTF8.self))
