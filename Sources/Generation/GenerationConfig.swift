@@ -49,7 +49,7 @@ public struct GenerationConfig: Equatable, Sendable {
             throw GenerationError.invalidParameter(key, "unknown parameter (known: \(requestFields.joined(separator: ", ")))")
         }
         c.numBeams = try int(json, "num_beams", min: 1)
-        c.maxLength = try int(json, "max_length", min: 1)
+        c.maxLength = try int(json, "max_length", min: 2)   // the decoder start token and at least one more
         c.minLength = try int(json, "min_length", min: 0)
         c.maxNewTokens = try int(json, "max_new_tokens", min: 1)
         c.minNewTokens = try int(json, "min_new_tokens", min: 0)
@@ -64,14 +64,21 @@ public struct GenerationConfig: Equatable, Sendable {
         if let p = c.topP, !(p >= 0 && p <= 1) { throw GenerationError.invalidParameter("top_p", "must be in [0, 1], got \(p)") }
         if let s = json["seed"] {
             // an integer literal exactly (2^63 - 1 reads as 2^63 in a Double), or an integral double below 2^63
-            guard let n = s as? NSNumber, !isBool(n), n.doubleValue >= 0,
-                  n.stringValue == String(n.int64Value) || (n.doubleValue == n.doubleValue.rounded() && n.doubleValue < 9223372036854775808.0) else {
+            guard let n = s as? NSNumber, !isBool(n), n.doubleValue >= 0 else {
                 throw GenerationError.invalidParameter("seed", "must be an integer in 0...2^63-1")
             }
-            c.seed = n.stringValue == String(n.int64Value) ? UInt64(n.int64Value) : UInt64(n.doubleValue)
+            let exact = n.stringValue == String(n.int64Value)
+            guard exact || (n.doubleValue == n.doubleValue.rounded() && n.doubleValue < 9223372036854775808.0) else {
+                throw GenerationError.invalidParameter("seed", "must be an integer in 0...2^63-1")
+            }
+            c.seed = exact ? UInt64(n.int64Value) : UInt64(n.doubleValue)
         }
         if let e = json["early_stopping"] {
             c.earlyStopping = try parseEarlyStopping(e, field: "early_stopping")
+        }
+        // known whatever the model's defaults (resolve refuses the same when beams come from the model)
+        if c.doSample == true, let beams = c.numBeams, beams > 1 {
+            throw GenerationError.invalidParameter("do_sample", "beam sampling (do_sample with num_beams > 1) is not supported")
         }
         return c
     }

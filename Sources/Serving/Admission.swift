@@ -164,6 +164,19 @@ struct AdmissionPlanner {
 }
 
 extension AdmissionPlanner {
+    /// A decoder step measured; `alone`: nothing else was running (one text in the batch, or the warm-up),
+    /// so it also counts as idle time.
+    mutating func recordStep(rows: Int, seconds: Double, alone: Bool) {
+        model.recordStep(rows: rows, seconds: seconds)
+        if alone { idle.recordStep(rows: rows, seconds: seconds) }
+    }
+
+    /// An encoder pass measured; `alone` as for steps.
+    mutating func recordEncode(tokens: Int, seconds: Double, alone: Bool) {
+        model.recordEncode(tokens: tokens, seconds: seconds)
+        if alone { idle.recordEncode(tokens: tokens, seconds: seconds) }
+    }
+
     /// Seconds a request of `new` texts may take: its target, over its predicted time on an idle server.
     func budget(_ new: [PlannedText]) -> Double {
         switch target {

@@ -55,7 +55,6 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     /// the queue's lock only (the step thread records, request handlers plan).
     private var planner: AdmissionPlanner
     private var stepsDone: [Int: Int] = [:]
-    private var allowedSteps: [Int: Int] = [:]
 
     public init(engine: SummarizationEngine, maxBatchRows: Int, maxConcurrent: Int, maxQueue: Int,
                 requestTimeout: Double, drainTimeout: Double, latencyTarget: LatencyTarget = .default,
@@ -175,7 +174,7 @@ public final class BatchScheduler: Service, @unchecked Sendable {
             // 1. texts that left (cancelled, expired) leave the batch; their streams have ended
             for id in taken.left {
                 batch.drop(id: id)
-                queue.withLock { stepsDone[id] = nil; allowedSteps[id] = nil }
+                queue.withLock { stepsDone[id] = nil }
                 logger.debug("text left the batch", metadata: ["text_id": "\(id)"])
             }
             // 2. new texts: one encoder pass for all of them
@@ -203,10 +202,8 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         let t1 = DispatchTime.now().uptimeNanoseconds
         let alone = batch.count == 1
         queue.withLock {
-            let tokens = admitted.reduce(0) { $0 + $1.item.inputIds.count }
-            planner.model.recordEncode(tokens: tokens, seconds: Double(t1 - t0) / 1e9)
-            if alone { planner.idle.recordEncode(tokens: tokens, seconds: Double(t1 - t0) / 1e9) }
-            for j in admitted { stepsDone[j.id] = 0; allowedSteps[j.id] = j.item.config.maxLength - 1 }
+            planner.recordEncode(tokens: admitted.reduce(0) { $0 + $1.item.inputIds.count }, seconds: Double(t1 - t0) / 1e9, alone: alone)
+            for j in admitted { stepsDone[j.id] = 0 }
         }
         for j in admitted {
             let waited = Double(j.started - j.enqueued) / 1e9
@@ -223,18 +220,19 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         let finished = batch.step()
         let t = DispatchTime.now().uptimeNanoseconds
         let ids = batch.ids
+        // finished texts leave the running set (nil: cancelled or expired meanwhile)
+        let done = finished.map { (result: $0, entry: queue.complete($0.id)) }
         queue.withLock {
-            planner.model.recordStep(rows: rows, seconds: Double(t - t0) / 1e9)
-            if alone { planner.idle.recordStep(rows: rows, seconds: Double(t - t0) / 1e9) }
+            planner.recordStep(rows: rows, seconds: Double(t - t0) / 1e9, alone: alone)
             for id in ids { stepsDone[id, default: 0] += 1 }
-            for r in finished {
-                planner.model.recordLength(used: (stepsDone[r.id] ?? 0) + 1, allowed: allowedSteps[r.id] ?? 1)
-                stepsDone[r.id] = nil
-                allowedSteps[r.id] = nil
+            for d in done {
+                let used = (stepsDone.removeValue(forKey: d.result.id) ?? 0) + 1
+                if let j = d.entry { planner.model.recordLength(used: used, allowed: j.item.config.maxLength - 1) }
             }
         }
-        for r in finished {
-            guard let j = queue.complete(r.id) else { continue }   // cancelled or expired meanwhile
+        for d in done {
+            guard let j = d.entry else { continue }
+            let r = d.result
             logger.debug("text finished", metadata: ["text_id": "\(r.id)", "seconds": "\(Double(t - j.enqueued) / 1e9)",
                                                      "late_s": "\(Double(t) / 1e9 - j.job.due)"])
             j.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: Double(t - j.started) / 1e9))
@@ -265,19 +263,13 @@ public final class BatchScheduler: Service, @unchecked Sendable {
                 let e0 = DispatchTime.now().uptimeNanoseconds
                 try batch.add((0..<rows).map { GenerationRequest(id: $0, inputIds: ids, config: config) })
                 let e1 = DispatchTime.now().uptimeNanoseconds
-                queue.withLock {
-                    planner.model.recordEncode(tokens: rows * ids.count, seconds: Double(e1 - e0) / 1e9)
-                    planner.idle.recordEncode(tokens: rows * ids.count, seconds: Double(e1 - e0) / 1e9)
-                }
+                queue.withLock { planner.recordEncode(tokens: rows * ids.count, seconds: Double(e1 - e0) / 1e9, alone: true) }
                 for _ in 0..<3 where !batch.isEmpty {
                     let s0 = DispatchTime.now().uptimeNanoseconds
                     let n = batch.rowCount
                     _ = batch.step()
                     let s1 = DispatchTime.now().uptimeNanoseconds
-                    queue.withLock {
-                        planner.model.recordStep(rows: n, seconds: Double(s1 - s0) / 1e9)
-                        planner.idle.recordStep(rows: n, seconds: Double(s1 - s0) / 1e9)
-                    }
+                    queue.withLock { planner.recordStep(rows: n, seconds: Double(s1 - s0) / 1e9, alone: true) }
                 }
             }
             logger.info("warm-up generation done", metadata: [

@@ -63,15 +63,9 @@ struct SummarizeRoutes {
             throw APIError.unavailable("the model is still loading")
         }
         let req = try SummarizeRequest.parse(Array(buffer: body), maxTexts: config.maxTexts)
-        // the same limits in both modes (extractive ignores beams), as the OpenAPI document states them
+        // the server's beam limit in both modes (extractive ignores beams), as the OpenAPI document states it
         if let beams = req.generation.numBeams, beams > config.maxBatchSize {
             throw APIError.invalid("num_beams", "at most \(config.maxBatchSize) (the server's --max-batch-size)")
-        }
-        if req.generation.doSample == true, let beams = req.generation.numBeams, beams > 1 {
-            throw APIError.invalid("do_sample", "beam sampling (do_sample with num_beams > 1) is not supported")
-        }
-        if let length = req.generation.maxLength, length < 2 {
-            throw APIError.invalid("max_length", "must be at least 2 (the decoder start token and one more), got \(length)")
         }
         let mode = req.mode ?? defaultMode
         switch mode {
