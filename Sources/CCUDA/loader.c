@@ -40,7 +40,8 @@ int brv_load_library(const char *const *names, const char *const *symbols, void 
 static const char *const driverSymbols[] = {
     "cuInit", "cuDriverGetVersion", "cuDeviceGetCount", "cuDeviceGet", "cuDeviceGetName", "cuDeviceGetAttribute",
     "cuDeviceTotalMem_v2", "cuDevicePrimaryCtxRetain", "cuCtxSetCurrent", "cuCtxSynchronize", "cuMemAlloc_v2",
-    "cuMemFree_v2", "cuMemcpyHtoD_v2", "cuMemcpyDtoH_v2", "cuMemcpyDtoDAsync_v2", "cuMemsetD8Async",
+    "cuMemFree_v2", "cuMemcpyHtoD_v2", "cuMemcpyDtoH_v2", "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2",
+    "cuMemcpyDtoDAsync_v2", "cuMemsetD8Async",
     "cuStreamCreate", "cuStreamSynchronize", "cuModuleLoadData", "cuModuleGetFunction", "cuLaunchKernel",
     "cuGetErrorString",
 };
@@ -51,6 +52,13 @@ static const char *const nvrtcSymbols[] = {
     "nvrtcGetErrorString",
 };
 
+static const char *const cublasSymbols[] = {
+    "cublasCreate_v2", "cublasDestroy_v2", "cublasSetStream_v2", "cublasSetMathMode", "cublasGemmEx",
+    "cublasGetStatusString",
+};
+
+_Static_assert(sizeof(brv_cublas) == sizeof(cublasSymbols) / sizeof(cublasSymbols[0]) * sizeof(void *),
+               "one symbol per cuBLAS entry");
 _Static_assert(sizeof(brv_cuda_driver) == sizeof(driverSymbols) / sizeof(driverSymbols[0]) * sizeof(void *),
                "one symbol per driver entry");
 _Static_assert(sizeof(brv_nvrtc) == sizeof(nvrtcSymbols) / sizeof(nvrtcSymbols[0]) * sizeof(void *),
@@ -78,11 +86,24 @@ const brv_cuda_driver *brv_cuda_driver_load(char *error, size_t errorSize) {
 
 const brv_nvrtc *brv_nvrtc_load(const char *path, char *error, size_t errorSize, char *loaded, size_t loadedSize) {
     static brv_nvrtc table[1];
-    static const char *const defaults[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", NULL};
+    static const char *const defaults[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so",
+                                           "/usr/local/cuda/lib64/libnvrtc.so.13", "/usr/local/cuda/lib64/libnvrtc.so.12", NULL};
     const char *given[] = {path, NULL};
     pthread_mutex_lock(&lock);
     int ok = brv_load_library(path ? given : defaults, nvrtcSymbols, (void **)table,
                               sizeof(nvrtcSymbols) / sizeof(nvrtcSymbols[0]), error, errorSize, loaded, loadedSize);
+    pthread_mutex_unlock(&lock);
+    return ok == 0 ? table : NULL;
+}
+
+const brv_cublas *brv_cublas_load(const char *path, char *error, size_t errorSize, char *loaded, size_t loadedSize) {
+    static brv_cublas table[1];
+    static const char *const defaults[] = {"libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so.13",
+                                           "/usr/local/cuda/lib64/libcublas.so.12", NULL};
+    const char *given[] = {path, NULL};
+    pthread_mutex_lock(&lock);
+    int ok = brv_load_library(path ? given : defaults, cublasSymbols, (void **)table,
+                              sizeof(cublasSymbols) / sizeof(cublasSymbols[0]), error, errorSize, loaded, loadedSize);
     pthread_mutex_unlock(&lock);
     return ok == 0 ? table : NULL;
 }

@@ -92,7 +92,8 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     // the weights' type in effect (DTYPE) and the CPU kernels' instruction set
     health["dtype"] = models.abstractive?.dtype ?? config.dtype
     health["cpu_kernels"] = CPUBackend.shared.tier.name
-    if !config.deviceReason.isEmpty { health["device_reason"] = config.deviceReason }
+    if let r = models.abstractive?.deviceReason ?? (config.deviceReason.isEmpty ? nil : config.deviceReason) { health["device_reason"] = r }
+    if let gpu = models.abstractive?.gpuName { health["gpu"] = gpu }
     let healthBody = health
     // /health stays 200 while the process lives (a liveness probe); a failed warm-up shows in "status"
     // ("degraded") and "warmup_error", and /ready answers 503 with the same reason.

@@ -13,10 +13,14 @@ public struct ServerConfig: Sendable {
     public var numBeams: Int?
     /// DTYPE: the weights' storage type (float32, bfloat16, float16, int8); activations are float32 on the CPU.
     public var dtype = "float32"
+    /// Whether DTYPE / --dtype named a type (not `auto`): on a GPU the default is float16 instead.
+    public var dtypeGiven = false
     /// DEVICE / --device: cpu, cuda or auto (CUDA when a usable GPU and backend are there, else the CPU).
     public var device = DeviceChoice.auto
     /// Why the device in use was chosen (set at start-up; logged and in /health).
     public var deviceReason = ""
+    /// The GPU chosen at start-up (nil: the CPU).
+    public var gpu: CUDADevice?
     /// MAX_CONCURRENT_BATCH: texts decoding together at most.
     public var maxConcurrentBatch = 16
     /// Decoder rows (sequences x beams) in one step at most.
@@ -76,7 +80,7 @@ public struct ServerConfig: Sendable {
         if let h = env["BREVITY_HOST"], !h.isEmpty { c.host = h }
         c.port = try int("PORT", min: 0) ?? c.port
         c.numBeams = try int("NUM_BEAMS", min: 1)
-        if let d = env["DTYPE"], !d.isEmpty { c.dtype = try parseDType(d) }
+        if let d = env["DTYPE"], !d.isEmpty { c.dtype = try parseDType(d); c.dtypeGiven = d.lowercased() != "auto" }
         if let d = env["DEVICE"], !d.isEmpty {
             do { c.device = try DeviceChoice(parsing: d) } catch { throw ConfigError("DEVICE=\(d): expected auto, cpu or cuda") }
         }
@@ -103,6 +107,12 @@ public struct ServerConfig: Sendable {
     /// DTYPE / --dtype: the type weights are held in. `auto` is float32 on the CPU (outputs equal to
     /// transformers' float32); float16 keeps f16 weights widened in the kernels.
     public static func parseDType(_ s: String) throws -> String { try parseWeightType(s).userName }
+
+    /// The weights' type on `gpu` (nil: the CPU): DTYPE when given, else float32 on a CPU and float16 on a
+    /// GPU (the originals' default there).
+    public func weightType(onGPU: Bool) throws -> DType {
+        onGPU && !dtypeGiven ? .f16 : try Self.parseWeightType(dtype)
+    }
 
     /// The same, as the engine's `DType`.
     public static func parseWeightType(_ s: String) throws -> DType {

@@ -14,27 +14,40 @@ public final class SummarizationEngine: @unchecked Sendable {
     public let name: String
     public let device: String
     public let dtype: String
+    /// The GPU's name when `device` is "cuda".
+    public let gpuName: String?
+    /// Why the model runs where it runs (nil: the configuration's reason stands).
+    public let deviceReason: String?
 
     public init(model: any Seq2SeqModel, tokenizer: Tokenizer, defaults: GenerationConfig, name: String,
-                device: String = "cpu", dtype: String = "float32") {
+                device: String = "cpu", dtype: String = "float32", gpuName: String? = nil, deviceReason: String? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.defaults = defaults
         self.name = name
         self.device = device
         self.dtype = dtype
+        self.gpuName = gpuName
+        self.deviceReason = deviceReason
     }
 
     /// Loads the model folder; `numBeams` (NUM_BEAMS) replaces the model's default beam count; `dtype`
     /// (DTYPE: float32, bfloat16, float16, int8) is the type its projections and embeddings are held in.
     public static func load(folder: URL, name: String, numBeams: Int? = nil, dtype: String = "float32") throws -> SummarizationEngine {
-        let weightType = try ServerConfig.parseWeightType(dtype)
-        let model = try ModelRegistry.load(folder: folder, weightType: weightType)
+        try load(folder: folder, name: name, numBeams: numBeams, weightType: ServerConfig.parseWeightType(dtype))
+    }
+
+    /// The same on `backend` (the CPU's, or a `CUDABackend`, whose tensors are all `weightType`).
+    public static func load(folder: URL, name: String, numBeams: Int? = nil, weightType: DType,
+                            backend: any Backend = CPUBackend.shared, deviceReason: String? = nil) throws -> SummarizationEngine {
+        let model = try ModelRegistry.load(folder: folder, backend: backend, weightType: weightType)
         let tokenizer = try Tokenizer.load(from: folder)
         var defaults = try GenerationConfig.model(folder: folder)
         if let n = numBeams { defaults.numBeams = n }
+        let gpu = backend as? CUDABackend
         return SummarizationEngine(model: model, tokenizer: tokenizer, defaults: defaults, name: name,
-                                   dtype: weightType.userName)
+                                   device: gpu == nil ? "cpu" : "cuda", dtype: weightType.userName, gpuName: gpu?.deviceName,
+                                   deviceReason: deviceReason)
     }
 
     public var maxInputTokens: Int { model.maxPositions }

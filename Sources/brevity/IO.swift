@@ -76,3 +76,29 @@ func weightType(_ name: String?) throws -> DType {
     // the service's parser: the same names, `auto` and message
     do { return try ServerConfig.parseWeightType(value) } catch { throw ValidationError("\(error)") }
 }
+
+/// `--device` / DEVICE and `--dtype` / DTYPE for the commands: the CPU backend, or a GPU that passed the
+/// start-up self-test (float16 there unless a type is given; int8 is CPU-only). `auto` falls back to the
+/// CPU with a note on standard error; `cuda` makes any reason an error.
+func chooseBackend(device: String?, dtype: String?) throws -> (backend: any Backend, type: DType) {
+    let env = ProcessInfo.processInfo.environment
+    let cpuType = try weightType(dtype)
+    let choice: DeviceChoice
+    do { choice = try DeviceChoice(parsing: device ?? env["DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto") } catch {
+        throw ValidationError("--device: expected auto, cpu or cuda")
+    }
+    let gpu: CUDADevice?
+    do { gpu = try choice.resolve().device } catch { throw ValidationError("--device cuda: \(error)") }
+    guard let gpu else { return (CPUBackend.shared, cpuType) }
+    let given = (dtype ?? env["DTYPE"] ?? "").lowercased()
+    let type = given.isEmpty || given == "auto" ? DType.f16 : cpuType
+    do {
+        let backend = try CUDAStartup.open(gpu, dtype: type)
+        printError("device: \(gpu.name) (\(gpu.architecture), kernels \(backend.gpu.kernelImage)), \(type.userName)")
+        return (backend, type)
+    } catch {
+        if choice == .cuda { throw ValidationError("--device cuda: \(error)") }
+        printError("device: the CPU (\(gpu.name) not used: \(error))")
+        return (CPUBackend.shared, cpuType)
+    }
+}

@@ -50,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { c.host = host }
         if let port { c.port = port }
         if let numBeams { c.numBeams = numBeams }
-        if let dtype { c.dtype = try ServerConfig.parseDType(dtype) }
+        if let dtype { c.dtype = try ServerConfig.parseDType(dtype); c.dtypeGiven = dtype.lowercased() != "auto" }
         if let device {
             do { c.device = try DeviceChoice(parsing: device) } catch { throw ConfigError("--device \(device): expected auto, cpu or cuda") }
         }
@@ -84,7 +84,11 @@ struct ServeCommand: AsyncParsableCommand {
             throw ConfigError("\(error)")
         }
         // --device cuda without a usable GPU (or, in this build, without the CUDA backend) stops here
-        do { c.deviceReason = try c.device.resolve().reason } catch { throw ConfigError("--device cuda: \(error)") }
+        do {
+            let (gpu, reason) = try c.device.resolve()
+            c.gpu = gpu
+            c.deviceReason = reason
+        } catch { throw ConfigError("--device cuda: \(error)") }
         return c
     }
 
@@ -110,7 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
                                           "modes": .string(models.modes.map(\.rawValue).joined(separator: ",")),
                                           "reason": .string(models.reason), "device": .string(models.abstractive?.device ?? "cpu"),
                                           "dtype": .string(models.abstractive?.dtype ?? config.dtype),
-                                          "device_reason": .string(config.deviceReason),
+                                          "device_reason": .string(models.abstractive?.deviceReason ?? config.deviceReason),
                                           "cpu_kernels": .string(CPUBackend.shared.tier.name),
                                           "host": .string(config.host), "port": .stringConvertible(config.port)])
         let built = buildApplication(config: config, models: models, logger: logger)

@@ -45,8 +45,10 @@ struct ServeModelChoice {
             extractive = try loadExtractive(folder, name: name)
             reason += "; it is a sentence-embedding model, so summaries are extractive"
         } else {
+            let (backend, weightType, deviceReason) = try placement()
             do {
-                abstractive = try SummarizationEngine.load(folder: folder, name: name, numBeams: config.numBeams, dtype: config.dtype)
+                abstractive = try SummarizationEngine.load(folder: folder, name: name, numBeams: config.numBeams, weightType: weightType,
+                                                           backend: backend, deviceReason: deviceReason)
             } catch { throw ConfigError("cannot load model \(name): \(error)") }
             reason += "; it is a seq2seq model, so summaries are abstractive"
             if let e = config.extractiveModel {
@@ -65,6 +67,27 @@ struct ServeModelChoice {
             reason += "; --mode makes \(m.rawValue) the default"
         }
         return ServingModels(abstractive: abstractive, extractive: extractive, defaultMode: defaultMode, reason: reason)
+    }
+
+    /// Where the abstractive model runs: the GPU chosen at start-up when it passes the self-test against the
+    /// CPU (DTYPE float16 unless given; int8 is CPU-only), else the CPU. With `--device cuda` a GPU that
+    /// cannot be used is an error; with `auto` the CPU serves and the reason says why.
+    private func placement() throws -> (backend: any Backend, weightType: DType, reason: String?) {
+        let cpuType = try config.weightType(onGPU: false)
+        guard let gpu = config.gpu else { return (CPUBackend.shared, cpuType, nil) }
+        do {
+            let type = try config.weightType(onGPU: true)
+            let t0 = Date()
+            let backend = try CUDAStartup.open(gpu, dtype: type)
+            logger.info("GPU ready", metadata: ["gpu": .string(gpu.name), "arch": .string(gpu.architecture),
+                                                "kernels": .string(backend.gpu.kernelImage), "dtype": .string(type.userName),
+                                                "seconds": .string(String(format: "%.2f", Date().timeIntervalSince(t0)))])
+            return (backend, type, "\(config.deviceReason); it passed the start-up self-test in \(type.userName)")
+        } catch {
+            if config.device == .cuda { throw ConfigError("--device cuda: \(error)") }
+            logger.warning("GPU not used", metadata: ["gpu": .string(gpu.name), "error": .string("\(error)")])
+            return (CPUBackend.shared, cpuType, "\(gpu.name) was found but not used: \(error)")
+        }
     }
 
     private func loadExtractive(_ folder: URL, name: String) throws -> ExtractiveModel {

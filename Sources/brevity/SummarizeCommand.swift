@@ -13,7 +13,7 @@ import Tokenizers
 struct SummarizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "summarize",
-        abstract: "Summarize texts with an encoder-decoder model (BART family) on the CPU."
+        abstract: "Summarize texts with an encoder-decoder model (BART family) on the CPU or a GPU."
     )
 
     enum Format: String, ExpressibleByArgument { case jsonl, text }
@@ -35,6 +35,9 @@ struct SummarizeCommand: AsyncParsableCommand {
 
     @Option(help: "Weights' type: float32, bfloat16, float16, int8 (default: DTYPE, else float32).")
     var dtype: String?
+
+    @Option(help: "cpu, cuda or auto (default: DEVICE, else auto: a GPU when one is usable, with float16 unless --dtype says otherwise).")
+    var device: String?
 
     @Argument(help: "With --format text: files to summarize (standard input when none).")
     var files: [String] = []
@@ -59,9 +62,12 @@ struct SummarizeCommand: AsyncParsableCommand {
         let folder = await resolveModelFolder(model)   // a folder, or a hub model (DownloadCommand.swift)
         let engine: any Seq2SeqModel
         let config: ResolvedGeneration
+        var chosenType = DType.f32
         let tokenizer: Tokenizer
         do {
-            engine = try ModelRegistry.load(folder: folder, weightType: try weightType(dtype))
+            let (backend, type) = try chooseBackend(device: device, dtype: dtype)
+            chosenType = type
+            engine = try ModelRegistry.load(folder: folder, backend: backend, weightType: type)
             config = try GenerationConfig.model(folder: folder).resolve(request: request, maxPositions: engine.maxPositions)
         } catch { fail("cannot load model \(model): \(error)") }
         do { tokenizer = try Tokenizer.load(from: folder) } catch { fail("cannot load tokenizer from \(model): \(error)") }
@@ -117,7 +123,7 @@ struct SummarizeCommand: AsyncParsableCommand {
                 progress?.update(done)
             }
             progress?.finish()
-            if benchRepeat > 0 { try bench(engine, inputs, configs) }
+            if benchRepeat > 0 { try bench(engine, inputs, configs, type: chosenType) }
         } catch { fail("generation failed: \(error)") }
         out.flush()
     }
@@ -187,7 +193,7 @@ struct SummarizeCommand: AsyncParsableCommand {
     }
 
     /// Warm-up, then `benchRepeat` timed runs; medians to standard error as one JSON line.
-    private func bench(_ engine: any Seq2SeqModel, _ inputs: [[Int]], _ configs: [ResolvedGeneration]) throws {
+    private func bench(_ engine: any Seq2SeqModel, _ inputs: [[Int]], _ configs: [ResolvedGeneration], type: DType) throws {
         var times: [Double] = []
         for _ in 0..<benchRepeat {
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -195,8 +201,8 @@ struct SummarizeCommand: AsyncParsableCommand {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         let median = times.sorted()[times.count / 2]
-        let kind = (try? weightType(dtype))?.userName ?? "float32"
-        FileHandle.standardError.write(Data("{\"dtype\": \"\(kind)\", \"cpu_kernels\": \"\(CPUBackend.shared.tier.name)\", \"bench_seconds\": \(times), \"median\": \(median)}\n".utf8))
+        let kind = type.userName
+        FileHandle.standardError.write(Data("{\"dtype\": \"\(kind)\", \"device\": \"\(engine.backend.name)\", \"cpu_kernels\": \"\(CPUBackend.shared.tier.name)\", \"bench_seconds\": \(times), \"median\": \(median)}\n".utf8))
     }
 
     private func fail(_ message: String) -> Never {

@@ -43,4 +43,18 @@ final class DTypeServiceTests: XCTestCase {
             XCTAssertTrue(summaries?.allSatisfy { ($0["generated_tokens"] as? Int ?? 0) > 0 } ?? false)
         }
     }
+
+    func testDTypeDefaultsToFloat16OnAGPUUnlessGiven() throws {
+        var c = try ServerConfig.fromEnvironment([:])
+        XCTAssertEqual(try c.weightType(onGPU: false), .f32)
+        XCTAssertEqual(try c.weightType(onGPU: true), .f16)
+        c = try ServerConfig.fromEnvironment(["DTYPE": "bf16"])
+        XCTAssertEqual(try c.weightType(onGPU: true), .bf16)
+        XCTAssertEqual(try c.weightType(onGPU: false), .bf16)
+        c = try ServerConfig.fromEnvironment(["DTYPE": "auto"])
+        XCTAssertEqual(try c.weightType(onGPU: true), .f16)
+        XCTAssertEqual(try c.weightType(onGPU: false), .f32)
+        // int8 is refused by the CUDA backend at start-up (auto then serves on the CPU)
+        XCTAssertEqual(try ServerConfig.fromEnvironment(["DTYPE": "int8"]).weightType(onGPU: true), .int8)
+    }
 }

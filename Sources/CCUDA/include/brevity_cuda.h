@@ -18,6 +18,8 @@ typedef void *brv_CUgraph;
 typedef void *brv_CUgraphExec;
 typedef int brv_nvrtcResult;              // 0 = NVRTC_SUCCESS
 typedef void *brv_nvrtcProgram;
+typedef int brv_cublasStatus;             // 0 = CUBLAS_STATUS_SUCCESS
+typedef void *brv_cublasHandle;
 
 /// CUdevice_attribute values used here.
 enum {
@@ -40,6 +42,8 @@ typedef struct {
     brv_CUresult (*cuMemFree)(brv_CUdeviceptr pointer);
     brv_CUresult (*cuMemcpyHtoD)(brv_CUdeviceptr dst, const void *src, size_t bytes);
     brv_CUresult (*cuMemcpyDtoH)(void *dst, brv_CUdeviceptr src, size_t bytes);
+    brv_CUresult (*cuMemcpyHtoDAsync)(brv_CUdeviceptr dst, const void *src, size_t bytes, brv_CUstream stream);
+    brv_CUresult (*cuMemcpyDtoHAsync)(void *dst, brv_CUdeviceptr src, size_t bytes, brv_CUstream stream);
     brv_CUresult (*cuMemcpyDtoDAsync)(brv_CUdeviceptr dst, brv_CUdeviceptr src, size_t bytes, brv_CUstream stream);
     brv_CUresult (*cuMemsetD8Async)(brv_CUdeviceptr dst, unsigned char value, size_t bytes, brv_CUstream stream);
     brv_CUresult (*cuStreamCreate)(brv_CUstream *stream, unsigned int flags);
@@ -51,6 +55,29 @@ typedef struct {
                                    unsigned int sharedBytes, brv_CUstream stream, void **params, void **extra);
     brv_CUresult (*cuGetErrorString)(brv_CUresult error, const char **message);
 } brv_cuda_driver;
+
+/// cuBLAS values used here (cublas_api.h, library_types.h).
+enum {
+    BRV_CUBLAS_OP_N = 0,
+    BRV_CUBLAS_OP_T = 1,
+    BRV_CUDA_R_32F = 0,
+    BRV_CUDA_R_16F = 2,
+    BRV_CUDA_R_16BF = 14,
+    BRV_CUBLAS_COMPUTE_32F = 68,          // float accumulation, no TF32 or half down-conversion
+    BRV_CUBLAS_GEMM_DEFAULT = -1,
+    BRV_CUBLAS_DEFAULT_MATH = 0,
+};
+
+typedef struct {
+    brv_cublasStatus (*cublasCreate)(brv_cublasHandle *handle);
+    brv_cublasStatus (*cublasDestroy)(brv_cublasHandle handle);
+    brv_cublasStatus (*cublasSetStream)(brv_cublasHandle handle, brv_CUstream stream);
+    brv_cublasStatus (*cublasSetMathMode)(brv_cublasHandle handle, int mode);
+    brv_cublasStatus (*cublasGemmEx)(brv_cublasHandle handle, int transa, int transb, int m, int n, int k,
+                                     const void *alpha, const void *A, int Atype, int lda, const void *B, int Btype,
+                                     int ldb, const void *beta, void *C, int Ctype, int ldc, int computeType, int algo);
+    const char *(*cublasGetStatusString)(brv_cublasStatus status);
+} brv_cublas;
 
 typedef struct {
     brv_nvrtcResult (*nvrtcVersion)(int *major, int *minor);
@@ -79,5 +106,9 @@ const brv_cuda_driver *brv_cuda_driver_load(char *error, size_t errorSize);
 
 /// NVRTC: `path` when given (a wheel's libnvrtc.so.12), else libnvrtc.so.13, .so.12, .so; NULL with `error`.
 const brv_nvrtc *brv_nvrtc_load(const char *path, char *error, size_t errorSize, char *loaded, size_t loadedSize);
+
+/// cuBLAS: `path` when given (BREVITY_CUBLAS), else libcublas.so.13, .so.12 (and the CUDA toolkit's lib64
+/// folder); NULL with `error`.
+const brv_cublas *brv_cublas_load(const char *path, char *error, size_t errorSize, char *loaded, size_t loadedSize);
 
 #endif

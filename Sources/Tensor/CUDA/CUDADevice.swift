@@ -76,7 +76,7 @@ public enum DeviceChoice: String, Sendable, CaseIterable {
                 throw CUDAError.unusable("\(gpu.name) has compute capability \(gpu.capability.major).\(gpu.capability.minor); 8.0 or newer is needed")
             }
             guard backendAvailable else {
-                throw CUDAError.unusable("\(gpu.name) is present, but this build's CUDA backend cannot run models yet (issue 12)")
+                throw CUDAError.unusable("\(gpu.name) is present, but this build has no CUDA backend")
             }
             return (gpu, "\(gpu.name) (\(gpu.architecture)) found")
         } catch {
@@ -87,7 +87,7 @@ public enum DeviceChoice: String, Sendable, CaseIterable {
 }
 
 extension CUDADevice {
-    /// Whether this build can run models on a GPU. The CUDA backend's kernels and loader are here; the
-    /// backend that executes models is not yet, so auto picks the CPU and cuda is an error saying so.
-    public static let backendAvailable = false
+    /// Whether this build can run models on a GPU (`CUDABackend`; each start still runs `CUDAStartup`'s
+    /// self-test against the CPU before the GPU serves).
+    public static let backendAvailable = true
 }

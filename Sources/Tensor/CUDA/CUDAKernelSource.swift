@@ -8,6 +8,27 @@ public enum CUDAKernelSource {
     public static let kernels = ["embed", "add", "layer_norm", "bias_act", "attention", "log_softmax", "gather_rows",
                           "to_f32", "from_f32"]
 
+    /// Each kernel's parameters in order, read from `source`'s `extern "C"` declarations: launches are
+    /// checked against them (`KernelArguments.kinds`), so an argument out of order is an error, not memory
+    /// read as the wrong type.
+    public static let signatures: [String: [KernelArguments.Kind]] = {
+        var table: [String: [KernelArguments.Kind]] = [:]
+        let text = source.replacingOccurrences(of: "\\\n", with: " ")
+        var rest = Substring(text)
+        while let r = rest.range(of: "extern \"C\" __global__ void ") {
+            rest = rest[r.upperBound...]
+            guard let open = rest.firstIndex(of: "("), let close = rest.firstIndex(of: ")") else { break }
+            let name = rest[..<open].replacingOccurrences(of: "_##S", with: "")
+            table[name] = rest[rest.index(after: open)..<close].split(separator: ",").map { p in
+                if p.contains("*") { return .pointer }
+                let type = p.split(separator: " ").dropLast().last ?? ""
+                return type == "float" ? .float : type == "long" ? .int64 : .int32
+            }
+            rest = rest[close...]
+        }
+        return table
+    }()
+
     public static let source = #"""
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>

@@ -1,0 +1,294 @@
+// The CUDA backend: the `Backend` contract on one GPU. Every tensor it makes (activations, weights, KV
+// caches) is held in one floating type, DTYPE (float16 by default on a GPU, bfloat16 or float32), because
+// cuBLAS takes both operands of a product in one type; products accumulate in float32 (no TF32), and the
+// kernels (CUDAKernelSource.swift) compute in float32. Log-softmax returns float32. Everything is queued
+// on one stream (CUDAStream.swift); only `download` waits for the GPU.
+// Reference for the semantics: CPUBackend.swift, op for op; `CUDASelfTest` compares the two at start-up.
+
+import Foundation
+
+public final class CUDABackend: Backend, @unchecked Sendable {
+    public let name = "cuda"
+    public let gpu: any CUDAQueue
+    /// The type of every tensor this backend makes except log-softmax's float32 output.
+    public let dtype: DType
+    /// Threads per block of the row kernels (a multiple of 32, at most 1024).
+    static let rowThreads = 256
+    /// Most keys one attention span may have: the kernel keeps a row of scores in 48 KiB of shared memory.
+    public static let maxAttentionKeys = 12 * 1024
+
+    public init(stream: any CUDAQueue, dtype: DType) throws {
+        guard dtype != .int8 else {
+            throw CUDAError.unusable("DTYPE int8 runs on the CPU only; on a GPU use float16, bfloat16 or float32")
+        }
+        gpu = stream
+        self.dtype = dtype
+    }
+
+    /// The GPU's name, for /health and the logs.
+    public var deviceName: String { gpu.deviceName }
+
+    // MARK: helpers
+
+    @inline(__always) static func address(_ s: TensorStorage) -> UInt64 { UInt64(UInt(bitPattern: s.pointer)) }
+    @inline(__always) static func address(_ t: Tensor) -> UInt64 { address(t.storage) }
+
+    /// Runs `body` with the context current and the stream to ourselves.
+    @inline(__always) func locked<R>(_ body: () -> R) -> R {
+        gpu.lock.lock()
+        defer { gpu.lock.unlock() }
+        gpu.enter()
+        return body()
+    }
+
+    func storage(count: Int, type: DType, zeroed: Bool) -> TensorStorage {
+        let bytes = max(count * type.byteSize, 4)
+        let block = gpu.take(bytes)
+        if zeroed { gpu.zero(block.address, bytes: bytes) }
+        let pool = gpu.pool
+        return TensorStorage(backend: self, pointer: UnsafeMutableRawPointer(bitPattern: UInt(block.address))!, count: count,
+                             dtype: type, release: { _ in pool.give(block) })
+    }
+
+    private func empty(_ shape: [Int], type: DType? = nil) -> Tensor {
+        Tensor(shape: shape, storage: storage(count: shape.reduce(1, *), type: type ?? dtype, zeroed: false))
+    }
+
+    private func kernel(_ name: String) -> String { "\(name)_\(dtype.kernelSuffix)" }
+
+    private func requireOwn(_ tensors: Tensor..., op: String) {
+        for t in tensors {
+            require(t.backend === self && t.dtype == dtype, "\(op): a \(t.dtype) tensor of backend \(t.backend.name) on the CUDA backend in \(dtype)")
+        }
+    }
+
+    /// A grid for the grid-stride element-wise kernels.
+    private static func elementGrid(_ n: Int) -> (Int, Int) { (max(1, min((n + 255) / 256, 65_535)), 1) }
+
+    // MARK: memory
+
+    public func allocate(count: Int, zeroed: Bool) -> TensorStorage {
+        locked { storage(count: count, type: dtype, zeroed: zeroed) }
+    }
+
+    public func upload(_ values: UnsafeBufferPointer<Float>) -> TensorStorage {
+        locked {
+            let s = storage(count: values.count, type: dtype, zeroed: false)
+            let box = HostBox(bytes: values.count * dtype.byteSize)
+            if let base = values.baseAddress { dtype.narrow(base, count: values.count, into: box.pointer) }
+            gpu.upload(box.pointer, bytes: box.bytes, to: Self.address(s), keep: box)
+            return s
+        }
+    }
+
+    public func download(_ tensor: Tensor) -> [Float] {
+        locked {
+            let type = tensor.dtype, n = tensor.count
+            let box = HostBox(bytes: n * type.byteSize)
+            gpu.download(Self.address(tensor), bytes: box.bytes, into: box.pointer)
+            return [Float](unsafeUninitializedCapacity: n) { buf, count in
+                if n > 0 { type.widen(box.pointer, count: n, into: buf.baseAddress!) }
+                count = n
+            }
+        }
+    }
+
+    /// Checkpoint bytes converted on the host to this backend's type (whatever `target` says: the GPU holds
+    /// one type), then copied once to the device.
+    public func weight(from source: UnsafeRawPointer, type sourceType: DType, rows: Int, columns: Int, as target: DType,
+                       owner: AnyObject) -> TensorStorage {
+        let count = rows * columns, type = dtype
+        return locked {
+            let s = storage(count: count, type: type, zeroed: false)
+            if sourceType == type {
+                gpu.upload(source, bytes: count * type.byteSize, to: Self.address(s), keep: owner)
+            } else {
+                let box = HostBox(bytes: count * type.byteSize)
+                let src = UInt(bitPattern: source), dst = UInt(bitPattern: box.pointer)
+                Parallel.chunks(rows, grain: max(1, (1 << 16) / max(columns, 1)), threads: ProcessInfo.processInfo.activeProcessorCount) { range in
+                    let row = UnsafeMutablePointer<Float>.allocate(capacity: max(columns, 1))
+                    defer { row.deallocate() }
+                    for r in range {
+                        sourceType.widen(UnsafeRawPointer(bitPattern: src)! + r * columns * sourceType.byteSize, count: columns, into: row)
+                        type.narrow(row, count: columns, into: UnsafeMutableRawPointer(bitPattern: dst)! + r * columns * type.byteSize)
+                    }
+                }
+                gpu.upload(box.pointer, bytes: box.bytes, to: Self.address(s), keep: box)
+            }
+            // loading: the host copies need not wait for the next step
+            gpu.synchronize()
+            return s
+        }
+    }
+
+    public func copy(_ storage: TensorStorage, count: Int) -> TensorStorage {
+        locked {
+            let s = self.storage(count: count, type: storage.dtype, zeroed: false)
+            gpu.copy(from: Self.address(storage), to: Self.address(s), bytes: count * storage.dtype.byteSize)
+            return s
+        }
+    }
+
+    public func copyRows(from source: Tensor, row sourceRow: Int, into destination: TensorStorage, row: Int, rows: Int,
+                         width: Int) {
+        require(source.dtype == destination.dtype, "copyRows: \(source.dtype) into \(destination.dtype)")
+        require((sourceRow + rows) * width <= source.storage.count && (row + rows) * width <= destination.count,
+                "copyRows: rows outside the storage")
+        let b = source.dtype.byteSize
+        locked {
+            gpu.copy(from: Self.address(source) + UInt64(sourceRow * width * b), to: Self.address(destination) + UInt64(row * width * b),
+                     bytes: rows * width * b)
+        }
+    }
+
+    // MARK: ops
+
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        let k = x.columns, n = x.rows, m = weight.shape[0]
+        require(weight.rank == 2 && weight.shape[1] == k, "linear: x \(x.shape) vs weight \(weight.shape)")
+        requireOwn(x, weight, op: "linear")
+        if let bias { requireOwn(bias, op: "linear"); require(bias.count == m, "linear: bias of \(bias.count) for \(m) outputs") }
+        var outShape = x.shape
+        outShape[outShape.count - 1] = m
+        return locked {
+            let y = empty(outShape)
+            guard n > 0 else { return y }
+            let plan = GemmPlan(rows: n, inputs: k, outputs: m)
+            require(plan.fitsInt32, "linear: \(n) x \(k) x \(m) is past cuBLAS's 32-bit sizes")
+            gpu.gemm(plan, w: Self.address(weight), x: Self.address(x), y: Self.address(y), type: dtype)
+            if let bias {
+                gpu.launch(kernel("bias_act"), grid: Self.elementGrid(n * m), block: 256, sharedBytes: 0, KernelArguments([
+                    .pointer(Self.address(y)), .pointer(Self.address(bias)), .int64(Int64(n * m)), .int32(Int32(m)), .int32(-1)]))
+            }
+            return y
+        }
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+        require(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
+        requireOwn(a, b, op: "add")
+        return locked {
+            let y = empty(a.shape)
+            gpu.launch(kernel("add"), grid: Self.elementGrid(a.count), block: 256, sharedBytes: 0, KernelArguments([
+                .pointer(Self.address(a)), .pointer(Self.address(b)), .pointer(Self.address(y)), .int64(Int64(a.count))]))
+            return y
+        }
+    }
+
+    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
+        let c = x.columns
+        require(weight.count == c && bias.count == c, "layerNorm: weight/bias vs width \(c)")
+        requireOwn(x, weight, bias, op: "layerNorm")
+        return locked {
+            let y = empty(x.shape)
+            gpu.launch(kernel("layer_norm"), grid: (x.rows, 1), block: Self.rowThreads, sharedBytes: 0, KernelArguments([
+                .pointer(Self.address(x)), .pointer(Self.address(weight)), .pointer(Self.address(bias)), .pointer(Self.address(y)),
+                .int32(Int32(c)), .float(eps)]))
+            return y
+        }
+    }
+
+    /// The kernels' activation codes (CUDAKernelSource `activate`).
+    static func code(_ kind: Activation) -> Int32 {
+        switch kind {
+        case .gelu: return 0
+        case .geluTanh: return 1
+        case .relu: return 2
+        case .silu: return 3
+        case .tanh: return 4
+        }
+    }
+
+    public func activation(_ x: Tensor, _ kind: Activation) -> Tensor {
+        requireOwn(x, op: "activation")
+        return locked {
+            let y = empty(x.shape)
+            gpu.copy(from: Self.address(x), to: Self.address(y), bytes: x.count * dtype.byteSize)
+            gpu.launch(kernel("bias_act"), grid: Self.elementGrid(x.count), block: 256, sharedBytes: 0, KernelArguments([
+                .pointer(Self.address(y)), .pointer(0), .int64(Int64(x.count)), .int32(Int32(max(x.columns, 1))), .int32(Self.code(kind))]))
+            return y
+        }
+    }
+
+    public func embedding(_ ids: [Int], table: Tensor, scale: Float) -> Tensor {
+        let c = table.columns, v = table.rows
+        requireOwn(table, op: "embedding")
+        // ids are checked with errors at the API boundary; this guards the kernel against a bug
+        for id in ids { require(id >= 0 && id < v, "embedding: id \(id) outside [0, \(v))") }
+        return locked {
+            let y = empty([ids.count, c])
+            guard !ids.isEmpty else { return y }
+            let device = gpu.upload(ids.map { Int32($0) })
+            gpu.launch(kernel("embed"), grid: (ids.count, 1), block: Self.rowThreads, sharedBytes: 0, KernelArguments([
+                .pointer(device.address), .pointer(Self.address(table)), .float(scale), .pointer(0), .pointer(0),
+                .pointer(Self.address(y)), .int32(Int32(c))]))
+            gpu.pool.give(device)   // the next user of the block is queued after this launch
+            return y
+        }
+    }
+
+    public func gatherRows(_ x: Tensor, rows: [Int]) -> Tensor {
+        requireOwn(x, op: "gatherRows")
+        require(rows.allSatisfy { $0 >= 0 && $0 < x.rows }, "gatherRows: rows inside the matrix")
+        let c = x.columns
+        return locked {
+            let y = empty([rows.count, c])
+            guard !rows.isEmpty else { return y }
+            let device = gpu.upload(rows.map { Int32($0) })
+            gpu.launch(kernel("gather_rows"), grid: (rows.count, 1), block: Self.rowThreads, sharedBytes: 0, KernelArguments([
+                .pointer(Self.address(x)), .pointer(device.address), .pointer(Self.address(y)), .int32(Int32(c))]))
+            gpu.pool.give(device)
+            return y
+        }
+    }
+
+    /// Row-wise log-softmax in float32 (the output is float32 whatever DTYPE is).
+    public func logSoftmax(_ x: Tensor) -> Tensor {
+        requireOwn(x, op: "logSoftmax")
+        return locked {
+            let y = empty(x.shape, type: .f32)
+            gpu.launch(kernel("log_softmax"), grid: (x.rows, 1), block: 1024, sharedBytes: 0, KernelArguments([
+                .pointer(Self.address(x)), .pointer(0), .pointer(Self.address(y)), .int32(Int32(x.columns))]))
+            return y
+        }
+    }
+
+    public func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
+                          scale: Float) -> Tensor {
+        let width = query.columns, d = width / heads
+        require(d * heads == width, "attention: width \(width) not divisible by \(heads) heads")
+        require(keys.count == values.count, "attention: \(keys.count) key sets, \(values.count) value sets")
+        requireOwn(query, op: "attention")
+        for (k, v) in zip(keys, values) {
+            requireOwn(k, v, op: "attention")
+            require(k.columns == width && v.columns == width && k.rows == v.rows, "attention: keys \(k.shape) values \(v.shape) vs width \(width)")
+        }
+        let packed: PackedSpans
+        do { packed = try PackedSpans(spans, queryRows: query.rows, keyRows: keys.map(\.rows)) } catch {
+            preconditionFailure("attention: \(error)")
+        }
+        require(packed.maxKeys <= Self.maxAttentionKeys, "attention: \(packed.maxKeys) keys in one span (at most \(Self.maxAttentionKeys))")
+        return locked {
+            let out = empty(query.shape)
+            guard query.rows > 0 else { return out }
+            let table = gpu.upload(packed.table), rowSpan = gpu.upload(packed.rowSpan)
+            let k = gpu.upload(keys.map { Self.address($0) }), v = gpu.upload(values.map { Self.address($0) })
+            gpu.launch(kernel("attention"), grid: (query.rows, heads), block: 128, sharedBytes: packed.maxKeys * 4, KernelArguments([
+                .pointer(Self.address(query)), .pointer(k.address), .pointer(v.address), .pointer(table.address),
+                .pointer(rowSpan.address), .pointer(Self.address(out)), .int32(Int32(width)), .int32(Int32(d)), .float(scale)]))
+            for b in [table, rowSpan, k, v] { gpu.pool.give(b) }
+            return out
+        }
+    }
+}
+
+public enum CUDAStartup {
+    /// The backend on `device` in `dtype`, checked op by op against the CPU backend before it is used.
+    public static func open(_ device: CUDADevice, dtype: DType) throws -> CUDABackend {
+        let backend = try CUDABackend(stream: CUDAStream(device: device), dtype: dtype)
+        do { try BackendSelfTest(type: dtype).run(backend) } catch {
+            throw CUDAError.unusable("\(device.name) failed the start-up self-test against the CPU in \(dtype.userName): \(error)")
+        }
+        return backend
+    }
+}
