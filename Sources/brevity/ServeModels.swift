@@ -42,8 +42,12 @@ struct ServeModelChoice {
         var abstractive: SummarizationEngine?
         var extractive: ExtractiveModel?
         if SentenceTransformerEmbedder.isSentenceTransformerFolder(folder) {
+            if config.gpu != nil && config.device == .cuda {
+                throw ConfigError("--device cuda: \(name) is a sentence-embedding model, and the extractive mode runs on the CPU in this build")
+            }
             extractive = try loadExtractive(folder, name: name)
             reason += "; it is a sentence-embedding model, so summaries are extractive"
+            if let gpu = config.gpu { reason += " (on the CPU: the extractive mode does not use \(gpu.name) yet)" }
         } else {
             let (backend, weightType, deviceReason) = try placement()
             do {

@@ -49,9 +49,11 @@ public final class NVRTCCompiler: @unchecked Sendable {
         if let e = ProcessInfo.processInfo.environment["BREVITY_CUDA_INCLUDE"], !e.isEmpty {
             return e.split(separator: ":").map(String.init)
         }
-        return ["/usr/local/cuda/include", "/usr/include"].filter {
+        let found = ["/usr/local/cuda/include", "/usr/include"].filter {
             FileManager.default.fileExists(atPath: $0 + "/cuda_fp16.h")
         }
+        // CUDA 13 keeps CCCL (nv/target, cuda/std) under include/cccl
+        return found + found.map { $0 + "/cccl" }.filter { FileManager.default.fileExists(atPath: $0) }
     }
 
     /// What one compilation gives: a cubin (`sm_XX`) or PTX (`compute_XX`, for architectures newer than

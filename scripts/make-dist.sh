@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make dist`: a self-contained tarball of a static release build (Swift's standard library and Foundation
+# linked in), for machines without a Swift toolchain: bin/brevity (stripped; rpath $ORIGIN/../lib),
+# lib/ with OpenBLAS and its Fortran runtime, VERSION. Usage: scripts/make-dist.sh BINARY OUTDIR
+# Also copies the `hey` binary, when installed, to OUTDIR/tools/ for scripts/gpu-check.sh.
+set -euo pipefail
+BIN="$1"; OUTDIR="$2"
+VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+NAME="brevity-$VERSION"
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
+mkdir -p "$STAGE/$NAME/bin" "$STAGE/$NAME/lib" "$OUTDIR"
+cp "$BIN" "$STAGE/$NAME/bin/brevity"
+strip "$STAGE/$NAME/bin/brevity"
+# the shared libraries that are neither glibc's nor everywhere (libstdc++, libgcc_s and zlib are)
+for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
+  path=$(ldd "$BIN" | awk -v l="$lib" '$1 == l {print $3}')
+  [ -n "$path" ] || { echo "make-dist: $BIN does not link $lib as expected" >&2; exit 1; }
+  cp -L "$path" "$STAGE/$NAME/lib/$lib"
+done
+# libopenblas.so.0 may be a Debian alternatives link to a variant that needs its own libraries
+for extra in $(ldd "$STAGE/$NAME/lib/libopenblas.so.0" | awk '$3 ~ /^\// {print $1}'); do
+  case "$extra" in libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libgcc_s.so*|libstdc++.so*) ;;
+    *) [ -f "$STAGE/$NAME/lib/$extra" ] || cp -L "$(ldd "$STAGE/$NAME/lib/libopenblas.so.0" | awk -v l="$extra" '$1 == l {print $3}')" "$STAGE/$NAME/lib/";;
+  esac
+done
+echo "$VERSION" > "$STAGE/$NAME/VERSION"
+# the binary must find lib/ by itself
+LD_LIBRARY_PATH= ldd "$STAGE/$NAME/bin/brevity" | grep -q "not found" && { ldd "$STAGE/$NAME/bin/brevity"; echo "make-dist: unresolved libraries" >&2; exit 1; }
+"$STAGE/$NAME/bin/brevity" --help >/dev/null
+TAR="$OUTDIR/$NAME-linux-x86_64.tar.xz"
+tar -C "$STAGE" -cJf "$TAR" "$NAME"
+if command -v hey >/dev/null; then mkdir -p "$OUTDIR/tools" && cp "$(command -v hey)" "$OUTDIR/tools/hey"; fi
+SIZE=$(stat -c %s "$TAR")
+echo "$TAR: $((SIZE / 1024 / 1024)) MiB ($(du -sh "$STAGE/$NAME" | cut -f1) unpacked)"
+[ "$SIZE" -lt $((64 * 1024 * 1024)) ] || { echo "make-dist: past 64 MiB" >&2; exit 1; }
