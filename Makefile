@@ -60,7 +60,7 @@ build: deps
 # build is not redone.
 DIST_BUILD := .build-dist
 dist: deps
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DIST_BUILD) -Xlinker -rpath='$$ORIGIN/../lib'
+	$(SWIFT) build -c release --product brevity --static-swift-stdlib --scratch-path $(DIST_BUILD) -Xlinker -rpath='$$ORIGIN/../lib' -Xlinker --disable-new-dtags
 	scripts/make-dist.sh $(DIST_BUILD)/release/brevity dist
 
 release: deps

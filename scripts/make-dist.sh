@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make dist`: a self-contained tarball of a static release build (Swift's standard library and Foundation
-# linked in), for machines without a Swift toolchain: bin/brevity (stripped; rpath $ORIGIN/../lib),
+# linked in), for machines without a Swift toolchain: bin/brevity (stripped; DT_RPATH $ORIGIN/../lib),
 # lib/ with OpenBLAS and its Fortran runtime, VERSION. Usage: scripts/make-dist.sh BINARY OUTDIR
 # Also copies the `hey` binary, when installed, to OUTDIR/tools/ for scripts/gpu-check.sh.
 set -euo pipefail
@@ -24,13 +24,18 @@ for extra in $(ldd "$STAGE/$NAME/lib/libopenblas.so.0" | awk '$3 ~ /^\// {print 
     *) [ -f "$STAGE/$NAME/lib/$extra" ] || cp -L "$(ldd "$STAGE/$NAME/lib/libopenblas.so.0" | awk -v l="$extra" '$1 == l {print $3}')" "$STAGE/$NAME/lib/";;
   esac
 done
-echo "$VERSION" > "$STAGE/$NAME/VERSION"
-# the binary must find lib/ by itself
+GLIBC=$(for f in "$BIN" "$STAGE/$NAME"/lib/*; do objdump -T "$f" 2>/dev/null; done | grep -o 'GLIBC_[0-9.]*' | sort -t. -k2,2n -k3,3n -u | tail -1)
+printf '%s\nneeds %s or newer (glibc), x86_64\n' "$VERSION" "${GLIBC/_/ }" > "$STAGE/$NAME/VERSION"
+# the binary must find lib/ by itself, for OpenBLAS's own dependencies too (DT_RPATH, not RUNPATH)
 LD_LIBRARY_PATH= ldd "$STAGE/$NAME/bin/brevity" | grep -q "not found" && { ldd "$STAGE/$NAME/bin/brevity"; echo "make-dist: unresolved libraries" >&2; exit 1; }
+for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
+  LD_LIBRARY_PATH= ldd "$STAGE/$NAME/bin/brevity" | grep -q "$lib => $STAGE/$NAME/bin/../lib/$lib" \
+    || { ldd "$STAGE/$NAME/bin/brevity"; echo "make-dist: $lib is not taken from lib/" >&2; exit 1; }
+done
 "$STAGE/$NAME/bin/brevity" --help >/dev/null
 TAR="$OUTDIR/$NAME-linux-x86_64.tar.xz"
 tar -C "$STAGE" -cJf "$TAR" "$NAME"
 if command -v hey >/dev/null; then mkdir -p "$OUTDIR/tools" && cp "$(command -v hey)" "$OUTDIR/tools/hey"; fi
 SIZE=$(stat -c %s "$TAR")
-echo "$TAR: $((SIZE / 1024 / 1024)) MiB ($(du -sh "$STAGE/$NAME" | cut -f1) unpacked)"
+echo "$TAR: $((SIZE / 1024 / 1024)) MiB ($(du -sh "$STAGE/$NAME" | cut -f1) unpacked), needs ${GLIBC/_/ }"
 [ "$SIZE" -lt $((64 * 1024 * 1024)) ] || { echo "make-dist: past 64 MiB" >&2; exit 1; }
