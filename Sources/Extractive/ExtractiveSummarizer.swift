@@ -1,6 +1,7 @@
-// Extractive summaries: whole sentences of the input, chosen by centrality with a redundancy penalty.
+// Extractive summaries: whole sentences of the input. The default strategy picks by position
+// (Strategies.swift); `centrality`, the first selector, works as follows:
 //
-// 1. Segment the text into sentences (SentenceSegmenter).
+// 0. Remove page furniture (DocumentCleaner) and segment the text into sentences (SentenceSegmenter).
 // 2. Embed each sentence alone (so no document is too long for the encoder; a sentence longer than the
 //    encoder's window is embedded from its first max_seq_length tokens).
 // 3. Centrality of sentence i: its mean cosine similarity to the other sentences (weighted degree
@@ -19,8 +20,11 @@ public enum SummaryLength: Sendable, Equatable {
     /// At most this many sentences (all of them when the document has fewer).
     case sentences(Int)
     /// Sentences whose token counts (the embedder's tokenizer, no special tokens) add up to at most this;
-    /// empty when no sentence fits.
+    /// empty when no sentence fits. The position strategy fills it to the middle of [max/4, max].
     case tokens(Int)
+    /// A token budget with the request's minimum: the position strategy fills the summary to the middle of
+    /// [minimum, maximum], never past maximum; the others treat it as `tokens(maximum)`.
+    case tokenRange(minimum: Int, maximum: Int)
     /// This fraction of the document's sentences, rounded, at least one: 0 < ratio <= 1.
     case ratio(Double)
 }
@@ -57,6 +61,7 @@ public struct ExtractiveSummarizer: Sendable {
     public var lambda: Double
     /// A sentence this similar (cosine) to one already chosen is a near-duplicate and never chosen.
     public var duplicateSimilarity: Double = 0.98
+    public var cleaner = DocumentCleaner()
 
     public init(embedder: any SentenceEmbedder, segmenter: SentenceSegmenter = SentenceSegmenter(), lambda: Double = 0.7) {
         self.embedder = embedder
@@ -64,22 +69,40 @@ public struct ExtractiveSummarizer: Sendable {
         self.lambda = lambda
     }
 
-    public func summarize(_ text: String, length: SummaryLength) throws -> ExtractiveSummary {
+    public func summarize(_ text: String, length: SummaryLength, strategy: ExtractiveStrategy = .default) throws -> ExtractiveSummary {
         switch length {
         case let .sentences(n) where n < 1: throw ExtractiveError.invalidLength("sentences must be at least 1, got \(n)")
         case let .tokens(n) where n < 1: throw ExtractiveError.invalidLength("tokens must be at least 1, got \(n)")
+        case let .tokenRange(lo, hi) where hi < 1 || lo < 0:
+            throw ExtractiveError.invalidLength("token range must have a maximum of at least 1 and a minimum of at least 0, got \(lo)...\(hi)")
         case let .ratio(r) where !(r > 0 && r <= 1): throw ExtractiveError.invalidLength("ratio must be in (0, 1], got \(r)")
         default: break
         }
-        let sentences = segmenter.segment(text)
+        let sentences = segmenter.segment(cleaner.clean(text))
         let inputTokens = try embedder.tokenCount(text)
         guard !sentences.isEmpty else {
             return ExtractiveSummary(text: "", sentences: [], inputTokens: inputTokens, inputSentences: 0)
         }
         let texts = sentences.map(\.text)
         let tokens = try texts.map(embedder.tokenCount)
-        let vectors = try embedder.embed(texts).map(unit)
-        let chosen = select(vectors: vectors, tokens: tokens, length: length).sorted()
+        let chosen: [Int]
+        switch strategy {
+        case .position:
+            switch length {
+            case let .tokens(t): chosen = PositionSelector.budget(texts, tokens: tokens, maximum: t, minimum: nil)
+            case let .tokenRange(lo, hi): chosen = PositionSelector.budget(texts, tokens: tokens, maximum: hi, minimum: min(lo, hi))
+            default: chosen = PositionSelector.count(texts, tokens: tokens, Self.count(length, of: texts.count))
+            }
+        case .lead:
+            chosen = Self.inOrder(Array(texts.indices), tokens: tokens, length: length)
+        case .pacsum:
+            let scores = PacSumSelector.scores(try embedder.embed(texts).map(unit))
+            let ranked = texts.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+            chosen = Self.inOrder(ranked, tokens: tokens, length: length).sorted()
+        case .centrality:
+            let vectors = try embedder.embed(texts).map(unit)
+            chosen = select(vectors: vectors, tokens: tokens, length: length).sorted()
+        }
         var joined = ""
         for i in chosen {
             if !joined.isEmpty && !(joined.last.map(SentenceSegmenter.fullStops.contains) ?? false) { joined += " " }
@@ -90,6 +113,31 @@ public struct ExtractiveSummarizer: Sendable {
                                  inputTokens: inputTokens, inputSentences: sentences.count)
     }
 
+    /// Sentences a count-shaped length asks for out of `n`.
+    static func count(_ length: SummaryLength, of n: Int) -> Int {
+        switch length {
+        case let .sentences(k): return min(k, n)
+        case let .ratio(r): return min(n, max(1, Int((r * Double(n)).rounded())))
+        case .tokens, .tokenRange: return n
+        }
+    }
+
+    /// The first sentences of `ranked` that the length allows (a token budget skips what does not fit).
+    static func inOrder(_ ranked: [Int], tokens: [Int], length: SummaryLength) -> [Int] {
+        let budget: Int
+        switch length {
+        case let .tokens(t): budget = t
+        case let .tokenRange(_, hi): budget = hi
+        default: return Array(ranked.prefix(count(length, of: ranked.count)))
+        }
+        var used = 0, out: [Int] = []
+        for i in ranked where used + tokens[i] <= budget {
+            out.append(i)
+            used += tokens[i]
+        }
+        return out
+    }
+
     /// Indices of the chosen sentences, in the order MMR picked them.
     func select(vectors: [[Float]], tokens: [Int], length: SummaryLength) -> [Int] {
         let n = vectors.count
@@ -98,6 +146,7 @@ public struct ExtractiveSummarizer: Sendable {
         switch length {
         case let .sentences(k): maxCount = min(k, n)
         case let .tokens(t): budget = t
+        case let .tokenRange(_, hi): budget = hi
         case let .ratio(r): maxCount = min(n, max(1, Int((r * Double(n)).rounded())))
         }
         var chosen: [Int] = []

@@ -15,7 +15,7 @@ struct ExtractiveController {
     func run(_ req: SummarizeRequest, cancel: RequestCancellation) async throws -> [ExtractiveWorker.Outcome] {
         let length = req.extractiveLength()
         let field = req.shape == .huggingFace ? "inputs" : "texts"
-        let submitted = try worker.submit(req.texts.map { ($0, length) })
+        let submitted = try worker.submit(req.texts.map { ($0, length) }, strategy: req.strategy ?? .default)
         guard cancel.register(submitted.map(\.id), worker.cancel) else { throw CancellationError() }
         return try await withThrowingTaskGroup(of: (Int, ExtractiveWorker.Outcome).self) { group in
             for (i, s) in submitted.enumerated() {

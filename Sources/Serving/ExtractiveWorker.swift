@@ -20,6 +20,7 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
     struct Pending {
         let text: String
         let length: SummaryLength
+        let strategy: ExtractiveStrategy
         let continuation: AsyncThrowingStream<Outcome, Error>.Continuation
     }
 
@@ -61,10 +62,10 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
 
     /// Queues texts together (all or none); each gets a stream that yields one outcome. Throws `APIError`
     /// 503 when the queue is full or the service is draining.
-    public func submit(_ items: [(text: String, length: SummaryLength)]) throws -> [(id: Int, result: AsyncThrowingStream<Outcome, Error>)] {
+    public func submit(_ items: [(text: String, length: SummaryLength)], strategy: ExtractiveStrategy = .default) throws -> [(id: Int, result: AsyncThrowingStream<Outcome, Error>)] {
         start()
         let submitted: [(id: Int, stream: AsyncThrowingStream<Outcome, Error>)] = try queue.submit(items) { item, cont in
-            Pending(text: item.text, length: item.length, continuation: cont)
+            Pending(text: item.text, length: item.length, strategy: strategy, continuation: cont)
         }
         return submitted.map { ($0.id, $0.stream) }
     }
@@ -104,7 +105,7 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
         let waited = Double(entry.started - entry.enqueued) / 1e9
         metrics.queueDuration.record(waited)
         do {
-            let summary = try summarizer.summarize(job.text, length: job.length)
+            let summary = try summarizer.summarize(job.text, length: job.length, strategy: job.strategy)
             let secs = Double(DispatchTime.now().uptimeNanoseconds - entry.started) / 1e9
             metrics.inferenceDuration.record(secs)
             guard queue.complete(entry.id) != nil else { return }
@@ -119,7 +120,7 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
     private func warmUp() -> WorkQueue<Pending>.Readiness {
         let t0 = DispatchTime.now().uptimeNanoseconds
         do {
-            _ = try summarizer.summarize("Brevity warms up. It embeds two sentences.", length: .sentences(1))
+            _ = try summarizer.summarize("Brevity warms up. It embeds two sentences.", length: .sentences(1), strategy: .centrality)
             logger.info("extractive warm-up done", metadata: ["seconds": "\(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)"])
             return .ready
         } catch {

@@ -158,12 +158,13 @@ enum OpenAPIDocument {
           "truncation": {"enum": ["truncate", "chunk", "error", null], "description": "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422"},
           "mode": {"enum": "__MODES__", "description": "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"},
           "num_sentences": {"type": ["integer", "null"], "minimum": 1, "maximum": 10000, "description": "Extractive: sentences to keep"},
-          "ratio": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "description": "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"}
+          "ratio": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "description": "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"},
+          "strategy": {"enum": ["position", "pacsum", "centrality", "lead", null], "description": "Extractive: how sentences are chosen. position (default): the cleaned document's informative sentences in order, the best on news (BENCHMARKS.md); pacsum: directed centrality over sentence embeddings; centrality: mean cosine with maximal marginal relevance; lead: the first sentences"}
         },
         "not": {"required": ["num_sentences", "ratio"], "properties": {"num_sentences": {"type": "integer"}, "ratio": {"type": "number"}}},
         "if": {"required": ["do_sample"], "properties": {"do_sample": {"const": true}}},
         "then": "__SAMPLING__",
-        "description": "transformers' names; fields left out (or null) take the model's generation_config.json. Extractive length: num_sentences, else ratio, else max_new_tokens or max_length as a budget of the embedding model's tokens, else 3 sentences; min_length and the sampling fields do not apply. num_sentences and ratio exclude each other; a minimum past the maximum decodes to the maximum (as transformers); do_sample takes num_beams 1 (beam sampling is not supported)"
+        "description": "transformers' names; fields left out (or null) take the model's generation_config.json. Extractive length: num_sentences, else ratio, else max_new_tokens or max_length as a budget of the embedding model's tokens (the position strategy fills it to the middle of [min_length, max_length], min_length defaulting to a quarter of max_length), else 3 sentences; the sampling fields do not apply. num_sentences and ratio exclude each other; a minimum past the maximum decodes to the maximum (as transformers); do_sample takes num_beams 1 (beam sampling is not supported)"
       },
       "SummarizeRequest": {
         "allOf": [

@@ -23,8 +23,10 @@ public struct SummarizeRequest {
     /// Extractive length: `"num_sentences"` (>= 1) or `"ratio"` of the input's sentences (0 < r <= 1).
     public var numSentences: Int?
     public var ratio: Double?
+    /// Extractive: `"strategy"` (position, pacsum, centrality, lead); nil takes the default.
+    public var strategy: ExtractiveStrategy?
     /// Fields that are not generation parameters but sit beside them.
-    static let serviceFields: Set<String> = ["texts", "inputs", "parameters", "truncation", "mode", "stream", "num_sentences", "ratio"]
+    static let serviceFields: Set<String> = ["texts", "inputs", "parameters", "truncation", "mode", "stream", "num_sentences", "ratio", "strategy"]
 
     /// Parses `body`; every problem is an `APIError` naming the field.
     public static func parse(_ body: [UInt8], maxTexts: Int) throws -> SummarizeRequest {
@@ -82,6 +84,12 @@ public struct SummarizeRequest {
             if req.numSentences != nil { throw APIError.invalid("ratio", "give num_sentences or ratio, not both") }
             req.ratio = n.doubleValue
         }
+        if let v = params["strategy"] ?? obj["strategy"], !(v is NSNull) {
+            guard let name = v as? String, let s = ExtractiveStrategy(rawValue: name) else {
+                throw APIError.invalid("strategy", "must be one of \(ExtractiveStrategy.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            req.strategy = s
+        }
         var gen: [String: Any] = [:]
         for key in GenerationConfig.requestFields where key != "num_return_sequences" {
             if let v = params[key], !(v is NSNull) { gen[key] = v }
@@ -94,11 +102,15 @@ public struct SummarizeRequest {
     }
 
     /// The extractive summary's length: num_sentences, else ratio, else max_new_tokens or max_length as a
-    /// token budget (the embedder's tokens), else `defaultSentences` sentences. min_length does not apply.
+    /// token budget (the embedder's tokens) with min_new_tokens or min_length as its minimum, else
+    /// `defaultSentences` sentences.
     public func extractiveLength(defaultSentences: Int = 3) -> SummaryLength {
         if let n = numSentences { return .sentences(n) }
         if let r = ratio { return .ratio(r) }
-        if let t = generation.maxNewTokens ?? generation.maxLength { return .tokens(t) }
+        if let t = generation.maxNewTokens ?? generation.maxLength {
+            if let lo = generation.minNewTokens ?? generation.minLength { return .tokenRange(minimum: min(lo, t), maximum: t) }
+            return .tokens(t)
+        }
         return .sentences(defaultSentences)
     }
 

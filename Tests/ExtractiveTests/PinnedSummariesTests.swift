@@ -24,6 +24,8 @@ final class PinnedSummariesTests: XCTestCase {
             var input_tokens: Int
             var sentences: [String]
             var summaries: [Case]
+            /// The position strategy (the default), from bench/quality/selectors_py.py.
+            var position: [Case]
         }
         struct Case: Decodable {
             var length: String
@@ -51,6 +53,9 @@ final class PinnedSummariesTests: XCTestCase {
         switch parts[0] {
         case "sentences": if let n = Int(parts[1]) { return .sentences(n) }
         case "tokens": if let n = Int(parts[1]) { return .tokens(n) }
+        case "tokenRange":
+            let r = parts[1].split(separator: ",").compactMap { Int($0) }
+            if r.count == 2 { return .tokenRange(minimum: r[0], maximum: r[1]) }
         case "ratio": if let r = Double(parts[1]) { return .ratio(r) }
         default: break
         }
@@ -71,7 +76,7 @@ final class PinnedSummariesTests: XCTestCase {
         let segmenter = SentenceSegmenter()
         for article in try Self.pinned().articles {
             let text = try String(contentsOf: MiniLM.fixtures.appendingPathComponent("extractive/\(article.name)"), encoding: .utf8)
-            XCTAssertEqual(segmenter.split(text), article.sentences, article.name)
+            XCTAssertEqual(segmenter.split(DocumentCleaner().clean(text)), article.sentences, article.name)
         }
     }
 
@@ -85,7 +90,7 @@ final class PinnedSummariesTests: XCTestCase {
             let text = try String(contentsOf: MiniLM.fixtures.appendingPathComponent("extractive/\(article.name)"), encoding: .utf8)
             for pin in article.summaries {
                 let what = "\(article.name) \(pin.length)"
-                let s = try summarizer.summarize(text, length: try Self.length(pin.length))
+                let s = try summarizer.summarize(text, length: try Self.length(pin.length), strategy: .centrality)
                 XCTAssertEqual(s.inputTokens, article.input_tokens, what)
                 XCTAssertEqual(s.inputSentences, article.sentences.count, what)
                 let indices = s.sentences.map(\.index)
@@ -102,5 +107,25 @@ final class PinnedSummariesTests: XCTestCase {
             }
         }
         XCTAssertEqual(compared, 83)
+    }
+
+    /// The default strategy against the reference's statement of its rules: no embeddings, so no near-ties.
+    func testPositionSummariesMatchReference() throws {
+        let pinned = try Self.pinned()
+        let summarizer = ExtractiveSummarizer(embedder: try MiniLM.embedder())
+        XCTAssertEqual(ExtractiveStrategy.default, .position)
+        var compared = 0
+        for article in pinned.articles {
+            let text = try String(contentsOf: MiniLM.fixtures.appendingPathComponent("extractive/\(article.name)"), encoding: .utf8)
+            for pin in article.position {
+                let what = "\(article.name) \(pin.length)"
+                let s = try summarizer.summarize(text, length: try Self.length(pin.length))
+                XCTAssertEqual(s.sentences.map(\.index), pin.indices, what)
+                XCTAssertEqual(s.text, pin.text, what)
+                XCTAssertEqual(s.sentences.reduce(0) { $0 + $1.tokens }, pin.tokens, what)
+                compared += 1
+            }
+        }
+        XCTAssertEqual(compared, pinned.articles.count * 5)
     }
 }

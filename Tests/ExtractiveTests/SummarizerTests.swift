@@ -31,7 +31,7 @@ struct HashingEmbedder: SentenceEmbedder {
 
 final class SummarizerTests: XCTestCase {
     static let lengths: [SummaryLength] = [.sentences(1), .sentences(3), .sentences(100), .tokens(40), .tokens(120),
-                                           .ratio(0.3), .ratio(1)]
+                                           .tokenRange(minimum: 30, maximum: 130), .ratio(0.3), .ratio(1)]
 
     func articles() throws -> [(name: String, text: String)] {
         let urls = try articleURLs()
@@ -39,14 +39,15 @@ final class SummarizerTests: XCTestCase {
         return try urls.map { ($0.lastPathComponent, try String(contentsOf: $0, encoding: .utf8)) }
     }
 
-    /// Every property the issue asks of a summary, for every article and length.
+    /// Every property the issue asks of a summary, for every article, length and strategy.
     func checkArticles(_ summarizer: ExtractiveSummarizer) throws {
         let segmenter = SentenceSegmenter()
         for (name, text) in try articles() {
             let sentences = segmenter.split(text)
             for length in Self.lengths {
-                let what = "\(name) \(length)"
-                let s = try summarizer.summarize(text, length: length)
+              for strategy in ExtractiveStrategy.allCases {
+                let what = "\(name) \(length) \(strategy)"
+                let s = try summarizer.summarize(text, length: length, strategy: strategy)
                 XCTAssertEqual(s.inputSentences, sentences.count, what)
                 XCTAssertEqual(s.inputTokens, try summarizer.embedder.tokenCount(text), what)
                 // whole input sentences, in document order, no sentence twice
@@ -64,7 +65,7 @@ final class SummarizerTests: XCTestCase {
                 switch length {
                 case let .sentences(n):
                     XCTAssertEqual(s.sentences.count, min(n, sentences.count), what)
-                case let .tokens(n):
+                case let .tokens(n), let .tokenRange(_, n):
                     XCTAssertLessThanOrEqual(s.sentences.reduce(0) { $0 + $1.tokens }, n, what)
                     XCTAssertFalse(s.sentences.isEmpty, "\(what): some sentence fits")
                 case let .ratio(r):
@@ -72,8 +73,9 @@ final class SummarizerTests: XCTestCase {
                 }
                 // deterministic (checked for two lengths: each summary embeds the whole article again)
                 if length == .sentences(3) || length == .tokens(40) {
-                    XCTAssertEqual(try summarizer.summarize(text, length: length), s, what)
+                    XCTAssertEqual(try summarizer.summarize(text, length: length, strategy: strategy), s, what)
                 }
+              }
             }
         }
     }
