@@ -95,7 +95,9 @@ final class ExtractiveServiceTests: XCTestCase {
         try await withApp { client, _ in
             for (k, article) in Self.articles.enumerated() {
                 let sentences = segmenter.split(article)
-                for length in [["num_sentences": 2], ["ratio": 0.25], ["max_length": 60], ["num_sentences": 1000]] as [[String: Any]] {
+                for length in [["num_sentences": 2], ["ratio": 0.25], ["max_length": 60], ["num_sentences": 1000],
+                               ["max_length": 130, "min_length": 30], ["num_sentences": 2, "strategy": "pacsum"],
+                               ["num_sentences": 2, "strategy": "centrality"], ["max_length": 60, "strategy": "lead"]] as [[String: Any]] {
                     var req: [String: Any] = ["texts": [article], "mode": "extractive"]
                     req.merge(length) { $1 }
                     let r = try await self.post(client, req)
@@ -152,7 +154,7 @@ final class ExtractiveServiceTests: XCTestCase {
                 (["num_sentences": 0], "num_sentences"), (["num_sentences": 1.5], "num_sentences"), (["num_sentences": true], "num_sentences"),
                 (["num_sentences": "3"], "num_sentences"), (["ratio": 0], "ratio"), (["ratio": 1.5], "ratio"), (["ratio": "half"], "ratio"),
                 (["num_sentences": 2, "ratio": 0.5], "ratio"), (["mode": "abstract"], "mode"), (["mode": 1], "mode"),
-                (["max_length": 0], "max_length"),
+                (["max_length": 0], "max_length"), (["strategy": "textrank"], "strategy"), (["strategy": 3], "strategy"),
             ]
             for (extra, field) in cases {
                 var req: [String: Any] = ["texts": [Self.articles[3]]]
@@ -169,6 +171,29 @@ final class ExtractiveServiceTests: XCTestCase {
             let s = ((json(blank.body) as? [String: Any])?["summaries"] as? [[String: Any]])?.first
             XCTAssertEqual(s?["text"] as? String, "")
             XCTAssertEqual(s?["input_sentences"] as? Int, 0)
+        }
+    }
+
+    /// The strategy changes which sentences are taken: position (the default) leads with the opening
+    /// sentences; the originals' request fills its token budget to the middle of [min_length, max_length].
+    func testStrategiesAndTheOriginalsRequest() async throws {
+        try await withApp { client, _ in
+            let article = Self.articles[0]
+            var chosen: [String: [Int]] = [:]
+            for strategy in ["position", "lead", "pacsum", "centrality"] {
+                let r = try await self.post(client, ["texts": [article], "mode": "extractive", "num_sentences": 3, "strategy": strategy])
+                XCTAssertEqual(r.status, .ok, String(buffer: r.body))
+                chosen[strategy] = ((self.summaries(r)[0]["sentences"] as? [[String: Any]]) ?? []).map { $0["index"] as! Int }
+            }
+            let byDefault = try await self.post(client, ["texts": [article], "mode": "extractive", "num_sentences": 3])
+            XCTAssertEqual(((self.summaries(byDefault)[0]["sentences"] as? [[String: Any]]) ?? []).map { $0["index"] as! Int }, chosen["position"])
+            XCTAssertEqual(chosen["lead"], [0, 1, 2])
+            XCTAssertNotEqual(chosen["centrality"], chosen["lead"], "\(chosen)")
+            let originals = try await self.post(client, ["texts": [article], "max_length": 130, "min_length": 30, "do_sample": false,
+                                                         "temperature": 1.0, "top_p": 1.0, "mode": "extractive"])
+            let tokens = ((self.summaries(originals)[0]["sentences"] as? [[String: Any]]) ?? []).reduce(0) { $0 + ($1["tokens"] as! Int) }
+            XCTAssertLessThanOrEqual(tokens, 130)
+            XCTAssertGreaterThanOrEqual(tokens, 30)
         }
     }
 
