@@ -3,8 +3,8 @@
 // what the embeddings say about it, so `position` is the default; the embedding-based selectors stay
 // selectable for text that is not written lead-first.
 // - position: the document cleaned (DocumentCleaner), then its eligible sentences in order (at least 6
-//   tokens, not a photo caption, not a question, not a repeat of an earlier sentence; the others after
-//   them), a sentence past 50 tokens giving way to the next one when it is 0.2 of a rank per extra token
+//   tokens, not a photo caption, not a question, not a repeat of an earlier sentence, 70% of the same
+//   words counting as a repeat; the others after them), a sentence past 50 tokens giving way to the next one when it is 0.2 of a rank per extra token
 //   longer. A token budget is filled to the middle of [min_length, max_length] (min_length defaulting to a
 //   quarter of max_length), never past max_length. No embeddings are computed.
 // - pacsum: directed centrality (Zheng and Lapata 2019, "Sentence Centrality Revisited"): cosine edges
@@ -42,12 +42,28 @@ enum PositionSelector {
         return t.last == "?"
     }
 
-    /// Eligible sentences in document order, then the others in document order.
+    /// Word-set Jaccard similarity with an earlier sentence at which a sentence is a repeat.
+    static let nearDuplicate = 0.7
+    static let edgePunctuation = CharacterSet(charactersIn: ".,;:!?\"'()[]“”‘’")
+
+    /// Lowercased words without the punctuation at their edges.
+    static func words(_ s: String) -> Set<String> {
+        Set(s.lowercased().split(whereSeparator: \.isWhitespace).map { $0.trimmingCharacters(in: edgePunctuation) }.filter { !$0.isEmpty })
+    }
+
+    /// Eligible sentences in document order, then the others in document order. A repeat is a sentence
+    /// equal to an earlier one (case and spacing ignored) or sharing 70% of its words with one (captions
+    /// restating the story).
     static func order(_ texts: [String], tokens: [Int]) -> [Int] {
         var seen = Set<String>(), eligible: [Int] = [], rest: [Int] = []
+        let sets = texts.map(words)
         for (i, s) in texts.enumerated() {
             let key = s.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
-            if tokens[i] >= minTokens && !isCaption(s) && !isQuestion(s) && !seen.contains(key) { eligible.append(i) } else { rest.append(i) }
+            let repeated = seen.contains(key) || (0..<i).contains { j in
+                !sets[i].isEmpty && !sets[j].isEmpty
+                    && Double(sets[i].intersection(sets[j]).count) / Double(sets[i].union(sets[j]).count) >= nearDuplicate
+            }
+            if tokens[i] >= minTokens && !isCaption(s) && !isQuestion(s) && !repeated { eligible.append(i) } else { rest.append(i) }
             seen.insert(key)
         }
         return eligible + rest

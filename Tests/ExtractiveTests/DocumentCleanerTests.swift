@@ -38,6 +38,12 @@ final class DocumentCleanerTests: XCTestCase {
         let s = try ExtractiveSummarizer(embedder: HashingEmbedder()).summarize(text, length: .sentences(3))
         // the headline is too short, the question, the caption and the repeat are not eligible
         XCTAssertEqual(s.sentences.map(\.index), [1, 5, 6], s.text)
+        // a caption restating the story (most of its words) is a repeat too
+        let restated = "Officials met on Monday to approve the new flood defence budget for the town. "
+            + "Battered: officials met on Monday to approve the new flood defence budget. "
+            + "Work on the walls will begin in the spring and take two years to finish. The budget is the largest in a decade."
+        let r = try ExtractiveSummarizer(embedder: HashingEmbedder()).summarize(restated, length: .sentences(2))
+        XCTAssertEqual(r.sentences.map(\.index), [0, 2], r.text)
         XCTAssertFalse(PositionSelector.isQuestion("He said \"yes.\""))
         XCTAssertTrue(PositionSelector.isQuestion("Is it over?\u{201D}"))
     }

@@ -63,13 +63,25 @@ def is_question(s):
     return s.rstrip("\"'”’)»").endswith("?")
 
 
+NEAR_DUPLICATE = 0.7    # word-set Jaccard with an earlier sentence at which a sentence is a repeat
+EDGE_PUNCTUATION = ".,;:!?\"'()[]“”‘’"
+
+
+def words(s):
+    return {w for w in (t.strip(EDGE_PUNCTUATION) for t in s.lower().split()) if w}
+
+
 def eligible(sentences, tokens):
     """Indices of sentences worth leading with: long enough, not a photo caption, not a question, not a
-    repeat of an earlier sentence (case and spacing ignored)."""
+    repeat of an earlier sentence (case and spacing ignored, or 70% of the words in common: captions
+    restating the story)."""
     seen, out = set(), []
+    sets = [words(s) for s in sentences]
     for i, s in enumerate(sentences):
         key = " ".join(s.lower().split())
-        if tokens[i] >= MIN_TOKENS and not caption_like(s) and not is_question(s) and key not in seen:
+        repeat = key in seen or any(sets[i] and sets[j] and len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= NEAR_DUPLICATE
+                                    for j in range(i))
+        if tokens[i] >= MIN_TOKENS and not caption_like(s) and not is_question(s) and not repeat:
             out.append(i)
         seen.add(key)
     return out
