@@ -10,9 +10,14 @@ import ServiceLifecycle
 public struct ExtractiveModel: Sendable {
     public var summarizer: ExtractiveSummarizer
     public var name: String
-    public init(summarizer: ExtractiveSummarizer, name: String) {
+    /// "cpu" or "cuda", and the GPU's name there.
+    public var device: String
+    public var gpuName: String?
+    public init(summarizer: ExtractiveSummarizer, name: String, device: String = "cpu", gpuName: String? = nil) {
         self.summarizer = summarizer
         self.name = name
+        self.device = device
+        self.gpuName = gpuName
     }
 }
 
@@ -73,7 +78,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
                          drainTimeout: config.drainTimeout, metrics: metrics, logger: log)
     }
     let state = ServiceState(scheduler: scheduler, worker: worker)
-    let device = models.abstractive?.device ?? "cpu"
+    let device = models.abstractive?.device ?? models.extractive?.device ?? "cpu"
     let router = Router(context: BrevityContext.self)
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics, logger: log))
     if !config.corsOrigins.isEmpty { router.middlewares.add(CORS(origins: config.corsOrigins)) }
@@ -93,7 +98,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     health["dtype"] = models.abstractive?.dtype ?? config.dtype
     health["cpu_kernels"] = CPUBackend.shared.tier.name
     if let r = models.abstractive?.deviceReason ?? (config.deviceReason.isEmpty ? nil : config.deviceReason) { health["device_reason"] = r }
-    if let gpu = models.abstractive?.gpuName { health["gpu"] = gpu }
+    if let gpu = models.abstractive?.gpuName ?? models.extractive?.gpuName { health["gpu"] = gpu }
     let healthBody = health
     // /health stays 200 while the process lives (a liveness probe); a failed warm-up shows in "status"
     // ("degraded") and "warmup_error", and /ready answers 503 with the same reason.

@@ -41,15 +41,12 @@ struct ServeModelChoice {
 
         var abstractive: SummarizationEngine?
         var extractive: ExtractiveModel?
+        let (backend, weightType, deviceReason) = try placement()
         if SentenceTransformerEmbedder.isSentenceTransformerFolder(folder) {
-            if config.gpu != nil && config.device == .cuda {
-                throw ConfigError("--device cuda: \(name) is a sentence-embedding model, and the extractive mode runs on the CPU in this build")
-            }
-            extractive = try loadExtractive(folder, name: name)
+            extractive = try loadExtractive(folder, name: name, backend: backend, weightType: weightType)
             reason += "; it is a sentence-embedding model, so summaries are extractive"
-            if let gpu = config.gpu { reason += " (on the CPU: the extractive mode does not use \(gpu.name) yet)" }
+            if let deviceReason { reason += " (\(deviceReason))" }
         } else {
-            let (backend, weightType, deviceReason) = try placement()
             do {
                 abstractive = try SummarizationEngine.load(folder: folder, name: name, numBeams: config.numBeams, weightType: weightType,
                                                            backend: backend, deviceReason: deviceReason)
@@ -58,7 +55,7 @@ struct ServeModelChoice {
             if let e = config.extractiveModel {
                 let f: URL
                 do { f = try await resolver.resolve(e) } catch { throw ConfigError("extractive model \(e): \(error)") }
-                extractive = try loadExtractive(f, name: e)
+                extractive = try loadExtractive(f, name: e, backend: backend, weightType: weightType)
                 reason += " (\"mode\": \"extractive\" uses \(e))"
             }
         }
@@ -73,8 +70,8 @@ struct ServeModelChoice {
         return ServingModels(abstractive: abstractive, extractive: extractive, defaultMode: defaultMode, reason: reason)
     }
 
-    /// Where the abstractive model runs: the GPU chosen at start-up when it passes the self-test against the
-    /// CPU (DTYPE float16 unless given; int8 is CPU-only), else the CPU. With `--device cuda` a GPU that
+    /// Where the models run: the GPU chosen at start-up when it passes the self-test against the CPU (DTYPE
+    /// float16 unless given; int8 is CPU-only), else the CPU. With `--device cuda` a GPU that
     /// cannot be used is an error; with `auto` the CPU serves and the reason says why.
     private func placement() throws -> (backend: any Backend, weightType: DType, reason: String?) {
         let cpuType = try config.weightType(onGPU: false)
@@ -94,13 +91,16 @@ struct ServeModelChoice {
         }
     }
 
-    private func loadExtractive(_ folder: URL, name: String) throws -> ExtractiveModel {
+    /// A sentence-embedding model on `backend` (the GPU's when the abstractive model has it, in its type).
+    private func loadExtractive(_ folder: URL, name: String, backend: any Backend, weightType: DType) throws -> ExtractiveModel {
         guard SentenceTransformerEmbedder.isSentenceTransformerFolder(folder) else {
             throw ConfigError("\(name) is not a sentence-transformers model (no modules.json or sentence_bert_config.json beside a BERT config.json)")
         }
         do {
+            let gpu = backend as? CUDABackend
             return ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(
-                folder: folder, weightType: try ServerConfig.parseWeightType(config.dtype))), name: name)
+                folder: folder, backend: backend, weightType: weightType)), name: name, device: gpu == nil ? "cpu" : "cuda",
+                gpuName: gpu?.deviceName)
         } catch { throw ConfigError("cannot load model \(name): \(error)") }
     }
 

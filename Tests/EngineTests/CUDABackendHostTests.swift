@@ -9,6 +9,7 @@ import Foundation
 import Generation
 import Models
 @testable import Tensor
+import TestSupport
 import XCTest
 
 final class CUDABackendHostTests: XCTestCase {
@@ -166,6 +167,21 @@ final class CUDABackendHostTests: XCTestCase {
             // the decode loop reuses pooled blocks: far more reuses than allocations
             let stats = gpu.pool.statistics
             XCTAssertGreaterThan(stats.reuses, 10 * stats.driverAllocations, "\(stats)")
+        }
+    }
+}
+
+/// The extractive mode's encoder on the CUDA backend (over the emulator): all-MiniLM-L6-v2's hidden states
+/// equal the CPU backend's.
+final class CUDABertHostTests: XCTestCase {
+    func testMiniLMHiddenStatesOnTheEmulatedBackendEqualTheCPU() throws {
+        let folder = try TestPaths.miniLMFolder()
+        let cpu = try BertModel(folder: folder)
+        let gpu = try BertModel(folder: folder, backend: CUDABackend(stream: CUDAEmulator(), dtype: .f32), weightType: .f32)
+        let inputs = [[101, 1996, 2103, 2473, 4844, 1037, 2047, 5166, 102], [101, 2009, 3740, 1012, 102]]
+        for (c, g) in zip(cpu.hiddenStates(inputs), gpu.hiddenStates(inputs)) {
+            XCTAssertEqual(c.shape, g.shape)
+            XCTAssertLessThanOrEqual(maxAbsDiff(c.toArray(), g.toArray()), 1e-4)
         }
     }
 }
