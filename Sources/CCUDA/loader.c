@@ -84,26 +84,29 @@ const brv_cuda_driver *brv_cuda_driver_load(char *error, size_t errorSize) {
     return NULL;
 }
 
+// `path` alone when given (an environment variable's file), else `defaults`, into `table`, under the lock.
+static int load_given_or_defaults(const char *path, const char *const *defaults, const char *const *symbols,
+                                  void **table, size_t count, char *error, size_t errorSize, char *loaded,
+                                  size_t loadedSize) {
+    const char *given[] = {path, NULL};
+    pthread_mutex_lock(&lock);
+    int ok = brv_load_library(path ? given : defaults, symbols, table, count, error, errorSize, loaded, loadedSize);
+    pthread_mutex_unlock(&lock);
+    return ok;
+}
+
 const brv_nvrtc *brv_nvrtc_load(const char *path, char *error, size_t errorSize, char *loaded, size_t loadedSize) {
     static brv_nvrtc table[1];
     static const char *const defaults[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so",
                                            "/usr/local/cuda/lib64/libnvrtc.so.13", "/usr/local/cuda/lib64/libnvrtc.so.12", NULL};
-    const char *given[] = {path, NULL};
-    pthread_mutex_lock(&lock);
-    int ok = brv_load_library(path ? given : defaults, nvrtcSymbols, (void **)table,
-                              sizeof(nvrtcSymbols) / sizeof(nvrtcSymbols[0]), error, errorSize, loaded, loadedSize);
-    pthread_mutex_unlock(&lock);
-    return ok == 0 ? table : NULL;
+    return load_given_or_defaults(path, defaults, nvrtcSymbols, (void **)table, sizeof(nvrtcSymbols) / sizeof(nvrtcSymbols[0]),
+                                  error, errorSize, loaded, loadedSize) == 0 ? table : NULL;
 }
 
 const brv_cublas *brv_cublas_load(const char *path, char *error, size_t errorSize, char *loaded, size_t loadedSize) {
     static brv_cublas table[1];
     static const char *const defaults[] = {"libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so.13",
                                            "/usr/local/cuda/lib64/libcublas.so.12", NULL};
-    const char *given[] = {path, NULL};
-    pthread_mutex_lock(&lock);
-    int ok = brv_load_library(path ? given : defaults, cublasSymbols, (void **)table,
-                              sizeof(cublasSymbols) / sizeof(cublasSymbols[0]), error, errorSize, loaded, loadedSize);
-    pthread_mutex_unlock(&lock);
-    return ok == 0 ? table : NULL;
+    return load_given_or_defaults(path, defaults, cublasSymbols, (void **)table, sizeof(cublasSymbols) / sizeof(cublasSymbols[0]),
+                                  error, errorSize, loaded, loadedSize) == 0 ? table : NULL;
 }

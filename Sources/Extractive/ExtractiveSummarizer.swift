@@ -25,6 +25,14 @@ public enum SummaryLength: Sendable, Equatable {
     /// A token budget with the request's minimum: the position strategy fills the summary to the middle of
     /// [minimum, maximum], never past maximum; the others treat it as `tokens(maximum)`.
     case tokenRange(minimum: Int, maximum: Int)
+
+    /// The token budget of `tokens` and `tokenRange` (nil for the count-shaped lengths).
+    var maximumTokens: Int? {
+        switch self {
+        case let .tokens(t), let .tokenRange(_, t): return t
+        case .sentences, .ratio: return nil
+        }
+    }
     /// This fraction of the document's sentences, rounded, at least one: 0 < ratio <= 1.
     case ratio(Double)
 }
@@ -124,12 +132,7 @@ public struct ExtractiveSummarizer: Sendable {
 
     /// The first sentences of `ranked` that the length allows (a token budget skips what does not fit).
     static func inOrder(_ ranked: [Int], tokens: [Int], length: SummaryLength) -> [Int] {
-        let budget: Int
-        switch length {
-        case let .tokens(t): budget = t
-        case let .tokenRange(_, hi): budget = hi
-        default: return Array(ranked.prefix(count(length, of: ranked.count)))
-        }
+        guard let budget = length.maximumTokens else { return Array(ranked.prefix(count(length, of: ranked.count))) }
         var used = 0, out: [Int] = []
         for i in ranked where used + tokens[i] <= budget {
             out.append(i)
@@ -142,13 +145,7 @@ public struct ExtractiveSummarizer: Sendable {
     func select(vectors: [[Float]], tokens: [Int], length: SummaryLength) -> [Int] {
         let n = vectors.count
         let centrality = Self.centrality(vectors)
-        var maxCount = n, budget = Int.max
-        switch length {
-        case let .sentences(k): maxCount = min(k, n)
-        case let .tokens(t): budget = t
-        case let .tokenRange(_, hi): budget = hi
-        case let .ratio(r): maxCount = min(n, max(1, Int((r * Double(n)).rounded())))
-        }
+        let maxCount = Self.count(length, of: n), budget = length.maximumTokens ?? Int.max
         var chosen: [Int] = []
         var redundancy = [Double](repeating: 0, count: n)   // max cosine to a chosen sentence
         var taken = [Bool](repeating: false, count: n)
@@ -184,7 +181,7 @@ public struct ExtractiveSummarizer: Sendable {
     }
 }
 
-private func dot(_ a: [Float], _ b: [Float]) -> Double {
+func dot(_ a: [Float], _ b: [Float]) -> Double {
     var s = 0.0
     for j in a.indices { s += Double(a[j]) * Double(b[j]) }
     return s

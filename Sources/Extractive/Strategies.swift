@@ -20,9 +20,6 @@ public enum ExtractiveStrategy: String, Sendable, CaseIterable {
     case position, pacsum, centrality, lead
 
     public static let `default` = ExtractiveStrategy.position
-
-    /// Whether the selector reads sentence embeddings (the others skip the encoder).
-    public var usesEmbeddings: Bool { self == .pacsum || self == .centrality }
 }
 
 enum PositionSelector {
@@ -106,8 +103,7 @@ enum PacSumSelector {
         var lo = Double.infinity
         for i in 0..<n {
             for j in (i + 1)..<n {
-                var s = 0.0
-                for d in vectors[i].indices { s += Double(vectors[i][d]) * Double(vectors[j][d]) }
+                let s = dot(vectors[i], vectors[j])
                 sim[i][j] = s
                 sim[j][i] = s
                 lo = min(lo, s)

@@ -10,14 +10,17 @@ import ServiceLifecycle
 public struct ExtractiveModel: Sendable {
     public var summarizer: ExtractiveSummarizer
     public var name: String
-    /// "cpu" or "cuda", and the GPU's name there.
+    /// "cpu" or "cuda", the GPU's name there, and the encoder's weight type.
     public var device: String
     public var gpuName: String?
-    public init(summarizer: ExtractiveSummarizer, name: String, device: String = "cpu", gpuName: String? = nil) {
+    public var dtype: String
+    public init(summarizer: ExtractiveSummarizer, name: String, device: String = "cpu", gpuName: String? = nil,
+                dtype: String = "float32") {
         self.summarizer = summarizer
         self.name = name
         self.device = device
         self.gpuName = gpuName
+        self.dtype = dtype
     }
 }
 
@@ -36,6 +39,11 @@ public struct ServingModels: Sendable {
         self.defaultMode = defaultMode ?? (abstractive != nil ? .abstractive : .extractive)
         self.reason = reason
     }
+
+    /// Where the models run and in what type (both models share one placement; the abstractive one first).
+    public var device: String { abstractive?.device ?? extractive?.device ?? "cpu" }
+    public var gpuName: String? { abstractive?.gpuName ?? extractive?.gpuName }
+    public var dtype: String? { abstractive?.dtype ?? extractive?.dtype }
 
     public var modes: [SummaryMode] { SummaryMode.allCases.filter { $0 == .abstractive ? abstractive != nil : extractive != nil } }
     /// The model a request without `"mode"` is served by.
@@ -78,7 +86,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
                          drainTimeout: config.drainTimeout, metrics: metrics, logger: log)
     }
     let state = ServiceState(scheduler: scheduler, worker: worker)
-    let device = models.abstractive?.device ?? models.extractive?.device ?? "cpu"
+    let device = models.device
     let router = Router(context: BrevityContext.self)
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics, logger: log))
     if !config.corsOrigins.isEmpty { router.middlewares.add(CORS(origins: config.corsOrigins)) }
@@ -95,10 +103,10 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     if let e = models.extractive { names["extractive"] = e.name }
     health["models"] = names
     // the weights' type in effect (DTYPE) and the CPU kernels' instruction set
-    health["dtype"] = models.abstractive?.dtype ?? config.dtype
+    health["dtype"] = models.dtype ?? config.dtype
     health["cpu_kernels"] = CPUBackend.shared.tier.name
     if let r = models.abstractive?.deviceReason ?? (config.deviceReason.isEmpty ? nil : config.deviceReason) { health["device_reason"] = r }
-    if let gpu = models.abstractive?.gpuName ?? models.extractive?.gpuName { health["gpu"] = gpu }
+    if let gpu = models.gpuName { health["gpu"] = gpu }
     let healthBody = health
     // /health stays 200 while the process lives (a liveness probe); a failed warm-up shows in "status"
     // ("degraded") and "warmup_error", and /ready answers 503 with the same reason.

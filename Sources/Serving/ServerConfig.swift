@@ -80,7 +80,7 @@ public struct ServerConfig: Sendable {
         if let h = env["BREVITY_HOST"], !h.isEmpty { c.host = h }
         c.port = try int("PORT", min: 0) ?? c.port
         c.numBeams = try int("NUM_BEAMS", min: 1)
-        if let d = env["DTYPE"], !d.isEmpty { c.dtype = try parseDType(d); c.dtypeGiven = d.lowercased() != "auto" }
+        if let d = env["DTYPE"], !d.isEmpty { try c.setDType(d) }
         if let d = env["DEVICE"], !d.isEmpty {
             do { c.device = try DeviceChoice(parsing: d) } catch { throw ConfigError("DEVICE=\(d): expected auto, cpu or cuda") }
         }
@@ -108,10 +108,22 @@ public struct ServerConfig: Sendable {
     /// transformers' float32); float16 keeps f16 weights widened in the kernels.
     public static func parseDType(_ s: String) throws -> String { try parseWeightType(s).userName }
 
-    /// The weights' type on `gpu` (nil: the CPU): DTYPE when given, else float32 on a CPU and float16 on a
+    /// DTYPE or --dtype: checked, and remembered as given unless it is `auto`.
+    public mutating func setDType(_ s: String) throws {
+        dtype = try Self.parseDType(s)
+        dtypeGiven = s.lowercased() != "auto"
+    }
+
+    /// The weights' type on a GPU or the CPU: DTYPE when given, else float32 on a CPU and float16 on a
     /// GPU (the originals' default there).
     public func weightType(onGPU: Bool) throws -> DType {
-        onGPU && !dtypeGiven ? .f16 : try Self.parseWeightType(dtype)
+        try Self.weightType(named: dtypeGiven ? dtype : nil, onGPU: onGPU)
+    }
+
+    /// The same for a DTYPE value as given (nil, empty or `auto`: the device's default).
+    public static func weightType(named name: String?, onGPU: Bool) throws -> DType {
+        guard let name, !name.isEmpty, name.lowercased() != "auto" else { return onGPU ? .f16 : .f32 }
+        return try parseWeightType(name)
     }
 
     /// The same, as the engine's `DType`.

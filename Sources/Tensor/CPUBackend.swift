@@ -99,24 +99,35 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             return TensorStorage(backend: self, pointer: UnsafeMutableRawPointer(mutating: source), count: count,
                                  dtype: target, release: { _ in withExtendedLifetime(owner) {} })
         }
-        let groups = DType.int8Groups(columns: columns)
-        let scales = target == .int8 ? allocate(count: rows * groups, zeroed: false) : nil
+        let scales = target == .int8 ? allocate(count: rows * DType.int8Groups(columns: columns), zeroed: false) : nil
         let out = allocate(count: count, dtype: target, zeroed: false, scales: scales)
-        let src = UInt(bitPattern: source), dst = UInt(bitPattern: out.pointer)
-        let sc = scales.map { UInt(bitPattern: $0.pointer) }
-        // row by row through a float32 row buffer, rows split over the cores
+        Self.convertRows(source, type: sourceType, rows: rows, columns: columns, into: out.pointer, as: target,
+                         scales: scales?.floats, threads: threads)
+        return out
+    }
+
+    /// A [rows, columns] matrix of `type` at `source` (any alignment) written as `target` at `destination`:
+    /// widened, narrowed, or quantized per row into `scales` ([rows, groups]) for int8; row by row through a
+    /// float32 row buffer, rows split over `threads` cores. The CUDA backend converts on the host with it too.
+    static func convertRows(_ source: UnsafeRawPointer, type: DType, rows: Int, columns: Int,
+                            into destination: UnsafeMutableRawPointer, as target: DType,
+                            scales: UnsafeMutablePointer<Float>?, threads: Int) {
+        require(target != .int8 || scales != nil, "convertRows: int8 needs its scales")
+        let groups = DType.int8Groups(columns: columns)
+        let src = UInt(bitPattern: source), dst = UInt(bitPattern: destination)
+        let sc = scales.map { UInt(bitPattern: $0) }
         Parallel.chunks(rows, grain: max(1, (1 << 16) / max(columns, 1)), threads: threads) { range in
             let row = UnsafeMutablePointer<Float>.allocate(capacity: max(columns, 1))
             defer { row.deallocate() }
             for r in range {
-                let s = UnsafeRawPointer(bitPattern: src)! + r * columns * sourceType.byteSize
+                let s = UnsafeRawPointer(bitPattern: src)! + r * columns * type.byteSize
                 let d = UnsafeMutableRawPointer(bitPattern: dst)! + r * columns * target.byteSize
                 if target == .f32 {   // straight into the output
-                    sourceType.widen(s, count: columns, into: d.assumingMemoryBound(to: Float.self))
+                    type.widen(s, count: columns, into: d.assumingMemoryBound(to: Float.self))
                     continue
                 }
-                sourceType.widen(s, count: columns, into: row)
-                if let sc {
+                type.widen(s, count: columns, into: row)
+                if target == .int8, let sc {
                     quantizeRow(row, count: columns, into: d.assumingMemoryBound(to: Int8.self),
                                 scales: UnsafeMutablePointer<Float>(bitPattern: sc)! + r * groups)
                 } else {
@@ -124,7 +135,6 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 }
             }
         }
-        return out
     }
 
     public func copy(_ storage: TensorStorage, count: Int) -> TensorStorage {

@@ -90,14 +90,14 @@ func chooseBackend(device: String?, dtype: String?) throws -> (backend: any Back
     let gpu: CUDADevice?
     do { gpu = try choice.resolve().device } catch { throw ValidationError("--device cuda: \(error)") }
     guard let gpu else { return (CPUBackend.shared, cpuType) }
-    let given = (dtype ?? env["DTYPE"] ?? "").lowercased()
-    let type = given.isEmpty || given == "auto" ? DType.f16 : cpuType
-    do {
-        let backend = try CUDAStartup.open(gpu, dtype: type)
+    let type = try ServerConfig.weightType(named: dtype ?? env["DTYPE"], onGPU: true)
+    let placed: Result<CUDABackend, Error>
+    do { placed = try CUDAStartup.place(gpu, choice: choice, dtype: type) } catch { throw ValidationError("--device cuda: \(error)") }
+    switch placed {
+    case let .success(backend):
         printError("device: \(gpu.name) (\(gpu.architecture), kernels \(backend.gpu.kernelImage)), \(type.userName)")
         return (backend, type)
-    } catch {
-        if choice == .cuda { throw ValidationError("--device cuda: \(error)") }
+    case let .failure(error):
         printError("device: the CPU (\(gpu.name) not used: \(error))")
         return (CPUBackend.shared, cpuType)
     }

@@ -50,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { c.host = host }
         if let port { c.port = port }
         if let numBeams { c.numBeams = numBeams }
-        if let dtype { c.dtype = try ServerConfig.parseDType(dtype); c.dtypeGiven = dtype.lowercased() != "auto" }
+        if let dtype { try c.setDType(dtype) }
         if let device {
             do { c.device = try DeviceChoice(parsing: device) } catch { throw ConfigError("--device \(device): expected auto, cpu or cuda") }
         }
@@ -112,8 +112,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("serving", metadata: ["model": .string(models.defaultName), "mode": .string(models.defaultMode.rawValue),
                                           "modes": .string(models.modes.map(\.rawValue).joined(separator: ",")),
-                                          "reason": .string(models.reason), "device": .string(models.abstractive?.device ?? "cpu"),
-                                          "dtype": .string(models.abstractive?.dtype ?? config.dtype),
+                                          "reason": .string(models.reason), "device": .string(models.device),
+                                          "dtype": .string(models.dtype ?? config.dtype),
                                           "device_reason": .string(models.abstractive?.deviceReason ?? config.deviceReason),
                                           "cpu_kernels": .string(CPUBackend.shared.tier.name),
                                           "host": .string(config.host), "port": .stringConvertible(config.port)])

@@ -76,16 +76,17 @@ struct ServeModelChoice {
     private func placement() throws -> (backend: any Backend, weightType: DType, reason: String?) {
         let cpuType = try config.weightType(onGPU: false)
         guard let gpu = config.gpu else { return (CPUBackend.shared, cpuType, nil) }
-        do {
-            let type = try config.weightType(onGPU: true)
-            let t0 = Date()
-            let backend = try CUDAStartup.open(gpu, dtype: type)
+        let type = try config.weightType(onGPU: true)
+        let t0 = Date()
+        let placed: Result<CUDABackend, Error>
+        do { placed = try CUDAStartup.place(gpu, choice: config.device, dtype: type) } catch { throw ConfigError("--device cuda: \(error)") }
+        switch placed {
+        case let .success(backend):
             logger.info("GPU ready", metadata: ["gpu": .string(gpu.name), "arch": .string(gpu.architecture),
                                                 "kernels": .string(backend.gpu.kernelImage), "dtype": .string(type.userName),
                                                 "seconds": .string(String(format: "%.2f", Date().timeIntervalSince(t0)))])
             return (backend, type, "\(config.deviceReason); it passed the start-up self-test in \(type.userName)")
-        } catch {
-            if config.device == .cuda { throw ConfigError("--device cuda: \(error)") }
+        case let .failure(error):
             logger.warning("GPU not used", metadata: ["gpu": .string(gpu.name), "error": .string("\(error)")])
             return (CPUBackend.shared, cpuType, "\(gpu.name) was found but not used: \(error)")
         }
@@ -100,7 +101,7 @@ struct ServeModelChoice {
             let gpu = backend as? CUDABackend
             return ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(
                 folder: folder, backend: backend, weightType: weightType)), name: name, device: gpu == nil ? "cpu" : "cuda",
-                gpuName: gpu?.deviceName)
+                gpuName: gpu?.deviceName, dtype: weightType.userName)
         } catch { throw ConfigError("cannot load model \(name): \(error)") }
     }
 

@@ -4,9 +4,8 @@
 Posts every article of DEV (JSON lines: id, article, reference) to a running `brevity serve` (extractive)
 once per system: each strategy with num_sentences 3, the position strategy with the reference's length
 in sentences, and the originals' request (max_length 130, min_length 30, read as a token budget); lead-3
-is the article's first three sentences as Brevity's segmenter splits the raw text (the "lead" strategy
-over uncleaned text is the same rule, so it is computed from the service's own segmentation: the
-`centrality` answer's input sentences are not returned, hence the Python port). ROUGE-1/2/Lsum F1 with
+and lead-N are the raw article's first sentences as Brevity's segmenter splits them (its Python port in
+scripts/fixtures/extractive/reference.py: the service's `lead` strategy cleans the text first). ROUGE-1/2/Lsum F1 with
 stemming (rouge-score), summaries and references split into sentences by newlines for Lsum.
 Prints a markdown table and writes bench/out/quality.json.
 Usage: rouge.py URL DEV_JSONL

@@ -104,15 +104,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
                 gpu.upload(source, bytes: count * type.byteSize, to: Self.address(s), keep: owner)
             } else {
                 let box = HostBox(bytes: count * type.byteSize)
-                let src = UInt(bitPattern: source), dst = UInt(bitPattern: box.pointer)
-                Parallel.chunks(rows, grain: max(1, (1 << 16) / max(columns, 1)), threads: ProcessInfo.processInfo.activeProcessorCount) { range in
-                    let row = UnsafeMutablePointer<Float>.allocate(capacity: max(columns, 1))
-                    defer { row.deallocate() }
-                    for r in range {
-                        sourceType.widen(UnsafeRawPointer(bitPattern: src)! + r * columns * sourceType.byteSize, count: columns, into: row)
-                        type.narrow(row, count: columns, into: UnsafeMutableRawPointer(bitPattern: dst)! + r * columns * type.byteSize)
-                    }
-                }
+                CPUBackend.convertRows(source, type: sourceType, rows: rows, columns: columns, into: box.pointer, as: type,
+                                       scales: nil, threads: ProcessInfo.processInfo.activeProcessorCount)
                 gpu.upload(box.pointer, bytes: box.bytes, to: Self.address(s), keep: box)
             }
             // loading: the host copies need not wait for the next step
@@ -283,6 +276,15 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 }
 
 public enum CUDAStartup {
+    /// Where `choice` runs when it found `gpu`: the backend opened and self-tested in `dtype`; when that
+    /// fails, `cuda` throws the reason and `auto` returns it (the caller serves on the CPU and says why).
+    public static func place(_ gpu: CUDADevice, choice: DeviceChoice, dtype: DType) throws -> Result<CUDABackend, Error> {
+        do { return .success(try open(gpu, dtype: dtype)) } catch {
+            if choice == .cuda { throw error }
+            return .failure(error)
+        }
+    }
+
     /// The backend on `device` in `dtype`, checked op by op against the CPU backend before it is used.
     public static func open(_ device: CUDADevice, dtype: DType) throws -> CUDABackend {
         let backend = try CUDABackend(stream: CUDAStream(device: device), dtype: dtype)

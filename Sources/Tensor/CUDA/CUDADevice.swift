@@ -24,19 +24,27 @@ public struct CUDADevice: Sendable {
     /// sm_XY for NVRTC.
     public var architecture: String { "sm_\(capability.major)\(capability.minor)" }
 
-    /// The first visible device, or an error saying why there is none.
-    public static func open() throws -> CUDADevice {
+    /// The driver API (libcuda.so.1), or an error naming what was tried.
+    static func driver() throws -> brv_cuda_driver {
         var error = [CChar](repeating: 0, count: 2048)
         guard let api = brv_cuda_driver_load(&error, error.count) else {
             throw CUDAError.libraryMissing("the CUDA driver (libcuda.so.1)", tried: String(cString: error))
         }
-        let d = api.pointee
-        func check(_ code: brv_CUresult, _ call: String) throws {
-            guard code != 0 else { return }
-            var text: UnsafePointer<CChar>?
-            _ = d.cuGetErrorString(code, &text)
-            throw CUDAError.driver(call: call, code: code, message: text.map { String(cString: $0) } ?? "unknown")
-        }
+        return api.pointee
+    }
+
+    /// A driver call's failure as an error naming the call and the driver's message.
+    static func check(_ api: brv_cuda_driver, _ code: brv_CUresult, _ call: String) throws {
+        guard code != 0 else { return }
+        var text: UnsafePointer<CChar>?
+        _ = api.cuGetErrorString(code, &text)
+        throw CUDAError.driver(call: call, code: code, message: text.map { String(cString: $0) } ?? "unknown")
+    }
+
+    /// The first visible device, or an error saying why there is none.
+    public static func open() throws -> CUDADevice {
+        let d = try driver()
+        func check(_ code: brv_CUresult, _ call: String) throws { try CUDADevice.check(d, code, call) }
         try check(d.cuInit(0), "cuInit")
         var version: Int32 = 0, count: Int32 = 0
         try check(d.cuDriverGetVersion(&version), "cuDriverGetVersion")

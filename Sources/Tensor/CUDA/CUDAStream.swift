@@ -62,19 +62,15 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
     /// Opens `device`, compiles (or reads from the disk cache) the kernels for it, and loads cuBLAS.
     public init(device: CUDADevice, compiler: NVRTCCompiler? = nil, cublasPath: String? = ProcessInfo.processInfo.environment["BREVITY_CUBLAS"]) throws {
         self.device = device
-        var error = [CChar](repeating: 0, count: 2048)
-        guard let d = brv_cuda_driver_load(&error, error.count) else {
-            throw CUDAError.libraryMissing("the CUDA driver (libcuda.so.1)", tried: String(cString: error))
-        }
-        let drv = d.pointee
+        let drv = try CUDADevice.driver()
         driver = drv
         let b = try Self.loadCUBLAS(path: cublasPath).api
         blas = b.pointee
         var dev: brv_CUdevice = 0, ctx: brv_CUcontext?, s: brv_CUstream?, h: brv_cublasHandle?
-        try Self.check(drv, drv.cuDeviceGet(&dev, Int32(device.ordinal)), "cuDeviceGet")
-        try Self.check(drv, drv.cuDevicePrimaryCtxRetain(&ctx, dev), "cuDevicePrimaryCtxRetain")
-        try Self.check(drv, drv.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
-        try Self.check(drv, drv.cuStreamCreate(&s, 0), "cuStreamCreate")
+        try CUDADevice.check(drv, drv.cuDeviceGet(&dev, Int32(device.ordinal)), "cuDeviceGet")
+        try CUDADevice.check(drv, drv.cuDevicePrimaryCtxRetain(&ctx, dev), "cuDevicePrimaryCtxRetain")
+        try CUDADevice.check(drv, drv.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
+        try CUDADevice.check(drv, drv.cuStreamCreate(&s, 0), "cuStreamCreate")
         context = ctx
         stream = s
         let bl = b.pointee
@@ -86,7 +82,7 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
         let api = drv
         pool = DeviceMemoryPool(allocate: { bytes in
             var p: brv_CUdeviceptr = 0
-            try Self.check(api, api.cuMemAlloc(&p, bytes), "cuMemAlloc(\(bytes))")
+            try CUDADevice.check(api, api.cuMemAlloc(&p, bytes), "cuMemAlloc(\(bytes))")
             return p
         }, release: { _ = api.cuMemFree($0) })
 
@@ -103,11 +99,11 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
         var bytes = image.image
         if image.isPTX { bytes.append(0) }
         var module: brv_CUmodule?
-        try bytes.withUnsafeBytes { try Self.check(drv, drv.cuModuleLoadData(&module, $0.baseAddress), "cuModuleLoadData") }
+        try bytes.withUnsafeBytes { try CUDADevice.check(drv, drv.cuModuleLoadData(&module, $0.baseAddress), "cuModuleLoadData") }
         var table: [String: brv_CUfunction] = [:]
         for name in CUDAKernelCheck.entryPoints {
             var f: brv_CUfunction?
-            try Self.check(drv, drv.cuModuleGetFunction(&f, module, name), "cuModuleGetFunction(\(name))")
+            try CUDADevice.check(drv, drv.cuModuleGetFunction(&f, module, name), "cuModuleGetFunction(\(name))")
             table[name] = f
         }
         functions = table
@@ -122,17 +118,10 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
         return (b, String(cString: loaded))
     }
 
-    static func check(_ api: brv_cuda_driver, _ code: brv_CUresult, _ call: String) throws {
-        guard code != 0 else { return }
-        var text: UnsafePointer<CChar>?
-        _ = api.cuGetErrorString(code, &text)
-        throw CUDAError.driver(call: call, code: code, message: text.map { String(cString: $0) } ?? "unknown")
-    }
-
     /// A driver failure inside an operation: the GPU is in an unknown state, so the process stops, naming it.
     func must(_ code: brv_CUresult, _ call: @autoclosure () -> String) {
         guard code != 0 else { return }
-        do { try Self.check(driver, code, call()) } catch { fatalError("CUDA backend: \(error)") }
+        do { try CUDADevice.check(driver, code, call()) } catch { fatalError("CUDA backend: \(error)") }
     }
 
     /// Makes the context current on the calling thread (cheap; Swift tasks hop between threads).
