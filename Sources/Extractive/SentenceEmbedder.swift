@@ -87,7 +87,7 @@ public final class SentenceTransformerEmbedder: SentenceEmbedder, @unchecked Sen
         do { tokenizer = try Tokenizer.load(from: folder) } catch {
             throw EmbedderError("\(folder.path): cannot load the tokenizer: \(error)")
         }
-        let model = try BertModel(folder: folder, backend: backend, weightType: weightType)
+        let model = try ModelRegistry.loadEncoder(folder: folder, backend: backend, weightType: weightType)
         let stConfig = try Self.readJSON(folder.appendingPathComponent("sentence_bert_config.json")) as? [String: Any]
         // sentence-transformers' default without a setting: the tokenizer's model_max_length, capped by the positions.
         var maxLength = stConfig?["max_seq_length"] as? Int ?? tokenizer.modelMaxLength ?? model.maxPositions

@@ -102,6 +102,9 @@ public struct GenerationConfig: Equatable, Sendable {
         } else {
             throw GenerationError.invalidParameter("model", "no config.json in \(folder.path)")
         }
+        // config.json's task_specific_params.summarization (t5-small, bart-large-cnn) over the model's
+        // defaults, as transformers 4.x's summarization pipeline applied them
+        if let task = try SummarizationTask(folder: folder) { c = c.overridden(by: task.generation) }
         return c
     }
 

@@ -67,20 +67,6 @@ public struct BertConfig: Codable, Sendable {
         }
         guard layerNormEps > 0 else { throw ModelError.invalidConfig("layer_norm_eps must be positive") }
     }
-
-    public static func load(from folder: URL) throws -> BertConfig {
-        let url = folder.appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ModelError.missingFile("config.json (\(folder.path))")
-        }
-        do {
-            return try JSONDecoder().decode(BertConfig.self, from: data)
-        } catch let e as ModelError {
-            throw e
-        } catch {
-            throw ModelError.invalidConfig("\(url.path): \(error)")
-        }
-    }
 }
 
 /// `embeddings.{word,position,token_type}_embeddings` and `embeddings.LayerNorm`.
@@ -154,7 +140,7 @@ public final class BertModel: @unchecked Sendable {
 
     /// `weightType`: the type projections and embedding tables are held in (DTYPE).
     public convenience init(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
-        let config = try BertConfig.load(from: folder)
+        let config = try ModelRegistry.decodeConfig(BertConfig.self, folder: folder)
         try self.init(config: config, weights: WeightStore(folder: folder, backend: backend, weightType: weightType))
     }
 

@@ -71,8 +71,12 @@ public struct DecoderCache: @unchecked Sendable {
 public protocol Seq2SeqModel: Sendable {
     var modelType: String { get }
     var vocabularySize: Int { get }
-    /// Longest input (and decoder sequence) the learned positions allow.
+    /// Longest input (and decoder sequence) the learned positions allow (models with relative positions:
+    /// Brevity's bound on a sequence).
     var maxPositions: Int { get }
+    /// True for models without a position table (T5): their inputs are cut at the tokenizer's
+    /// model_max_length instead of `maxPositions`.
+    var positionsAreRelative: Bool { get }
     var backend: any Backend { get }
 
     /// Encodes unpadded inputs together (packed, no padding computed). inputs[i]: [S_i] token ids.
@@ -85,4 +89,15 @@ public protocol Seq2SeqModel: Sendable {
     /// `encoded[i]`. Returns logits [rows, V] at each row's last new token, or [Σ tokens, V] at every new
     /// token with `allPositions`.
     func decode(_ tokens: [[Int]], caches: inout [DecoderCache], encoded: [EncodedInput], allPositions: Bool) -> Tensor
+}
+
+public extension Seq2SeqModel {
+    var positionsAreRelative: Bool { false }
+
+    /// The longest input: the position table's, or for relative positions the tokenizer's
+    /// model_max_length (transformers' truncation=True) when it has one.
+    func maxInputTokens(tokenizerLimit: Int?) -> Int {
+        guard positionsAreRelative, let limit = tokenizerLimit, limit > 0 else { return maxPositions }
+        return min(limit, maxPositions)
+    }
 }

@@ -48,3 +48,22 @@ public struct Embedding: @unchecked Sendable {
     // ids: [N] -> [N, C]
     public func callAsFunction(_ ids: [Int]) -> Tensor { table.embedding(ids, scale: scale) }
 }
+
+/// T5's layer norm: RMS scaling and a weight, no mean and no bias.
+public struct RMSNorm: @unchecked Sendable {
+    public let weight: Tensor   // [C]
+    public let eps: Float
+
+    public init(_ vb: WeightScope, dim: Int, eps: Float = 1e-6) throws {
+        weight = try vb.tensor("weight", shape: [dim])
+        self.eps = eps
+    }
+
+    public init(weight: Tensor, eps: Float) {
+        self.weight = weight
+        self.eps = eps
+    }
+
+    // x: [N, C] -> [N, C]
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.rmsNorm(weight: weight, eps: eps) }
+}

@@ -1,5 +1,6 @@
 import Extractive
 import Foundation
+import Models
 import Tensor
 import Hummingbird
 import Logging
@@ -105,6 +106,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     // the weights' type in effect (DTYPE) and the CPU kernels' instruction set
     health["dtype"] = models.dtype ?? config.dtype
     health["cpu_kernels"] = CPUBackend.shared.tier.name
+    health["supported_model_types"] = ModelRegistry.architectures.mapValues(\.role.rawValue)
     if let r = models.abstractive?.deviceReason ?? (config.deviceReason.isEmpty ? nil : config.deviceReason) { health["device_reason"] = r }
     if let gpu = models.gpuName { health["gpu"] = gpu }
     let healthBody = health

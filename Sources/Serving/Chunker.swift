@@ -7,6 +7,8 @@ import Foundation
 /// nothing is lost or repeated whatever the tokenizer's decoding does.
 struct Chunker {
     let engine: SummarizationEngine
+    /// The request's text prefix (nil: the task's), counted in every piece.
+    var prefix: String? = nil
 
     /// Pieces whose token counts (special tokens included) fit `engine.maxInputTokens`.
     func chunks(_ text: String) throws -> [String] {
@@ -32,7 +34,7 @@ struct Chunker {
     }
 
     func fits(_ text: some StringProtocol) throws -> Bool {
-        try engine.inputIds(String(text), truncate: false).tokens <= engine.maxInputTokens
+        try engine.inputIds(String(text), prefix: prefix, truncate: false).tokens <= engine.maxInputTokens
     }
 
     /// Spans of `text` that fit, in order, separated at whitespace: each the longest run of whole words

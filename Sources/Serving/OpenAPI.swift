@@ -159,6 +159,7 @@ enum OpenAPIDocument {
           "mode": {"enum": "__MODES__", "description": "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"},
           "num_sentences": {"type": ["integer", "null"], "minimum": 1, "maximum": 10000, "description": "Extractive: sentences to keep"},
           "ratio": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "description": "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"},
+          "prefix": {"type": ["string", "null"], "maxLength": 1000, "description": "Abstractive: text put before every input; left out, the model's task prefix (config.json task_specific_params.summarization.prefix, \"summarize: \" for T5); \"\" for none"},
           "strategy": {"enum": ["position", "pacsum", "centrality", "lead", null], "description": "Extractive: how sentences are chosen. position (default): the cleaned document's informative sentences in order, the best on news (BENCHMARKS.md); pacsum: directed centrality over sentence embeddings; centrality: mean cosine with maximal marginal relevance; lead: the first sentences"}
         },
         "not": {"required": ["num_sentences", "ratio"], "properties": {"num_sentences": {"type": "integer"}, "ratio": {"type": "number"}}},
@@ -225,7 +226,9 @@ enum OpenAPIDocument {
           "reason": {"type": "string", "description": "Why these models and this mode serve (e.g. the fallback after MODEL_NAME could not be had)"},
           "dtype": {"enum": ["float32", "bfloat16", "float16", "int8"], "description": "The type the weights are held in (DTYPE)"},
           "cpu_kernels": {"enum": ["avx512", "avx2", "portable"], "description": "The instruction set of the CPU kernels"},
-          "device_reason": {"type": "string", "description": "Why this device serves (DEVICE / --device)"}
+          "device_reason": {"type": "string", "description": "Why this device serves (DEVICE / --device)"},
+          "gpu": {"type": "string", "description": "The GPU's name when device is cuda"},
+          "supported_model_types": {"type": "object", "additionalProperties": {"enum": ["summarizer", "sentenceEncoder"]}, "description": "The config.json model_type values Brevity runs, and as what"}
         }
       },
       "StreamEvent": {

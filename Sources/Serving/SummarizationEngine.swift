@@ -18,9 +18,13 @@ public final class SummarizationEngine: @unchecked Sendable {
     public let gpuName: String?
     /// Why the model runs where it runs (nil: the configuration's reason stands).
     public let deviceReason: String?
+    /// config.json's task_specific_params.summarization.prefix ("summarize: " for T5), put before every
+    /// text unless a request gives its own `prefix`.
+    public let taskPrefix: String
 
     public init(model: any Seq2SeqModel, tokenizer: Tokenizer, defaults: GenerationConfig, name: String,
-                device: String = "cpu", dtype: String = "float32", gpuName: String? = nil, deviceReason: String? = nil) {
+                device: String = "cpu", dtype: String = "float32", gpuName: String? = nil, deviceReason: String? = nil,
+                taskPrefix: String = "") {
         self.model = model
         self.tokenizer = tokenizer
         self.defaults = defaults
@@ -29,6 +33,7 @@ public final class SummarizationEngine: @unchecked Sendable {
         self.dtype = dtype
         self.gpuName = gpuName
         self.deviceReason = deviceReason
+        self.taskPrefix = taskPrefix
     }
 
     /// Loads the model folder; `numBeams` (NUM_BEAMS) replaces the model's default beam count; `dtype`
@@ -47,15 +52,18 @@ public final class SummarizationEngine: @unchecked Sendable {
         let gpu = backend as? CUDABackend
         return SummarizationEngine(model: model, tokenizer: tokenizer, defaults: defaults, name: name,
                                    device: gpu == nil ? "cpu" : "cuda", dtype: weightType.userName, gpuName: gpu?.deviceName,
-                                   deviceReason: deviceReason)
+                                   deviceReason: deviceReason, taskPrefix: try SummarizationTask(folder: folder)?.prefix ?? "")
     }
 
-    public var maxInputTokens: Int { model.maxPositions }
+    /// The longest input: the model's positions, or the tokenizer's model_max_length for T5.
+    public var maxInputTokens: Int { model.maxInputTokens(tokenizerLimit: tokenizer.modelMaxLength) }
 
-    /// Token ids of `text` and whether they were cut to the model's positions (as the reference services).
+    /// Token ids of `prefix` (nil: the task's) + `text` and whether they were cut to the model's input
+    /// limit (as the reference services).
     /// Throws `TokenIdError`, naming the token, when the tokenizer yields an id the model has no embedding for (e.g.
     /// bart-large-cnn: `vocab_size` 50264, `<mask>` = 50264; transformers fails with IndexError there).
-    public func inputIds(_ text: String, truncate: Bool = true) throws -> (ids: [Int], tokens: Int, truncated: Bool) {
+    public func inputIds(_ text: String, prefix: String? = nil, truncate: Bool = true) throws -> (ids: [Int], tokens: Int, truncated: Bool) {
+        let text = (prefix ?? taskPrefix) + text
         let full = try tokenizer.encode(text, truncation: .none, padding: false).ids
         do { try TokenIdError.check(full, vocabulary: model.vocabularySize) } catch let e as TokenIdError {
             throw e.named(tokenizer.idToToken(e.id))

@@ -38,7 +38,7 @@ struct SummarizeController {
         var prepared: [Prepared] = []
         for (i, text) in req.texts.enumerated() {
             let p: (ids: [Int], tokens: Int, truncated: Bool)
-            do { p = try engine.inputIds(text) } catch let e as TokenIdError {
+            do { p = try engine.inputIds(text, prefix: req.prefix) } catch let e as TokenIdError {
                 throw APIError.invalid("\(field)[\(i)]", "\(e)")
             } catch { throw APIError.invalid("\(field)[\(i)]", "cannot tokenize: \(error)") }
             if p.truncated && req.truncation == .error {
@@ -54,7 +54,7 @@ struct SummarizeController {
     func summarize(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) async throws -> Response {
         let (config, prepared) = try prepare(req)
         let results = req.truncation == .chunk
-            ? try await runChunked(prepared, config: config, cancel: cancel)
+            ? try await runChunked(prepared, prefix: req.prefix, config: config, cancel: cancel)
             : try await runTexts(prepared, config: config, cancel: cancel)
         return respond(req, results, started: t0)
     }
@@ -102,20 +102,20 @@ struct SummarizeController {
     /// `truncation: "chunk"`: a text longer than the model's window is cut at sentence boundaries into
     /// pieces that fit, the pieces are summarized in one batch, and their joined summaries are summarized
     /// again while they are still too long (map-reduce). Texts that fit run as they are.
-    func runChunked(_ prepared: [Prepared], config: ResolvedGeneration, cancel: RequestCancellation) async throws -> [TextResult] {
+    func runChunked(_ prepared: [Prepared], prefix: String?, config: ResolvedGeneration, cancel: RequestCancellation) async throws -> [TextResult] {
         var out = [TextResult?](repeating: nil, count: prepared.count)
         let short = prepared.indices.filter { !prepared[$0].truncated }
         if !short.isEmpty {
             let r = try await runTexts(short.map { prepared[$0] }, config: config, cancel: cancel)
             for (k, i) in short.enumerated() { out[i] = r[k] }
         }
-        let chunker = Chunker(engine: engine)
+        let chunker = Chunker(engine: engine, prefix: prefix)
         for i in prepared.indices where prepared[i].truncated {
             var text = prepared[i].text
             var queue = 0.0, infer = 0.0
             for round in 1... {
                 let pieces = try chunker.chunks(text).map { piece -> Prepared in
-                    let p = try engine.inputIds(piece)
+                    let p = try engine.inputIds(piece, prefix: prefix)
                     return Prepared(text: piece, inputIds: p.ids, inputTokens: p.tokens, truncated: p.truncated)
                 }
                 let results = try await runTexts(pieces, config: config, cancel: cancel)

@@ -25,8 +25,12 @@ public struct SummarizeRequest {
     public var ratio: Double?
     /// Extractive: `"strategy"` (position, pacsum, centrality, lead); nil takes the default.
     public var strategy: ExtractiveStrategy?
+    /// Abstractive: `"prefix"` put before every text; nil takes the model's task prefix ("summarize: " for
+    /// T5), "" turns it off.
+    public var prefix: String?
     /// Fields that are not generation parameters but sit beside them.
-    static let serviceFields: Set<String> = ["texts", "inputs", "parameters", "truncation", "mode", "stream", "num_sentences", "ratio", "strategy"]
+    static let serviceFields: Set<String> = ["texts", "inputs", "parameters", "truncation", "mode", "stream", "num_sentences", "ratio",
+                                             "strategy", "prefix"]
 
     /// Parses `body`; every problem is an `APIError` naming the field.
     public static func parse(_ body: [UInt8], maxTexts: Int) throws -> SummarizeRequest {
@@ -83,6 +87,12 @@ public struct SummarizeRequest {
             }
             if req.numSentences != nil { throw APIError.invalid("ratio", "give num_sentences or ratio, not both") }
             req.ratio = n.doubleValue
+        }
+        if let v = params["prefix"] ?? obj["prefix"], !(v is NSNull) {
+            guard let p = v as? String, p.unicodeScalars.count <= 1000 else {
+                throw APIError.invalid("prefix", "must be a string of at most 1000 characters (\"\" for none)")
+            }
+            req.prefix = p
         }
         if let v = params["strategy"] ?? obj["strategy"], !(v is NSNull) {
             guard let name = v as? String, let s = ExtractiveStrategy(rawValue: name) else {

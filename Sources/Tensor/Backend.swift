@@ -45,6 +45,22 @@ public struct AttentionSpan: Sendable {
     }
 }
 
+/// T5's relative position bias, added to the attention scores before the softmax: for query position q and
+/// key position k of a span, head h adds `table[h, clamp(k - q, -radius, radius) + radius]`. The model
+/// fills `table` ([heads, 2·radius + 1], float32) from its bucket embedding: beyond ±radius every
+/// distance falls in the same bucket. Query positions are those of the span's last `queryCount` keys
+/// (q = keyCount - queryCount + j), so the same table serves the encoder and the cached decoder.
+public struct RelativePositionBias: @unchecked Sendable {
+    public let table: Tensor   // [heads, 2·radius + 1]
+    public let radius: Int
+
+    public init(table: Tensor, radius: Int) {
+        require(table.columns == 2 * radius + 1, "relative bias: \(table.columns) columns for radius \(radius)")
+        self.table = table
+        self.radius = radius
+    }
+}
+
 public protocol Backend: AnyObject, Sendable {
     var name: String { get }
 
@@ -66,13 +82,26 @@ public protocol Backend: AnyObject, Sendable {
     /// x: [N, K] · weight: [M, K]ᵀ + bias: [M] -> [N, M] (weight of any DType; int8 rows times their scales)
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor
     func add(_ a: Tensor, _ b: Tensor) -> Tensor
+    /// Element-wise a · b (gated feed-forward layers).
+    func multiply(_ a: Tensor, _ b: Tensor) -> Tensor
     /// Over the last dimension.
     func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor
+    /// T5's RMS norm over the last dimension: x · rsqrt(mean(x²) + eps) · weight (no mean, no bias).
+    func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor
     func activation(_ x: Tensor, _ kind: Activation) -> Tensor
     func embedding(_ ids: [Int], table: Tensor, scale: Float) -> Tensor
     func gatherRows(_ x: Tensor, rows: [Int]) -> Tensor
     func logSoftmax(_ x: Tensor) -> Tensor
-    /// query: [Nq, H*D] packed over spans; keys[i], values[i]: [capacity_i, H*D] -> [Nq, H*D]
+    /// query: [Nq, H*D] packed over spans; keys[i], values[i]: [capacity_i, H*D] -> [Nq, H*D].
+    /// scores = scale · q·kᵀ (+ the relative position bias), softmax over each query's visible keys.
     func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
-                   scale: Float) -> Tensor
+                   scale: Float, bias: RelativePositionBias?) -> Tensor
+}
+
+public extension Backend {
+    /// Attention without a position bias (BART, Pegasus, BERT).
+    func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
+                   scale: Float) -> Tensor {
+        attention(query: query, keys: keys, values: values, spans: spans, heads: heads, scale: scale, bias: nil)
+    }
 }

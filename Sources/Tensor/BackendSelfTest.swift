@@ -65,8 +65,10 @@ public struct BackendSelfTest: Sendable {
         }
         let (a, ar) = pair(values(5 * 33), [5, 33]), (b, br) = pair(values(5 * 33), [5, 33])
         try check("add", candidate.add(a, b), reference.add(ar, br))
+        try check("multiply", candidate.multiply(a, b), reference.multiply(ar, br))
         let (g, gr) = pair(values(33, 0.5).map { rounded($0 + 1) }, [33]), (h, hr) = pair(values(33), [33])
         try check("layerNorm", candidate.layerNorm(a, weight: g, bias: h, eps: 1e-5), reference.layerNorm(ar, weight: gr, bias: hr, eps: 1e-5))
+        try check("rmsNorm", candidate.rmsNorm(a, weight: g, eps: 1e-6), reference.rmsNorm(ar, weight: gr, eps: 1e-6))
         for kind in [Activation.gelu, .geluTanh, .relu, .silu, .tanh] {
             let (x, xr) = pair(values(4 * 50, 3), [4, 50])
             try check("activation \(kind)", candidate.activation(x, kind), reference.activation(xr, kind))
@@ -90,6 +92,16 @@ public struct BackendSelfTest: Sendable {
                    AttentionSpan(queryStart: 3, queryCount: 6, keyIndex: 1, keyStart: 2, keyCount: 6, causal: true)]
         try check("attention (decoder)", candidate.attention(query: q, keys: [k, k2], values: [v, v2], spans: dec, heads: heads, scale: 0.35),
                   reference.attention(query: qr, keys: [kr, k2r], values: [vr, v2r], spans: dec, heads: heads, scale: 0.35))
+
+        // T5's relative position bias (radius 3: most distances clamp) on both kinds of spans
+        let (rel, relr) = pair(values(heads * 7, 2), [heads, 7])
+        let bias = RelativePositionBias(table: rel, radius: 3), biasr = RelativePositionBias(table: relr, radius: 3)
+        try check("attention (encoder, relative bias)",
+                  candidate.attention(query: q, keys: [k], values: [v], spans: enc, heads: heads, scale: 1, bias: bias),
+                  reference.attention(query: qr, keys: [kr], values: [vr], spans: enc, heads: heads, scale: 1, bias: biasr))
+        try check("attention (decoder, relative bias)",
+                  candidate.attention(query: q, keys: [k, k2], values: [v, v2], spans: dec, heads: heads, scale: 1, bias: bias),
+                  reference.attention(query: qr, keys: [kr, k2r], values: [vr, v2r], spans: dec, heads: heads, scale: 1, bias: biasr))
 
         // the KV cache's memory operations: zeros, rows written into a copy, a copy kept apart
         var cache = Tensor.zeros([6, width], on: candidate), cacheRef = Tensor.zeros([6, width], on: reference)

@@ -207,6 +207,31 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return y
     }
 
+    public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor {
+        require(a.count == b.count && a.dtype == .f32 && b.dtype == .f32, "multiply: \(a.shape) \(a.dtype) vs \(b.shape) \(b.dtype)")
+        let y = empty(a.shape)
+        let ap = a.storage.floats, bp = b.storage.floats, yp = y.storage.floats
+        for i in 0..<a.count { yp[i] = ap[i] * bp[i] }
+        return y
+    }
+
+    public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
+        let c = x.columns, n = x.rows
+        require(weight.count == c, "rmsNorm: weight vs width \(c)")
+        require(x.dtype == .f32 && weight.dtype == .f32, "rmsNorm: float32 only")
+        let y = empty(x.shape)
+        let xp = x.storage.floats, yp = y.storage.floats, w = weight.storage.floats
+        for r in 0..<n {
+            let row = xp + r * c, out = yp + r * c
+            var sq: Double = 0
+            for i in 0..<c { sq += Double(row[i]) * Double(row[i]) }
+            // transformers: x * torch.rsqrt(variance + eps), then weight * x (float32)
+            let rstd = Float(1 / (sq / Double(c) + Double(eps)).squareRoot())
+            for i in 0..<c { out[i] = w[i] * (row[i] * rstd) }
+        }
+        return y
+    }
+
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
         let c = x.columns, n = x.rows
         require(weight.count == c && bias.count == c, "layerNorm: weight/bias vs width \(c)")
@@ -287,9 +312,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
-                          scale: Float) -> Tensor {
+                          scale: Float, bias: RelativePositionBias?) -> Tensor {
         let width = query.columns, d = width / heads
         require(d * heads == width, "attention: width \(width) not divisible by \(heads) heads")
+        require(bias.map { $0.table.rows == heads && $0.table.dtype == .f32 } ?? true, "attention: relative bias table is not [\(heads), 2r+1] float32")
+        let biasTable = bias?.table.storage.floats, radius = bias?.radius ?? 0
         require(query.dtype == .f32 && keys.allSatisfy { $0.dtype == .f32 } && values.allSatisfy { $0.dtype == .f32 },
                 "attention: float32 only")
         let out = empty(query.shape)
@@ -320,10 +347,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                             q, Int32(width), k, Int32(width), 0, s, Int32(nk))
             }
         }
-        /// softmax of score row j (causal spans see the keys up to their own position)
-        func normalize(_ span: AttentionSpan, row j: Int, _ row: UnsafeMutablePointer<Float>) {
+        /// softmax of score row j of head h (causal spans see the keys up to their own position), after
+        /// the relative position bias when there is one
+        func normalize(_ span: AttentionSpan, head h: Int, row j: Int, _ row: UnsafeMutablePointer<Float>) {
             let nk = span.keyCount
             let visible = span.causal ? nk - span.queryCount + j + 1 : nk
+            if let table = biasTable {
+                let position = nk - span.queryCount + j, b = table + h * (2 * radius + 1) + radius
+                for k in 0..<visible { row[k] += b[min(max(k - position, -radius), radius)] }
+            }
             softmaxRow(row, count: visible)
             for i in visible..<nk { row[i] = 0 }
         }
@@ -347,7 +379,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             let span = small[units[u].span], h = units[u].head
             let s = scratch + w * smallSize
             scores(span, h, s)
-            for j in 0..<span.queryCount { normalize(span, row: j, s + j * span.keyCount) }
+            for j in 0..<span.queryCount { normalize(span, head: h, row: j, s + j * span.keyCount) }
             weighted(span, h, s)
         }
         for span in large {
@@ -355,7 +387,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             let nq = span.queryCount, nk = span.keyCount
             Parallel.strided(heads, workers: threads) { _, h in scores(span, h, scratch + h * nq * nk) }
             Parallel.chunks(heads * nq, grain: max(1, (1 << 14) / nk), threads: threads) { rows in
-                for r in rows { normalize(span, row: r % nq, scratch + r * nk) }
+                for r in rows { normalize(span, head: r / nq, row: r % nq, scratch + r * nk) }
             }
             Parallel.strided(heads, workers: threads) { _, h in weighted(span, h, scratch + h * nq * nk) }
         }

@@ -100,9 +100,12 @@ public extension Tensor {
     /// x: [N, K], weight: [M, K], bias: [M] -> [N, M]
     func linear(_ weight: Tensor, bias: Tensor?) -> Tensor { backend.linear(self, weight: weight, bias: bias) }
     static func + (a: Tensor, b: Tensor) -> Tensor { a.backend.add(a, b) }
+    /// Element-wise product.
+    static func * (a: Tensor, b: Tensor) -> Tensor { a.backend.multiply(a, b) }
     func layerNorm(weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
         backend.layerNorm(self, weight: weight, bias: bias, eps: eps)
     }
+    func rmsNorm(weight: Tensor, eps: Float) -> Tensor { backend.rmsNorm(self, weight: weight, eps: eps) }
     func activation(_ kind: Activation) -> Tensor { backend.activation(self, kind) }
     /// table: [V, C] gathered at ids -> [ids.count, C], times scale
     func embedding(_ ids: [Int], scale: Float = 1) -> Tensor { backend.embedding(ids, table: self, scale: scale) }

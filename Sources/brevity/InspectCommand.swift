@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Generation
 import Hub
+import Models
 import NN
 
 /// `brevity inspect MODEL`: what a model is before loading it — architecture, parameters and dtypes (from
@@ -61,7 +62,8 @@ struct ModelReport {
         architectures = config["architectures"] as? [String] ?? []
         modelType = config["model_type"] as? String ?? "?"
         for key in ["vocab_size", "d_model", "hidden_size", "encoder_layers", "decoder_layers", "num_hidden_layers",
-                    "encoder_attention_heads", "num_attention_heads", "max_position_embeddings"] {
+                    "encoder_attention_heads", "num_attention_heads", "max_position_embeddings",
+                    "num_layers", "num_decoder_layers", "num_heads", "d_kv", "d_ff"] {
             if let n = config[key] as? NSNumber { dims.append((key, n.intValue)) }
         }
         try readWeights()
@@ -123,10 +125,19 @@ struct ModelReport {
         return out
     }
 
+    /// Whether Brevity runs this model_type, and the ones it does.
+    var support: String {
+        if let arch = ModelRegistry.architectures[modelType] {
+            return "yes, as a \(arch.role == .summarizer ? "summarizer (abstractive mode)" : "sentence encoder (extractive mode)")"
+        }
+        return "no: Brevity runs \(ModelRegistry.supportedDescription)"
+    }
+
     func text(model: String) -> String {
         var s = "model         \(model)\nfolder        \(folder.path)\n"
         if let commit { s += "commit        \(commit)\n" }
         s += "architecture  \(architectures.isEmpty ? "?" : architectures.joined(separator: ", ")) (model_type \(modelType))\n"
+        s += "support       \(support)\n"
         if !dims.isEmpty { s += "dimensions    " + dims.map { "\($0.0)=\($0.1)" }.joined(separator: ", ") + "\n" }
         s += "parameters    \(grouped(parameters)) (\(short(parameters))) in \(tensors) tensors of \(weightFiles.joined(separator: ", "))\n"
         s += "dtypes        " + byDType.keys.sorted().map { k in
@@ -142,6 +153,8 @@ struct ModelReport {
     func json(model: String) -> [String: Any] {
         var o: [String: Any] = [
             "model": model, "folder": folder.path, "architectures": architectures, "model_type": modelType,
+            "supported": ModelRegistry.architectures[modelType] != nil,
+            "supported_model_types": ModelRegistry.architectures.mapValues(\.role.rawValue),
             "parameters": parameters, "tensors": tensors, "weight_files": weightFiles,
             "dtypes": byDType.mapValues { ["tensors": $0.tensors, "parameters": $0.parameters] },
             "files": files.map { ["name": $0.name, "size": $0.size] },

@@ -13,7 +13,7 @@ import Tokenizers
 struct SummarizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "summarize",
-        abstract: "Summarize texts with an encoder-decoder model (BART family) on the CPU or a GPU."
+        abstract: "Summarize texts with an encoder-decoder model (BART, mBART, Pegasus, T5) on the CPU or a GPU."
     )
 
     enum Format: String, ExpressibleByArgument { case jsonl, text }
@@ -26,6 +26,9 @@ struct SummarizeCommand: AsyncParsableCommand {
 
     @Option(help: "Generation parameters as a JSON object with transformers' names (num_beams, max_length, ...).")
     var params: String?
+
+    @Option(help: "Text put before every input (default: config.json's task_specific_params.summarization.prefix, \"summarize: \" for T5; \"\" for none). Not applied to input_ids.")
+    var prefix: String?
 
     @Option(help: "Most inputs decoding together.")
     var maxBatchSize: Int = 8
@@ -71,18 +74,21 @@ struct SummarizeCommand: AsyncParsableCommand {
             config = try GenerationConfig.model(folder: folder).resolve(request: request, maxPositions: engine.maxPositions)
         } catch { fail("cannot load model \(model): \(error)") }
         do { tokenizer = try Tokenizer.load(from: folder) } catch { fail("cannot load tokenizer from \(model): \(error)") }
+        let textPrefix: String
+        do { textPrefix = try prefix ?? SummarizationTask(folder: folder)?.prefix ?? "" } catch { fail("cannot load model \(model): \(error)") }
+        let maxInput = engine.maxInputTokens(tokenizerLimit: tokenizer.modelMaxLength)
 
-        // inputs, truncated to the model's positions as the reference services do
+        // inputs, truncated to the model's positions (T5: the tokenizer's model_max_length) as the reference services do
         let texts: [Input] = format == .jsonl ? readJSONLines() : readTextInputs()
         var inputs: [[Int]] = []
         for (i, t) in texts.enumerated() {
             switch t {
             case .ids(let ids):
                 if ids.isEmpty { fail("line \(i + 1): empty input_ids") }
-                inputs.append(Array(ids.prefix(engine.maxPositions)))
+                inputs.append(Array(ids.prefix(maxInput)))
             case .text(let text):
                 do {
-                    inputs.append(try tokenizer.encode(text, truncation: .maxLength(engine.maxPositions, .right),
+                    inputs.append(try tokenizer.encode(textPrefix + text, truncation: .maxLength(maxInput, .right),
                                                        padding: false).ids)
                 } catch { fail("line \(i + 1): cannot tokenize: \(error)") }
             }

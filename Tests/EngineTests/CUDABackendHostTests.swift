@@ -79,6 +79,12 @@ final class CUDABackendHostTests: XCTestCase {
             cpu.linear(x, weight: weight, bias: broken == "bias" ? nil : bias)
         }
         func add(_ a: Tensor, _ b: Tensor) -> Tensor { cpu.add(a, b) }
+        func multiply(_ a: Tensor, _ b: Tensor) -> Tensor { cpu.multiply(a, b) }
+        func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
+            // a norm that subtracts the mean (LayerNorm without a bias)
+            broken == "rms" ? cpu.layerNorm(x, weight: weight, bias: Tensor.zeros(weight.shape, on: cpu), eps: eps)
+                : cpu.rmsNorm(x, weight: weight, eps: eps)
+        }
         func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
             cpu.layerNorm(x, weight: weight, bias: bias, eps: broken == "eps" ? eps * 1e5 : eps)
         }
@@ -86,10 +92,16 @@ final class CUDABackendHostTests: XCTestCase {
         func embedding(_ ids: [Int], table: Tensor, scale: Float) -> Tensor { cpu.embedding(ids, table: table, scale: scale) }
         func gatherRows(_ x: Tensor, rows: [Int]) -> Tensor { cpu.gatherRows(x, rows: rows) }
         func logSoftmax(_ x: Tensor) -> Tensor { cpu.logSoftmax(x) }
-        func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int, scale: Float) -> Tensor {
-            // a kernel that lets decoder rows see the future
+        func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int, scale: Float,
+                       bias: RelativePositionBias?) -> Tensor {
+            // a kernel that lets decoder rows see the future, or one that reads the bias mirrored
             let s = broken == "causal" ? spans.map { var t = $0; t.causal = false; return t } : spans
-            return cpu.attention(query: query, keys: keys, values: values, spans: s, heads: heads, scale: scale)
+            let b = broken == "mirror" ? bias.map { b in
+                let t = b.table.toArray(), w = b.table.columns
+                return RelativePositionBias(table: Tensor((0..<t.count).map { t[($0 / w) * w + w - 1 - $0 % w] }, shape: b.table.shape, on: cpu),
+                                            radius: b.radius)
+            } : bias
+            return cpu.attention(query: query, keys: keys, values: values, spans: s, heads: heads, scale: scale, bias: b)
         }
     }
 
@@ -100,7 +112,8 @@ final class CUDABackendHostTests: XCTestCase {
         for r in results { XCTAssertLessThanOrEqual(r.error, 1e-6, r.op) }
         // inputs rounded to bf16 for a bf16 candidate: the comparison is of arithmetic, not of rounding
         XCTAssertNoThrow(try BackendSelfTest(type: .bf16).run(CPUBackend.shared))
-        for (broken, op) in [("bias", "linear 1x64x48"), ("eps", "layerNorm"), ("gelu", "activation gelu"), ("causal", "attention (decoder)")] {
+        for (broken, op) in [("bias", "linear 1x64x48"), ("eps", "layerNorm"), ("gelu", "activation gelu"), ("causal", "attention (decoder)"),
+                              ("rms", "rmsNorm"), ("mirror", "attention (encoder, relative bias)")] {
             XCTAssertThrowsError(try BackendSelfTest(type: .f32).run(Faulty(broken: broken)), broken) { error in
                 XCTAssertEqual((error as? BackendSelfTest.Mismatch)?.op, op, "\(error)")
             }
@@ -124,7 +137,8 @@ final class CUDABackendHostTests: XCTestCase {
         XCTAssertEqual(Set(sig.keys), Set(CUDAKernelSource.kernels))
         XCTAssertEqual(sig["embed"], [.pointer, .pointer, .float, .pointer, .pointer, .pointer, .int32])
         XCTAssertEqual(sig["add"], [.pointer, .pointer, .pointer, .int64])
-        XCTAssertEqual(sig["attention"], [.pointer, .pointer, .pointer, .pointer, .pointer, .pointer, .int32, .int32, .float])
+        XCTAssertEqual(sig["attention"], [.pointer, .pointer, .pointer, .pointer, .pointer, .pointer, .int32, .int32, .float, .pointer, .int32])
+        XCTAssertEqual(sig["rms_norm"], [.pointer, .pointer, .pointer, .int32, .float])
         XCTAssertNil(KernelArguments([.pointer(1), .pointer(2), .pointer(3), .int64(4)]).check(against: "add_bf16"))
         XCTAssertNotNil(KernelArguments([.pointer(1), .pointer(2), .pointer(3), .int32(4)]).check(against: "add_f16"), "int for long")
         XCTAssertNotNil(KernelArguments([]).check(against: "nonexistent_f32"))
@@ -142,13 +156,21 @@ final class CUDABackendHostTests: XCTestCase {
     }
 
     func testEmulatedBackendGeneratesTransformersIdsAndKeepsMemoryInThePool() throws {
-        let name = "bart-tiny"
-        let folder = Fixtures.bart.appendingPathComponent(name)
+        // bart-tiny in two types; one model of every other architecture (Pegasus' sinusoidal positions, T5's
+        // relative bias, RMS norm and gated feed-forward) in float32
+        for (name, types, settingCount) in [("bart-tiny", [DType.f32, .bf16], 4), ("pegasus-tiny", [.f32], 2),
+                                            ("t5-tiny", [.f32], 2), ("flan-t5-tiny", [.f32], 2)] {
+            try checkEmulatedGeneration(name, types: types, settingCount: settingCount)
+        }
+    }
+
+    func checkEmulatedGeneration(_ name: String, types: [DType], settingCount: Int) throws {
+        let folder = Fixtures.folder(name)
         let defaults = try GenerationConfig.model(folder: folder)
-        let settings = try GenerateSetting.load(name).prefix(4)
-        for type in [DType.f32, .bf16] {
+        let settings = try GenerateSetting.load(name).prefix(settingCount)
+        for type in types {
             let gpu = CUDAEmulator()
-            let model = try BartForConditionalGeneration(folder: folder, backend: CUDABackend(stream: gpu, dtype: type), weightType: type)
+            let model = try ModelRegistry.load(folder: folder, backend: CUDABackend(stream: gpu, dtype: type), weightType: type)
             var same = 0, total = 0
             for s in settings {
                 let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
@@ -160,7 +182,7 @@ final class CUDABackendHostTests: XCTestCase {
                     }
                 }
             }
-            print("emulated CUDA backend, \(type.userName): \(same)/\(total) generations identical to transformers float32")
+            print("emulated CUDA backend, \(name) \(type.userName): \(same)/\(total) generations identical to transformers float32")
             XCTAssertGreaterThanOrEqual(total, 20)
             // bf16 rounds every activation: most outputs still agree on this model
             if type == .bf16 { XCTAssertGreaterThanOrEqual(same * 2, total) }

@@ -115,8 +115,18 @@ final class CUDAEmulator: CUDAQueue, @unchecked Sendable {
                 let v = load(s[0], i, t) + (s[1] != 0 ? load(s[1], i % c, t) : 0)
                 store(s[0], i, t, kind < 0 ? v : activate(v, kind))
             }
-        case "attention":    // q, keys, values, spans, rowSpan, out, width, headDim, scale
-            let width = n(6), d = n(7), scale = f(8)
+        case "mul":          // a, b, y, n
+            for i in 0..<Int(Int64(bitPattern: s[3])) { store(s[2], i, t, load(s[0], i, t) * load(s[1], i, t)) }
+        case "rms_norm":     // x, w, y, C, eps
+            let c = n(3)
+            for r in 0..<grid.0 {
+                var q: Float = 0
+                for k in 0..<c { let v = load(s[0], r * c + k, t); q += v * v }
+                let rstd = 1 / (q / Float(c) + f(4)).squareRoot()
+                for k in 0..<c { store(s[2], r * c + k, t, load(s[1], k, t) * (load(s[0], r * c + k, t) * rstd)) }
+            }
+        case "attention":    // q, keys, values, spans, rowSpan, out, width, headDim, scale, bias, radius
+            let width = n(6), d = n(7), scale = f(8), radius = n(10)
             precondition(grid.1 * d == width, "attention: \(grid.1) heads of \(d) for width \(width)")
             for r in 0..<grid.0 {
                 let span = int32(s[4], r)
@@ -132,6 +142,10 @@ final class CUDAEmulator: CUDAQueue, @unchecked Sendable {
                         var dot: Float = 0
                         for i in 0..<d { dot += load(s[0], r * width + h * d + i, t) * load(keys, (kStart + k) * width + h * d + i, t) }
                         scores[k] = dot * scale
+                        if s[9] != 0 {
+                            let position = kCount - qCount + (r - qStart)
+                            scores[k] += load(s[9], h * (2 * radius + 1) + radius + min(max(k - position, -radius), radius), t)
+                        }
                     }
                     let m = scores.max()!
                     var z: Float = 0

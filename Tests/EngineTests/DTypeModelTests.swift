@@ -11,7 +11,7 @@ import XCTest
 
 final class DTypeModelTests: XCTestCase {
     /// Logits at every position of a fixed decoder prefix, all inputs of the fixture together.
-    func logits(_ model: BartForConditionalGeneration, inputs: [[Int]]) -> [Float] {
+    func logits(_ model: any Seq2SeqModel, inputs: [[Int]]) -> [Float] {
         let encoded = model.encode(inputs)
         var caches = inputs.map { _ in model.makeCache(capacity: 8) }
         let prefix = inputs.map { [2, 0] + Array($0.dropFirst().prefix(4)) }
@@ -32,10 +32,10 @@ final class DTypeModelTests: XCTestCase {
     func testLogitsInEveryWeightTypeStayCloseToFloat32() throws {
         let inputs = [[0, 20, 30, 40, 50, 2], [0, 7, 8, 9, 10, 11, 12, 13, 2]]
         for name in Fixtures.models {
-            let folder = Fixtures.bart.appendingPathComponent(name)
-            let reference = logits(try BartForConditionalGeneration(folder: folder), inputs: inputs)
+            let folder = Fixtures.folder(name)
+            let reference = logits(try ModelRegistry.load(folder: folder), inputs: inputs)
             for type in DType.allCases {
-                let model = try BartForConditionalGeneration(folder: folder, weightType: type)
+                let model = try ModelRegistry.load(folder: folder, weightType: type)
                 let e = normalizedError(reference, logits(model, inputs: inputs))
                 print("\(name) \(type.userName): normalized logits error \(String(format: "%.2e", e))")
                 XCTAssertLessThanOrEqual(e, Self.bounds[type]!, "\(name) \(type)")
@@ -50,10 +50,10 @@ final class DTypeModelTests: XCTestCase {
 
     func testGenerationsInReducedPrecisionMostlyEqualFloat32() throws {
         for name in Fixtures.models {
-            let folder = Fixtures.bart.appendingPathComponent(name)
+            let folder = Fixtures.folder(name)
             let defaults = try GenerationConfig.model(folder: folder)
             for type in [DType.f16, .bf16, .int8] {
-                let model = try BartForConditionalGeneration(folder: folder, weightType: type)
+                let model = try ModelRegistry.load(folder: folder, weightType: type)
                 var same = 0, total = 0
                 for s in try GenerateSetting.load(name) {
                     let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)

@@ -15,8 +15,8 @@ final class GenerationTests: XCTestCase {
     func settings(_ name: String) throws -> [Setting] { try GenerateSetting.load(name) }
 
     func run(_ name: String, maxBatchSize: (Setting) -> Int) throws {
-        let folder = Fixtures.bart.appendingPathComponent(name)
-        let model = try BartForConditionalGeneration(folder: folder)
+        let folder = Fixtures.folder(name)
+        let model = try ModelRegistry.load(folder: folder)
         let defaults = try GenerationConfig.model(folder: folder)
         var mismatches = 0, checked = 0
         for s in try settings(name) {

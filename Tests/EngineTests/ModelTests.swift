@@ -1,4 +1,4 @@
-// BART/mBART forward passes against transformers (float32): encoder outputs and decoder logits within
+// BART, mBART, Pegasus, T5 and FLAN-T5 forward passes against transformers (float32): encoder outputs and decoder logits within
 // 1e-4 max-abs (the bar of docs/architecture.md §3; the reference is transformers 5.24 on the CPU, see
 // scripts/fixtures/bart/make_fixtures.py); incremental decoding equals full recomputation; a batch equals
 // each input alone.
@@ -9,12 +9,12 @@ import Tensor
 import XCTest
 
 final class ModelTests: XCTestCase {
-    func load(_ name: String) throws -> BartForConditionalGeneration {
-        try BartForConditionalGeneration(folder: Fixtures.bart.appendingPathComponent(name))
+    func load(_ name: String) throws -> any Seq2SeqModel {
+        try ModelRegistry.load(folder: Fixtures.folder(name))
     }
 
     func referenceCases(_ name: String) throws -> [[String: Any]] {
-        try Fixtures.json(Fixtures.bart.appendingPathComponent(name).appendingPathComponent("reference.json"))["cases"]
+        try Fixtures.json(Fixtures.folder(name).appendingPathComponent("reference.json"))["cases"]
             as! [[String: Any]]
     }
 

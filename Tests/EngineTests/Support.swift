@@ -7,7 +7,16 @@ enum Fixtures {
     /// Tests/Fixtures/bart (written by scripts/fixtures/bart/make_fixtures.py).
     static let bart = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/bart")
-    static let models = ["bart-tiny", "distilbart-tiny", "mbart-tiny"]
+    /// Tests/Fixtures/seq2seq (written by scripts/fixtures/seq2seq/make_fixtures.py).
+    static let seq2seq = bart.deletingLastPathComponent().appendingPathComponent("seq2seq")
+    static let bartModels = ["bart-tiny", "distilbart-tiny", "mbart-tiny"]
+    /// Every tiny summarizer with recorded transformers outputs: one per architecture and switch.
+    static let models = bartModels + ["pegasus-tiny", "t5-tiny", "flan-t5-tiny"]
+
+    /// A fixture model's folder.
+    static func folder(_ name: String) -> URL {
+        (bartModels.contains(name) ? bart : seq2seq).appendingPathComponent(name)
+    }
 
     static func json(_ url: URL) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
@@ -62,7 +71,7 @@ struct GenerateSetting {
     let expected: [[[Int]]]
 
     static func load(_ model: String) throws -> [GenerateSetting] {
-        let j = try Fixtures.json(Fixtures.bart.appendingPathComponent(model).appendingPathComponent("generate.json"))
+        let j = try Fixtures.json(Fixtures.folder(model).appendingPathComponent("generate.json"))
         return (j["settings"] as! [[String: Any]]).map { s in
             let cases = s["cases"] as! [[String: Any]]
             return GenerateSetting(name: s["name"] as! String, params: s["params"] as! [String: Any],

@@ -90,7 +90,12 @@ final class TensorTests: XCTestCase {
 
     /// Both attention paths: many small spans (one head per core) and large ones (BLAS scores, softmax rows
     /// split over the cores), causal and not, with key offsets; against Double loops.
-    func testAttentionSmallAndLargeSpansMatchNaive() {
+    func testAttentionSmallAndLargeSpansMatchNaive() { checkAttentionPaths(radius: nil) }
+
+    /// The same with T5's relative position bias (radius 20: the long spans clamp most distances).
+    func testAttentionWithRelativeBiasMatchesNaive() { checkAttentionPaths(radius: 20) }
+
+    func checkAttentionPaths(radius: Int?) {
         var seed: UInt64 = 11
         let heads = 4, d = 32, width = heads * d
         // (queries, keys, key offset, causal): 40 short sentences, then two long inputs and a causal prompt
@@ -106,10 +111,16 @@ final class TensorTests: XCTestCase {
             spans.append(AttentionSpan(queryStart: start, queryCount: nq, keyIndex: i, keyStart: off, keyCount: nk, causal: causal))
             start += nq
         }
+        let table = radius.map { random(heads * (2 * $0 + 1), seed: &seed).map { $0 * 3 } }
+        let bias = radius.map { RelativePositionBias(table: Tensor(table!, shape: [heads, 2 * $0 + 1], on: b), radius: $0) }
+        func biasAt(_ h: Int, _ distance: Int) -> Double {
+            guard let r = radius, let table else { return 0 }
+            return Double(table[h * (2 * r + 1) + r + min(max(distance, -r), r)])
+        }
         let out = b.attention(query: Tensor(q, shape: [totalQ, width], on: b),
                               keys: zip(keys, shapes).map { Tensor($0, shape: [$1.1 + $1.2, width], on: b) },
                               values: zip(values, shapes).map { Tensor($0, shape: [$1.1 + $1.2, width], on: b) },
-                              spans: spans, heads: heads, scale: 0.25).toArray()
+                              spans: spans, heads: heads, scale: 0.25, bias: bias).toArray()
         var expected = [Float](repeating: 0, count: totalQ * width)
         for span in spans {
             let kk = keys[span.keyIndex], vv = values[span.keyIndex]
@@ -117,8 +128,10 @@ final class TensorTests: XCTestCase {
                 let qi = span.queryStart + j
                 let visible = span.causal ? span.keyCount - span.queryCount + j + 1 : span.keyCount
                 for h in 0..<heads {
+                    let position = span.keyCount - span.queryCount + j
                     var s = (0..<visible).map { t in
                         (0..<d).reduce(0.0) { $0 + Double(q[qi * width + h * d + $1]) * Double(kk[(span.keyStart + t) * width + h * d + $1]) } * 0.25
+                            + biasAt(h, t - position)
                     }
                     let mx = s.max()!
                     s = s.map { exp($0 - mx) }
@@ -134,8 +147,23 @@ final class TensorTests: XCTestCase {
         let again = b.attention(query: Tensor(q, shape: [totalQ, width], on: b),
                                 keys: zip(keys, shapes).map { Tensor($0, shape: [$1.1 + $1.2, width], on: b) },
                                 values: zip(values, shapes).map { Tensor($0, shape: [$1.1 + $1.2, width], on: b) },
-                                spans: spans, heads: heads, scale: 0.25).toArray()
+                                spans: spans, heads: heads, scale: 0.25, bias: bias).toArray()
         XCTAssertEqual(again, out)
+    }
+
+    func testRMSNormAndMultiplyMatchLoops() {
+        var seed: UInt64 = 9
+        let x = random(5 * 37, seed: &seed).map { $0 * 4 }, w = random(37, seed: &seed), y = random(5 * 37, seed: &seed)
+        let normed = Tensor(x, shape: [5, 37], on: b).rmsNorm(weight: Tensor(w, shape: [37], on: b), eps: 1e-6).toArray()
+        var expected: [Float] = []
+        for r in 0..<5 {
+            let row = x[r * 37..<(r + 1) * 37].map(Double.init)
+            let rstd = 1 / (row.reduce(0) { $0 + $1 * $1 } / 37 + 1e-6).squareRoot()
+            expected += row.enumerated().map { Float(Double(w[$0]) * $1 * rstd) }
+        }
+        assertClose(normed, expected, tolerance: 1e-5, "rmsNorm")
+        let product = (Tensor(x, shape: [5, 37], on: b) * Tensor(y, shape: [5, 37], on: b)).toArray()
+        XCTAssertEqual(product, zip(x, y).map { $0 * $1 })
     }
 
     func testParallelGeluEqualsSerialFormula() {

@@ -168,6 +168,29 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 
+    public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor {
+        require(a.count == b.count, "multiply: \(a.shape) vs \(b.shape)")
+        requireOwn(a, b, op: "multiply")
+        return locked {
+            let y = empty(a.shape)
+            gpu.launch(kernel("mul"), grid: Self.elementGrid(a.count), block: 256, sharedBytes: 0, KernelArguments([
+                .pointer(Self.address(a)), .pointer(Self.address(b)), .pointer(Self.address(y)), .int64(Int64(a.count))]))
+            return y
+        }
+    }
+
+    public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
+        let c = x.columns
+        require(weight.count == c, "rmsNorm: weight vs width \(c)")
+        requireOwn(x, weight, op: "rmsNorm")
+        return locked {
+            let y = empty(x.shape)
+            gpu.launch(kernel("rms_norm"), grid: (x.rows, 1), block: Self.rowThreads, sharedBytes: 0, KernelArguments([
+                .pointer(Self.address(x)), .pointer(Self.address(weight)), .pointer(Self.address(y)), .int32(Int32(c)), .float(eps)]))
+            return y
+        }
+    }
+
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
         let c = x.columns
         require(weight.count == c && bias.count == c, "layerNorm: weight/bias vs width \(c)")
@@ -247,11 +270,15 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     }
 
     public func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
-                          scale: Float) -> Tensor {
+                          scale: Float, bias: RelativePositionBias?) -> Tensor {
         let width = query.columns, d = width / heads
         require(d * heads == width, "attention: width \(width) not divisible by \(heads) heads")
         require(keys.count == values.count, "attention: \(keys.count) key sets, \(values.count) value sets")
         requireOwn(query, op: "attention")
+        if let bias {
+            requireOwn(bias.table, op: "attention")
+            require(bias.table.rows == heads, "attention: relative bias for \(bias.table.rows) heads, \(heads) given")
+        }
         for (k, v) in zip(keys, values) {
             requireOwn(k, v, op: "attention")
             require(k.columns == width && v.columns == width && k.rows == v.rows, "attention: keys \(k.shape) values \(v.shape) vs width \(width)")
@@ -268,7 +295,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             let k = gpu.upload(keys.map { Self.address($0) }), v = gpu.upload(values.map { Self.address($0) })
             gpu.launch(kernel("attention"), grid: (query.rows, heads), block: 128, sharedBytes: packed.maxKeys * 4, KernelArguments([
                 .pointer(Self.address(query)), .pointer(k.address), .pointer(v.address), .pointer(table.address),
-                .pointer(rowSpan.address), .pointer(Self.address(out)), .int32(Int32(width)), .int32(Int32(d)), .float(scale)]))
+                .pointer(rowSpan.address), .pointer(Self.address(out)), .int32(Int32(width)), .int32(Int32(d)), .float(scale),
+                .pointer(bias.map { Self.address($0.table) } ?? 0), .int32(Int32(bias?.radius ?? 0))]))
             for b in [table, rowSpan, k, v] { gpu.pool.give(b) }
             return out
         }

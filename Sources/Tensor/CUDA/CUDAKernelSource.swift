@@ -5,8 +5,8 @@
 
 public enum CUDAKernelSource {
     /// Kernel names, each with its three type suffixes.
-    public static let kernels = ["embed", "add", "layer_norm", "bias_act", "attention", "log_softmax", "gather_rows",
-                          "to_f32", "from_f32"]
+    public static let kernels = ["embed", "add", "mul", "layer_norm", "rms_norm", "bias_act", "attention", "log_softmax",
+                          "gather_rows", "to_f32", "from_f32"]
 
     /// Each kernel's parameters in order, read from `source`'s `extern "C"` declarations: launches are
     /// checked against them (`KernelArguments.kinds`), so an argument out of order is an error, not memory
@@ -88,6 +88,23 @@ __device__ void add(const T *a, const T *b, T *y, long n) {
         y[i] = fromf<T>(tof(a[i]) + tof(b[i]));
 }
 
+template <typename T>
+__device__ void mul(const T *a, const T *b, T *y, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        y[i] = fromf<T>(tof(a[i]) * tof(b[i]));
+}
+
+// T5's RMS norm, one row per block: w * (x * rsqrt(mean(x^2) + eps)), in float.
+template <typename T>
+__device__ void rms_norm(const T *x, const T *w, T *y, int C, float eps) {
+    const T *row = x + (size_t)blockIdx.x * C;
+    T *out = y + (size_t)blockIdx.x * C;
+    float q = 0.f;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) { float v = tof(row[c]); q += v * v; }
+    const float rstd = rsqrtf(block_sum(q) / C + eps);
+    for (int c = threadIdx.x; c < C; c += blockDim.x) out[c] = fromf<T>(tof(w[c]) * (tof(row[c]) * rstd));
+}
+
 // One row per block: mean and variance in float over C, then (x - mean) * rstd * w + b.
 template <typename T>
 __device__ void layer_norm(const T *x, const T *w, const T *b, T *y, int C, float eps) {
@@ -126,10 +143,11 @@ __device__ void bias_act(T *y, const T *bias, long n, int C, int kind) {
 // Packed attention: span s (6 ints: queryStart, queryCount, keyIndex, keyStart, keyCount, causal) lets its
 // queries attend to rows keyStart..<keyStart+keyCount of keys[keyIndex] / values[keyIndex]. Grid: (total
 // query rows, heads); block: 128 threads; dynamic shared memory: keyCount floats (the largest span's).
-// rowSpan[r] is the span of packed query row r. Scores and softmax in float.
+// rowSpan[r] is the span of packed query row r. Scores and softmax in float. bias (may be null): T5's
+// relative position bias [heads, 2 * radius + 1], added at clamp(key - query position, +-radius).
 template <typename T>
 __device__ void attention(const T *q, const T *const *keys, const T *const *values, const int *spans,
-                          const int *rowSpan, T *out, int width, int headDim, float scale) {
+                          const int *rowSpan, T *out, int width, int headDim, float scale, const T *bias, int radius) {
     extern __shared__ float scores[];
     const int r = blockIdx.x, h = blockIdx.y;
     const int *s = spans + 6 * rowSpan[r];
@@ -139,13 +157,17 @@ __device__ void attention(const T *q, const T *const *keys, const T *const *valu
     const T *qr = q + (size_t)r * width + h * headDim;
     const T *K = keys[kIndex] + (size_t)kStart * width + h * headDim;
     const T *V = values[kIndex] + (size_t)kStart * width + h * headDim;
+    const int position = kCount - qCount + j;
+    const T *b = bias ? bias + (size_t)h * (2 * radius + 1) + radius : nullptr;
     float m = NEG_INF;
     for (int k = threadIdx.x; k < visible; k += blockDim.x) {
         const T *kr = K + (size_t)k * width;
         float d = 0.f;
         for (int i = 0; i < headDim; i++) d += tof(qr[i]) * tof(kr[i]);
-        scores[k] = d * scale;
-        m = fmaxf(m, d * scale);
+        d *= scale;
+        if (b) d += tof(b[min(max(k - position, -radius), radius)]);
+        scores[k] = d;
+        m = fmaxf(m, d);
     }
     m = block_max(m);
     float z = 0.f;
@@ -194,12 +216,15 @@ __device__ void from_f32(const float *x, T *y, long n) {
     extern "C" __global__ void embed_##S(const int *ids, const T *table, float scale, const int *pos, \
                                          const T *positions, T *y, int C) { embed<T>(ids, table, scale, pos, positions, y, C); } \
     extern "C" __global__ void add_##S(const T *a, const T *b, T *y, long n) { add<T>(a, b, y, n); } \
+    extern "C" __global__ void mul_##S(const T *a, const T *b, T *y, long n) { mul<T>(a, b, y, n); } \
     extern "C" __global__ void layer_norm_##S(const T *x, const T *w, const T *b, T *y, int C, float eps) { \
         layer_norm<T>(x, w, b, y, C, eps); } \
+    extern "C" __global__ void rms_norm_##S(const T *x, const T *w, T *y, int C, float eps) { rms_norm<T>(x, w, y, C, eps); } \
     extern "C" __global__ void bias_act_##S(T *y, const T *bias, long n, int C, int kind) { bias_act<T>(y, bias, n, C, kind); } \
     extern "C" __global__ void attention_##S(const T *q, const T *const *keys, const T *const *values, const int *spans, \
-                                             const int *rowSpan, T *out, int width, int headDim, float scale) { \
-        attention<T>(q, keys, values, spans, rowSpan, out, width, headDim, scale); } \
+                                             const int *rowSpan, T *out, int width, int headDim, float scale, \
+                                             const T *bias, int radius) { \
+        attention<T>(q, keys, values, spans, rowSpan, out, width, headDim, scale, bias, radius); } \
     extern "C" __global__ void log_softmax_##S(const T *x, const T *bias, float *out, int V) { log_softmax<T>(x, bias, out, V); } \
     extern "C" __global__ void gather_rows_##S(const T *x, const int *rows, T *y, int C) { gather_rows<T>(x, rows, y, C); } \
     extern "C" __global__ void to_f32_##S(const T *x, float *y, long n) { to_f32<T>(x, y, n); } \
