@@ -18,7 +18,7 @@ mkdir -p bench/out
 OUT=bench/out/tokenizers.jsonl
 : > "$OUT"
 RUNS="${RUNS:-3}"
-for name in gpt2 bart minilm; do
+for name in gpt2 bart minilm t5 pegasus; do
   tok="Tests/Fixtures/tokenizers/$name/tokenizer.json"
   b=$("$BIN" bench tokenizer --tokenizer "$tok" --input bench/data/corpus.txt --runs "$RUNS")
   h=$(TOKENIZERS_PARALLELISM=false RAYON_NUM_THREADS=1 "$VENV/bin/python" bench/tokenizers/hf_bench.py "$tok" --runs "$RUNS" 2>/dev/null)

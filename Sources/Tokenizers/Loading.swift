@@ -1,29 +1,45 @@
 import Foundation
 
-// Loading a tokenizer from a tokenizer.json file or a model folder (tokenizer.json, else the legacy
-// vocab.json + merges.txt or vocab.txt), with tokenizer_config.json's settings.
+// Loading a tokenizer from a tokenizer.json file or a model folder (tokenizer.json, else a SentencePiece
+// spiece.model, else the legacy vocab.json + merges.txt or vocab.txt), with tokenizer_config.json's settings.
 
 extension Tokenizer {
-    /// `url` is a tokenizer.json file or a folder holding one (or legacy vocabulary files).
+    /// `url` is a tokenizer.json file, a SentencePiece `.model` file (read with the tokenizer_config.json
+    /// beside it), or a folder holding one of them (or legacy vocabulary files).
     public static func load(from url: URL) throws -> Tokenizer {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
             throw TokenizerError("\(url.path): no such file or folder")
         }
-        if !isDir.boolValue { return try fromFile(url, config: nil) }
+        if !isDir.boolValue {
+            guard url.pathExtension == "model" else { return try fromFile(url, config: nil) }
+            return try sentencePiece(url, folder: url.deletingLastPathComponent())
+        }
         let config = try readConfig(url.appendingPathComponent("tokenizer_config.json"))
         let tj = url.appendingPathComponent("tokenizer.json")
+        let spiece = url.appendingPathComponent("spiece.model")
         let tok: Tokenizer
         if FileManager.default.fileExists(atPath: tj.path) {
             tok = try fromFile(tj, config: config)
+        } else if FileManager.default.fileExists(atPath: spiece.path) {
+            tok = try sentencePiece(spiece, folder: url)
         } else if FileManager.default.fileExists(atPath: url.appendingPathComponent("merges.txt").path) {
             tok = try LegacyTokenizers.byteLevelBPE(folder: url, config: config)
         } else if FileManager.default.fileExists(atPath: url.appendingPathComponent("vocab.txt").path) {
             tok = try LegacyTokenizers.wordPiece(folder: url, config: config)
         } else {
-            throw TokenizerError("\(url.path): no tokenizer.json, vocab.json + merges.txt or vocab.txt in this folder")
+            throw TokenizerError("\(url.path): no tokenizer.json, spiece.model, vocab.json + merges.txt or vocab.txt in this folder")
         }
         return tok
+    }
+
+    /// A SentencePiece model converted as transformers 5.24 converts it for the folder's tokenizer_class
+    /// (or config.json's model_type).
+    static func sentencePiece(_ model: URL, folder: URL) throws -> Tokenizer {
+        let config = try readConfig(folder.appendingPathComponent("tokenizer_config.json"))
+        let map = try readConfig(folder.appendingPathComponent("special_tokens_map.json"))
+        let modelConfig = try readConfig(folder.appendingPathComponent("config.json"))
+        return try SentencePieceTokenizers.load(model: model, config: config, specialTokensMap: map, modelConfig: modelConfig)
     }
 
     static func fromFile(_ url: URL, config: JSONValue?) throws -> Tokenizer {

@@ -127,7 +127,10 @@ struct PrecompiledCharsmap {
 
     init(base64: String, path: String) throws {
         guard let data = Data(base64Encoded: base64) else { throw TokenizerError("\(path): not valid base64") }
-        let bytes = [UInt8](data)
+        try self.init(bytes: [UInt8](data), path: path)
+    }
+
+    init(bytes: [UInt8], path: String) throws {
         guard bytes.count >= 4 else { throw TokenizerError("\(path): charsmap too short") }
         let size = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
         guard size % 4 == 0, 4 + size <= bytes.count else { throw TokenizerError("\(path): trie size \(size) exceeds the charsmap") }

@@ -11,27 +11,33 @@ final class UnigramModel: @unchecked Sendable {
     private var cache: [RawKey: [String]] = [:]
     private let lock = Lock()
 
-    init(_ c: Cfg) throws {
+    convenience init(_ c: Cfg) throws {
         var pieces: [(String, Double)] = []
-        var map: [RawKey: Int] = [:]
-        var minScore = Double.infinity
-        let trie = ByteTrie()
-        for (i, entry) in try c.req("vocab").array().enumerated() {
+        for entry in try c.req("vocab").array() {
             let pair = try entry.array()
             guard pair.count == 2 else { throw entry.fail("expected [token, score]") }
-            let tok = try pair[0].string()
-            let score = try pair[1].double()
-            pieces.append((tok, score))
+            pieces.append((try pair[0].string(), try pair[1].double()))
+        }
+        try self.init(pieces: pieces, unkId: try c.opt("unk_id")?.int(), byteFallback: try c.bool("byte_fallback", default: false))
+    }
+
+    /// `pieces`: (token, score) in id order; errors name tokenizer.json's fields (model.vocab, model.unk_id).
+    init(pieces: [(String, Double)], unkId: Int?, byteFallback: Bool) throws {
+        var map: [RawKey: Int] = [:]
+        map.reserveCapacity(pieces.count)
+        var minScore = Double.infinity
+        let trie = ByteTrie()
+        for (i, (tok, score)) in pieces.enumerated() {
             map[RawKey(tok)] = i
             trie.insert(Array(tok.utf8), value: Int32(i))
             minScore = min(minScore, score)
         }
-        unkId = try c.opt("unk_id")?.int()
         if let u = unkId {
             guard !pieces.isEmpty else { throw TokenizerError("model.vocab: empty vocabulary") }
             guard u >= 0 && u < pieces.count else { throw TokenizerError("model.unk_id: \(u) is not in the vocabulary") }
         }
-        byteFallback = try c.bool("byte_fallback", default: false)
+        self.unkId = unkId
+        self.byteFallback = byteFallback
         self.pieces = pieces
         self.tokenToIds = map
         self.minScore = minScore
