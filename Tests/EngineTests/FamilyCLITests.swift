@@ -56,4 +56,6 @@ final class FamilyCLITests: XCTestCase {
     }
 
     func testT5FolderWithTaskPrefixEqualsTransformers() throws { try checkRequests("t5-e2e") }
+
+    func testPegasusFolderWithOnlySpieceModelEqualsTransformers() throws { try checkRequests("pegasus-e2e") }
 }
