@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""CTranslate2 on the benchmark model, converted from the same safetensors (docs/architecture.md §4 workload:
-60-token inputs, the length forced, no-repeat 3-gram), one case per call. Usage:
+"""CTranslate2 on the benchmark model (BART, Pegasus or T5), converted from the same safetensors
+(docs/architecture.md §4 workload: 60-token inputs, the length forced, no-repeat 3-gram), one case per call. Usage:
     bench_ct2.py MODEL_FOLDER INPUTS_JSONL CASE COMPUTE_TYPE      (CASE: beam1, beam4, 8x_beam4; float32 or int8)
 The converted model is cached beside the inputs (bench/data/, gitignored). CTranslate2 counts generated
 tokens without the decoder start token, so max_length 60 of transformers is 59 here. One JSON line out."""
@@ -18,10 +18,13 @@ threads = int(os.environ.get("THREADS", "2"))
 repeat = int(os.environ.get("REPEAT", "3"))
 out = os.path.join(os.path.dirname(inputs_path), "ct2-" + os.path.basename(folder.rstrip("/")))
 if not os.path.exists(os.path.join(out, "model.bin")):
-    # CTranslate2 4.8's BART loader reads config.normalize_before, which transformers 5 no longer sets
-    # (BART is post-norm: False)
+    # CTranslate2 4.8's BART loader (also Pegasus') reads config.normalize_before, which transformers 5 no
+    # longer sets (BART is post-norm: False; Pegasus is pre-norm: True), and takes a missing
+    # normalize_embedding for True (Pegasus has no embedding layer norm). T5 converts as it is.
     import transformers
     transformers.BartConfig.normalize_before = False
+    transformers.PegasusConfig.normalize_before = True
+    transformers.PegasusConfig.normalize_embedding = False
     ctranslate2.converters.TransformersConverter(folder).convert(out, force=True)
 tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
 beams, n = {"beam1": (1, 1), "beam4": (4, 1), "8x_beam4": (4, 8)}[case]
@@ -40,4 +43,5 @@ for _ in range(repeat):
 loadavg = " ".join(open("/proc/loadavg").read().split()[:3])
 print(json.dumps({"system": f"ctranslate2-{ctranslate2.__version__}/{compute}", "load": loadavg, "case": case,
                   "median_s": round(statistics.median(times), 3), "runs": [round(t, 3) for t in times],
-                  "load_s": round(load, 1), "tokens": len(result[0].hypotheses[0])}), flush=True)
+                  "load_s": round(load, 1), "tokens": len(result[0].hypotheses[0]),
+                  "first_ids": [tok.token_to_id(t) for t in result[0].hypotheses[0][:8]]}), flush=True)   # no decoder start

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """transformers' `generate` on the benchmark model: the docs/architecture.md §4 workload (60-token input, 60 tokens
 forced with min_length = max_length = 60, no-repeat 3-gram), beam 1, beam 4 and 8 inputs x beam 4.
-Prints one JSON line per case: medians of REPEAT runs after a warm-up, THREADS torch threads."""
+Prints one JSON line per case: medians of REPEAT runs after a warm-up, THREADS torch threads. Any seq2seq model
+transformers' AutoModelForSeq2SeqLM loads (BART, Pegasus, T5). IDS_OUT=path also writes the warm-up's sequences,
+one {"token_ids": [...]} line per input (padding stripped), to compare with Brevity's output."""
 import json
 import os
 import statistics
@@ -9,15 +11,16 @@ import sys
 import time
 
 import torch
-from transformers import BartForConditionalGeneration
+from transformers import AutoModelForSeq2SeqLM
 
 folder, inputs_path = sys.argv[1], sys.argv[2]
 only = sys.argv[3] if len(sys.argv) > 3 else None   # one case, to run beside Brevity's
 threads = int(os.environ.get("THREADS", "2"))
 repeat = int(os.environ.get("REPEAT", "3"))
 dtype = os.environ.get("DTYPE", "float32")
+ids_out = os.environ.get("IDS_OUT")
 torch.set_num_threads(threads)
-model = BartForConditionalGeneration.from_pretrained(folder, dtype=getattr(torch, dtype)).eval()
+model = AutoModelForSeq2SeqLM.from_pretrained(folder, dtype=getattr(torch, dtype)).eval()
 inputs = [json.loads(l)["input_ids"] for l in open(inputs_path)]
 for name, beams, n in [("beam1", 1, 1), ("beam4", 4, 1), ("8x_beam4", 4, 8)]:
     if only and name != only:
@@ -31,6 +34,15 @@ for name, beams, n in [("beam1", 1, 1), ("beam4", 4, 1), ("8x_beam4", 4, 8)]:
             t0 = time.perf_counter()
             model.generate(ids, **kwargs)
             times.append(time.perf_counter() - t0)
+    if ids_out:
+        pad, eos = model.generation_config.pad_token_id, model.generation_config.eos_token_id
+        with open(ids_out, "w") as f:
+            for seq in out.tolist():
+                # batch padding: pads after the first EOS (the decoder start is the pad for Pegasus and T5)
+                end = next((i for i in range(1, len(seq)) if seq[i] == eos), len(seq) - 1) + 1
+                if all(t == pad for t in seq[end:]):
+                    seq = seq[:end]
+                f.write(json.dumps({"token_ids": seq}) + "\n")
     load = " ".join(open("/proc/loadavg").read().split()[:3])
     print(json.dumps({"system": f"transformers/{dtype}", "load": load, "case": name, "median_s": round(statistics.median(times), 3),
                       "runs": [round(t, 3) for t in times], "first_ids": out[0][:8].tolist()}), flush=True)

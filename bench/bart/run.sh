@@ -1,57 +1,105 @@
 #!/usr/bin/env bash
-# BART benchmark (docs/architecture.md §4 workload) on random weights with bart-large-cnn's shape: Brevity
-# (float32, bfloat16, int8), transformers (float32, bfloat16) and CTranslate2 (float32, int8) side by side,
-# case by case, in one run. Each line: median seconds of generation (loading excluded) and the peak resident
-# memory of the whole process (loading included). Usage: bench/bart/run.sh   (REPEAT=3 THREADS=2 by default;
-# 8 x beam 4 runs once after its warm-up). Needs the fixture venv (scripts/fixtures/bart/requirements.txt,
+# Encoder-decoder benchmark (docs/architecture.md §4 workload) on random weights with a real summarizer's shape:
+# Brevity (float32, bfloat16, int8), transformers (float32, bfloat16) and CTranslate2 (float32, int8) side by
+# side, case by case, in one run. Each line: median seconds of generation (loading excluded) and the peak
+# resident memory of the whole process (loading included). Usage: bench/bart/run.sh   (REPEAT=3 THREADS=2 by
+# default; 8 x beam 4 runs once after its warm-up). Needs the fixture venv (scripts/fixtures/bart/requirements.txt,
 # plus ctranslate2): VENV=~/.cache/brevity/venv-bart.
+#   ARCH=bart-large-cnn (default) | pegasus-large | t5-base   the shape (bench/bart/make_model.py), its inputs
+#   CASES="beam1 beam4 8x_beam4"  BREVITY_DTYPES="float32 bfloat16 int8"  HF_DTYPES="float32 bfloat16"
+#   CT2_TYPES="float32 int8" ("" skips CTranslate2)  BIN=path: an already-built binary (no swift build)
+# Brevity's float32 sequences are compared with transformers' float32 ones (every input of the case, every
+# token): "same_ids_as_brevity_float32" on transformers' float32 line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=${VENV:-$HOME/.cache/brevity/venv-bart}
 PY=$VENV/bin/python
-MODEL=${MODEL:-bench/data/bart-large-cnn-random}
+ARCH=${ARCH:-bart-large-cnn}
+case $ARCH in
+  bart-large-cnn) TAG=bart;;
+  pegasus-large) TAG=pegasus;;
+  t5-base) TAG=t5;;
+  *) echo "ARCH: bart-large-cnn, pegasus-large or t5-base, not $ARCH" >&2; exit 2;;
+esac
+MODEL=${MODEL:-bench/data/$ARCH-random}
 REPEAT=${REPEAT:-3}
 export THREADS=${THREADS:-2}
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 CASES=${CASES:-beam1 beam4 8x_beam4}
 BREVITY_DTYPES=${BREVITY_DTYPES:-float32 bfloat16 int8}
+HF_DTYPES=${HF_DTYPES:-float32 bfloat16}
+CT2_TYPES=${CT2_TYPES-float32 int8}
 
-[ -f "$MODEL/model.safetensors" ] || "$PY" bench/bart/make_model.py "$MODEL"
+[ -f "$MODEL/model.safetensors" ] || "$PY" bench/bart/make_model.py "$MODEL" "$ARCH"
 # BIN=path runs an already-built binary
 BIN=${BIN:-.build/release/brevity}
 [ "$BIN" = .build/release/brevity ] && swift build -c release >/dev/null
 
-# 8 inputs of 60 tokens: <s> + 58 random ids + </s>
-INPUTS=bench/data/bart-inputs.jsonl
-"$PY" - "$INPUTS" <<'PYEOF'
+# 8 inputs of 60 tokens, random ids among the model's ordinary tokens. BART: <s> + 58 ids + </s>;
+# Pegasus and T5 (no BOS): 59 ids + </s> (id 1). Pegasus' ids 2-105 are <mask_1>, <mask_2>, <unk_2>..<unk_102>;
+# T5's 32000-32127 are <extra_id_N> and unused rows.
+INPUTS=bench/data/$TAG-inputs.jsonl
+"$PY" - "$INPUTS" "$ARCH" <<'PYEOF'
 import json, random, sys
 random.seed(0)
+arch = sys.argv[2]
 with open(sys.argv[1], "w") as f:
     for _ in range(8):
-        f.write(json.dumps({"input_ids": [0] + [random.randrange(4, 50000) for _ in range(58)] + [2]}) + "\n")
+        if arch == "bart-large-cnn":
+            ids = [0] + [random.randrange(4, 50000) for _ in range(58)] + [2]
+        elif arch == "pegasus-large":
+            ids = [random.randrange(106, 96103) for _ in range(59)] + [1]
+        else:
+            ids = [random.randrange(3, 32000) for _ in range(59)] + [1]
+        f.write(json.dumps({"input_ids": ids}) + "\n")
 PYEOF
 
-# peak resident memory of a command, appended to its JSON line
-peak() { /usr/bin/time -f "%M" -o bench/data/peak.txt "$@"; }
-mem() { echo "$(( $(tail -n 1 bench/data/peak.txt) / 1024 ))"; }
+# peak resident memory of a command, appended to its JSON line, and "others": the share of the machine's
+# cores that other processes kept busy meanwhile (the CPU time of the whole machine, /proc/stat, less the
+# command's own; above ~0.1 the line is contaminated: torch's threads in particular slow down many times
+# when a core is taken)
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
+peak() { b0=$(busy); /usr/bin/time -f "%M %U %S %e" -o bench/data/peak.txt "$@"; b1=$(busy); }
+mem() { echo "$(( $(tail -n 1 bench/data/peak.txt | cut -d' ' -f1) / 1024 ))"; }
+others() { tail -n 1 bench/data/peak.txt | awk -v b=$((b1 - b0)) -v n="$(nproc)" -v hz="$(getconf CLK_TCK)" \
+  '{o = b / hz - $2 - $3; if (o < 0) o = 0; printf "%.2f", ($4 > 0 ? o / ($4 * n) : 0)}'; }
+# the first 8 ids of the first sequence in a {"token_ids"} JSONL file
+first_ids() { head -n 1 "$1" | "$PY" -c 'import json, sys; print(json.loads(sys.stdin.read())["token_ids"][:8])'; }
+# whether two {"token_ids"} JSONL files hold the same sequences
+same_ids() { "$PY" -c 'import json, sys
+a, b = ([json.loads(l)["token_ids"] for l in open(p)] for p in sys.argv[1:3])
+print("true" if a == b else "false")' "$1" "$2"; }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -m1 -w 'avx512f\|avx2' /proc/cpuinfo | head -1); threads=$THREADS repeat=$REPEAT; $(date -u +%F)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -m1 -w 'avx512f\|avx2' /proc/cpuinfo | head -1); arch=$ARCH threads=$THREADS repeat=$REPEAT; $(date -u +%F)"
 PARAMS='{"min_length": 60, "max_length": 60, "no_repeat_ngram_size": 3'
+ct2_ok=1
 for case in $CASES; do
   case $case in beam1) beams=1 n=1;; beam4) beams=4 n=1;; 8x_beam4) beams=4 n=8;; esac
   r=$REPEAT; [ "$case" = 8x_beam4 ] && r=1
-  head -n "$n" "$INPUTS" > bench/data/bart-in-$case.jsonl
+  head -n "$n" "$INPUTS" > bench/data/$TAG-in-$case.jsonl
+  rm -f bench/data/$TAG-out-float32.jsonl
   for dtype in $BREVITY_DTYPES; do
     peak "$BIN" summarize --model "$MODEL" --params "$PARAMS, \"num_beams\": $beams}" --max-batch-size 8 --dtype "$dtype" \
-      --bench-repeat "$r" < bench/data/bart-in-$case.jsonl 2> bench/data/bart-brevity.json > bench/data/bart-out.jsonl
-    echo "{\"system\": \"brevity/$dtype\", \"case\": \"$case\", \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"peak_mib\": $(mem), \"timing\": $(tail -n 1 bench/data/bart-brevity.json)}"
+      --bench-repeat "$r" < bench/data/$TAG-in-$case.jsonl 2> bench/data/$TAG-brevity.json > bench/data/$TAG-out.jsonl
+    [ "$dtype" = float32 ] && cp bench/data/$TAG-out.jsonl bench/data/$TAG-out-float32.jsonl
+    echo "{\"system\": \"brevity/$dtype\", \"case\": \"$case\", \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"peak_mib\": $(mem), \"others\": $(others), \"first_ids\": $(first_ids bench/data/$TAG-out.jsonl), \"timing\": $(tail -n 1 bench/data/$TAG-brevity.json)}"
   done
-  for dtype in float32 bfloat16; do
-    DTYPE=$dtype REPEAT=$r peak "$PY" bench/bart/bench_hf.py "$MODEL" "$INPUTS" "$case" 2>/dev/null > bench/data/line.json
-    sed "s/}\$/, \"peak_mib\": $(mem)}/" bench/data/line.json
+  for dtype in $HF_DTYPES; do
+    DTYPE=$dtype REPEAT=$r IDS_OUT=bench/data/$TAG-hf-out.jsonl peak "$PY" bench/bart/bench_hf.py "$MODEL" "$INPUTS" "$case" \
+      2>/dev/null > bench/data/line.json
+    same=""
+    if [ "$dtype" = float32 ] && [ -f bench/data/$TAG-out-float32.jsonl ]; then
+      same=", \"same_ids_as_brevity_float32\": $(same_ids bench/data/$TAG-out-float32.jsonl bench/data/$TAG-hf-out.jsonl)"
+    fi
+    sed "s/}\$/, \"peak_mib\": $(mem), \"others\": $(others)$same}/" bench/data/line.json
   done
-  for compute in float32 int8; do
-    REPEAT=$r peak "$PY" bench/bart/bench_ct2.py "$MODEL" "$INPUTS" "$case" "$compute" 2>/dev/null > bench/data/line.json
-    sed "s/}\$/, \"peak_mib\": $(mem)}/" bench/data/line.json
+  for compute in $CT2_TYPES; do
+    [ $ct2_ok = 1 ] || break
+    if REPEAT=$r peak "$PY" bench/bart/bench_ct2.py "$MODEL" "$INPUTS" "$case" "$compute" 2> bench/data/ct2-err.txt > bench/data/line.json; then
+      sed "s/}\$/, \"peak_mib\": $(mem), \"others\": $(others)}/" bench/data/line.json
+    else
+      ct2_ok=0
+      echo "{\"system\": \"ctranslate2/$compute\", \"case\": \"$case\", \"skipped\": \"$(tail -n 1 bench/data/ct2-err.txt | tr -d '"\\' | cut -c1-200)\"}"
+    fi
   done
 done
