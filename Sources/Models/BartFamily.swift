@@ -191,10 +191,15 @@ public final class BartFamilyModel: Seq2SeqModel, @unchecked Sendable {
             decoderPositions = Embedding(table: try dec.tensor("embed_positions.weight", shape: [p, d]))
             positionOffset = offset
         case .sinusoidal:
+            // transformers 5.24 uses a table stored in the checkpoint and computes it when absent (hub files
+            // have none)
             let p = config.maxPositionEmbeddings
-            let table = Tensor(PegasusPositions.table(positions: p, dim: d), shape: [p, d], on: backend)
-            encoderPositions = Embedding(table: table)
-            decoderPositions = encoderPositions
+            let computed = Tensor(PegasusPositions.table(positions: p, dim: d), shape: [p, d], on: backend)
+            func table(_ scope: WeightScope) throws -> Tensor {
+                scope.contains("embed_positions.weight") ? try scope.tensor("embed_positions.weight", shape: [p, d]) : computed
+            }
+            encoderPositions = Embedding(table: try table(enc))
+            decoderPositions = Embedding(table: try table(dec))
             positionOffset = 0
         }
         encoderEmbeddingNorm = layout.embeddingNorm ? try LayerNorm(enc.scope("layernorm_embedding"), dim: d) : nil
