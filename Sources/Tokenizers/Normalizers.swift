@@ -124,6 +124,8 @@ func loadStringOrRegex(_ c: Cfg) throws -> Pattern {
 struct PrecompiledCharsmap {
     let trie: [UInt32]
     let normalized: [UInt8]
+    /// The replacement of each ASCII byte on its own (a range of `normalized`), nil where it has none.
+    private var ascii = [Range<Int>?](repeating: nil, count: 128)
 
     init(base64: String, path: String) throws {
         guard let data = Data(base64Encoded: base64) else { throw TokenizerError("\(path): not valid base64") }
@@ -144,46 +146,85 @@ struct PrecompiledCharsmap {
         guard !t.isEmpty else { throw TokenizerError("\(path): empty trie") }
         trie = t
         normalized = Array(bytes[(4 + size)...])
-    }
-
-    /// darts-clone `commonPrefixSearch`: the values of every key that is a prefix of `key`.
-    func commonPrefixSearch<C: Collection>(_ key: C) -> [Int] where C.Element == UInt8 {
-        func offset(_ u: UInt32) -> Int { Int((u >> 10) << ((u & (1 << 9)) >> 6)) }
-        var results: [Int] = []
-        var pos = 0
-        var unit = trie[pos]
-        pos ^= offset(unit)
-        for c in key {
-            if c == 0 { break }
-            pos ^= Int(c)
-            guard pos < trie.count else { return results }
-            unit = trie[pos]
-            if (unit & ((1 << 31) | 0xFF)) != UInt32(c) { return results }
-            pos ^= offset(unit)
-            guard pos < trie.count else { return results }
-            if (unit >> 8) & 1 == 1 { results.append(Int(trie[pos] & ((1 << 31) - 1))) }
+        for b in 0..<128 {
+            var key = UInt8(b)
+            ascii[b] = withUnsafePointer(to: &key) { replacement(UnsafeBufferPointer(start: $0, count: 1)) }
         }
-        return results
     }
 
-    func transform<C: Collection>(_ chunk: C) -> [UInt8]? where C.Element == UInt8 {
-        guard let index = commonPrefixSearch(chunk).first, index < normalized.count else { return nil }
+    /// The value of the shortest key that is a prefix of `key` (darts-clone `commonPrefixSearch`'s first
+    /// result; a NUL byte ends the key).
+    private func firstMatch(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
+        trie.withUnsafeBufferPointer { t in
+            func offset(_ u: UInt32) -> Int { Int((u >> 10) << ((u & (1 << 9)) >> 6)) }
+            var pos = offset(t[0])
+            for c in key {
+                if c == 0 { return nil }
+                pos ^= Int(c)
+                guard pos < t.count else { return nil }
+                let unit = t[pos]
+                if (unit & ((1 << 31) | 0xFF)) != UInt32(c) { return nil }
+                pos ^= offset(unit)
+                guard pos < t.count else { return nil }
+                if (unit >> 8) & 1 == 1 { return Int(t[pos] & ((1 << 31) - 1)) }
+            }
+            return nil
+        }
+    }
+
+    /// The bytes of `normalized` that replace `chunk` (up to the next NUL), or nil when it has no entry.
+    private func replacement(_ chunk: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        guard let index = firstMatch(chunk), index < normalized.count else { return nil }
         var end = index
         while end < normalized.count && normalized[end] != 0 { end += 1 }
-        return Array(normalized[index..<end])
+        return index..<end
     }
 
+    /// Each grapheme cluster is replaced whole when it is shorter than 6 bytes and has an entry, else each
+    /// of its scalars that has one. Two ASCII scalars always have a cluster boundary between them except CR LF,
+    /// so an ASCII byte followed by another ASCII byte is looked up in `ascii` without finding clusters.
     func normalize(_ s: String) -> String {
+        var str = s
+        str.makeContiguousUTF8()
+        return str.utf8.withContiguousStorageIfAvailable { normalize(str, $0) } ?? str
+    }
+
+    private func normalize(_ s: String, _ buf: UnsafeBufferPointer<UInt8>) -> String {
+        let n = buf.count
         var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count)
-        for g in s {
-            let gb = Array(String(g).utf8)
-            if gb.count < 6, let n = transform(gb) { out.append(contentsOf: n); continue }
-            for c in g.unicodeScalars {
-                let cb = Array(String(c).utf8)
-                if let n = transform(cb) { out.append(contentsOf: n) } else { out.append(contentsOf: cb) }
-            }
+        var changed = false
+        var clean = 0  // buf[clean..<i] is copied through unchanged
+        func replace(_ at: Int, _ count: Int, with r: Range<Int>) {
+            if !changed { out.reserveCapacity(n + 16); changed = true }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[clean..<at]))
+            out.append(contentsOf: normalized[r])
+            clean = at + count
         }
+        var i = 0
+        while i < n {
+            let b = buf[i]
+            if b < 0x80 && (i + 1 == n || (buf[i + 1] < 0x80 && !(b == 0x0D && buf[i + 1] == 0x0A))) {
+                if let r = ascii[Int(b)] { replace(i, 1, with: r) }
+                i += 1
+                continue
+            }
+            // a grapheme cluster starts at i
+            let start = s.utf8.index(s.utf8.startIndex, offsetBy: i)
+            let end = min(s.utf8.distance(from: s.utf8.startIndex, to: s.index(after: start)), n)
+            if end - i < 6, let r = replacement(UnsafeBufferPointer(rebasing: buf[i..<end])) {
+                replace(i, end - i, with: r)
+            } else {
+                var j = i
+                while j < end {
+                    let w = min(utf8Length(buf[j]), end - j)
+                    if let r = replacement(UnsafeBufferPointer(rebasing: buf[j..<(j + w)])) { replace(j, w, with: r) }
+                    j += w
+                }
+            }
+            i = max(end, i + 1)
+        }
+        guard changed else { return s }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[clean..<n]))
         return String(decoding: out, as: UTF8.self)
     }
 }

@@ -41,8 +41,8 @@ enum Pattern {
 
     /// Contiguous (UTF-8 byte range, isMatch) covering `s`, as HF's `find_matches`.
     func findMatches(_ s: String) -> [(Range<Int>, Bool)] {
-        let bytes = Array(s.utf8)
-        if bytes.isEmpty { return [(0..<0, false)] }
+        let count = s.utf8.count
+        if count == 0 { return [(0..<0, false)] }
         var out: [(Range<Int>, Bool)] = []
         switch self {
         case .predicate(let f):
@@ -60,6 +60,7 @@ enum Pattern {
             if i > last { out.append((last..<i, false)) }
             return out
         case .literal(let lit):
+            let bytes = Array(s.utf8)
             let pat = Array(lit.utf8)
             if pat.isEmpty { return [(0..<s.unicodeScalars.count, false)] }
             var prev = 0
@@ -83,7 +84,7 @@ enum Pattern {
                 out.append((m, true))
                 prev = m.upperBound
             }
-            if prev != bytes.count { out.append((prev..<bytes.count, false)) }
+            if prev != count { out.append((prev..<count, false)) }
             return out
         }
     }
@@ -92,6 +93,14 @@ enum Pattern {
 /// Applies `behavior` to the matches of `pattern` in `s` (inverted when `invert`), returning the
 /// resulting pieces as byte ranges; empty pieces are dropped later by the caller.
 func splitRanges(_ s: String, _ pattern: Pattern, _ behavior: SplitBehavior, invert: Bool = false) -> [Range<Int>] {
+    if !invert, case .predicate(let f) = pattern {
+        // One scalar per match: the two behaviours WhitespaceSplit and Metaspace use, in one pass.
+        switch behavior {
+        case .removed: return scalarRuns(s, where: f)
+        case .mergedWithNext: return rangesStartingAtMatches(s, f)
+        default: break
+        }
+    }
     var matches = pattern.findMatches(s)
     if invert { matches = matches.map { ($0.0, !$0.1) } }
     var acc: [(Range<Int>, Bool)] = []
@@ -135,6 +144,40 @@ func splitRanges(_ s: String, _ pattern: Pattern, _ behavior: SplitBehavior, inv
     return acc.filter { !$0.1 }.map { $0.0 }
 }
 
+/// Byte ranges of the maximal runs of scalars for which `isMatch` is false (a split with `removed`).
+func scalarRuns(_ s: String, where isMatch: (Unicode.Scalar) -> Bool) -> [Range<Int>] {
+    var out: [Range<Int>] = []
+    var b = 0
+    var start = -1
+    for c in s.unicodeScalars {
+        if isMatch(c) {
+            if start >= 0 { out.append(start..<b); start = -1 }
+        } else if start < 0 {
+            start = b
+        }
+        b += UTF8.width(c)
+    }
+    if start >= 0 { out.append(start..<b) }
+    return out
+}
+
+/// Byte ranges that each begin at a match (a split with `merged_with_next` whose matches are single
+/// scalars: every match starts a piece, which runs to the next match), plus the text before the first.
+func rangesStartingAtMatches(_ s: String, _ isMatch: (Unicode.Scalar) -> Bool) -> [Range<Int>] {
+    var out: [Range<Int>] = []
+    var b = 0
+    var start = 0
+    for c in s.unicodeScalars {
+        if isMatch(c) && b > start {
+            out.append(start..<b)
+            start = b
+        }
+        b += UTF8.width(c)
+    }
+    if b > start { out.append(start..<b) }
+    return out
+}
+
 extension String {
     /// The substring of UTF-8 bytes `r` (always on scalar boundaries here).
     func utf8Slice(_ r: Range<Int>) -> String {
@@ -169,6 +212,9 @@ func pieces(_ s: String, _ ranges: [Range<Int>], atStart: Bool) -> [(String, Boo
 final class RegexPattern: @unchecked Sendable {
     let source: String
     let re: NSRegularExpression
+    /// `c{n,}` for one ASCII character `c` that is not a metacharacter (SentencePiece conversions' ` {2,}`):
+    /// matched without ICU as the runs of at least `n` bytes `c`, which is what the regex finds.
+    let run: (byte: UInt8, min: Int)?
 
     init(_ source: String, path: String) throws {
         self.source = source
@@ -177,9 +223,36 @@ final class RegexPattern: @unchecked Sendable {
         } catch {
             throw TokenizerError("\(path): invalid regular expression \"\(source)\"")
         }
+        run = Self.repeatedCharacter(source)
+    }
+
+    static func repeatedCharacter(_ source: String) -> (byte: UInt8, min: Int)? {
+        let u = Array(source.utf8)
+        guard u.count >= 5, u[0] >= 0x20, u[0] < 0x7F, !Array("\\^$.|?*+()[]{}#".utf8).contains(u[0]),
+              u[1] == UInt8(ascii: "{"), u[u.count - 2] == UInt8(ascii: ","), u[u.count - 1] == UInt8(ascii: "}") else { return nil }
+        let digits = u[2..<(u.count - 2)]
+        guard digits.count <= 6, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let n = Int(String(decoding: digits, as: UTF8.self)), n >= 1 else { return nil }
+        return (u[0], n)
     }
 
     func matches(in s: String) -> [Range<Int>] {
+        if let (c, n) = run {
+            var out: [Range<Int>] = []
+            var i = 0
+            var start = -1
+            for b in s.utf8 {
+                if b == c {
+                    if start < 0 { start = i }
+                } else if start >= 0 {
+                    if i - start >= n { out.append(start..<i) }
+                    start = -1
+                }
+                i += 1
+            }
+            if start >= 0 && i - start >= n { out.append(start..<i) }
+            return out
+        }
         let ns = s as NSString
         let results = re.matches(in: s, options: [], range: NSRange(location: 0, length: ns.length))
         if results.isEmpty { return [] }

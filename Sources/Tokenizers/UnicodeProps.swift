@@ -112,7 +112,12 @@ extension String {
 struct RawKey: Hashable {
     let s: String
     init(_ s: String) { self.s = s }
-    static func == (a: RawKey, b: RawKey) -> Bool { a.s.utf8.elementsEqual(b.s.utf8) }
+    static func == (a: RawKey, b: RawKey) -> Bool {
+        let x = a.s.utf8, y = b.s.utf8
+        guard x.count == y.count else { return false }
+        let fast = x.withContiguousStorageIfAvailable { p in y.withContiguousStorageIfAvailable { q in p.elementsEqual(q) } }
+        return (fast ?? nil) ?? x.elementsEqual(y)
+    }
     func hash(into h: inout Hasher) {
         var s = self.s
         s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }

@@ -8,7 +8,9 @@ final class UnigramModel: @unchecked Sendable {
     let byteFallback: Bool
     let minScore: Double
     let trie: ByteTrie
-    private var cache: [RawKey: [String]] = [:]
+    /// `pieces`' scores alone, for the lattice
+    let scores: [Double]
+    private var cache: [RawKey: [Token]] = [:]
     private let lock = Lock()
 
     convenience init(_ c: Cfg) throws {
@@ -39,6 +41,7 @@ final class UnigramModel: @unchecked Sendable {
         self.unkId = unkId
         self.byteFallback = byteFallback
         self.pieces = pieces
+        self.scores = pieces.map(\.1)
         self.tokenToIds = map
         self.minScore = minScore
         self.trie = trie
@@ -48,28 +51,8 @@ final class UnigramModel: @unchecked Sendable {
     func idToToken(_ id: Int) -> String? { id >= 0 && id < pieces.count ? pieces[id].0 : nil }
     var vocabSize: Int { pieces.count }
 
+    /// The best segmentation of `sentence` as tokens, cached for short inputs (HF's cache: 10,000 entries).
     func tokenize(_ sentence: String) throws -> [Token] {
-        let strs = try encode(sentence)
-        var out: [Token] = []
-        for s in strs {
-            if let id = tokenToIds[RawKey(s)] { out.append(Token(id: id, value: s)); continue }
-            if byteFallback {
-                var toks: [Token] = []
-                var ok = true
-                for b in s.utf8 {
-                    let bt = byteToken(b)
-                    guard let id = tokenToIds[RawKey(bt)] else { ok = false; break }
-                    toks.append(Token(id: id, value: bt))
-                }
-                if ok { out.append(contentsOf: toks); continue }
-            }
-            guard let u = unkId else { throw TokenizerError("model.unk_id: the Unigram model has no unknown token for \"\(s)\"") }
-            out.append(Token(id: u, value: s))
-        }
-        return out
-    }
-
-    func encode(_ sentence: String) throws -> [String] {
         if sentence.isEmpty { return [] }
         let key = RawKey(sentence)
         lock.lock()
@@ -84,7 +67,10 @@ final class UnigramModel: @unchecked Sendable {
         return result
     }
 
-    private func viterbi(_ sentence: String) throws -> [String] {
+    /// HF `encode_optimized` then `tokenize`: a piece the lattice took from the vocabulary keeps that id (the
+    /// trie, like `token_to_ids`, holds the last of duplicate pieces); consecutive unknowns are fused and
+    /// looked up as one string, else byte fallback, else the unknown token.
+    private func viterbi(_ sentence: String) throws -> [Token] {
         let bytes = Array(sentence.utf8)
         let size = bytes.count
         let unkScore = minScore - 10.0
@@ -98,7 +84,7 @@ final class UnigramModel: @unchecked Sendable {
             var hasSingle = false
             trie.commonPrefixSearch(bytes, from: pos) { len, id in
                 let end = pos + len
-                let cand = self.pieces[Int(id)].1 + here
+                let cand = self.scores[Int(id)] + here
                 if startsAt[end] < 0 || cand > bestScore[end] {
                     bestScore[end] = cand; startsAt[end] = pos; ids[end] = Int(id)
                 }
@@ -114,22 +100,38 @@ final class UnigramModel: @unchecked Sendable {
             }
             pos += mblen
         }
-        var results: [String] = []
-        var pendingUnk: [String] = []
+        var reversed: [Token] = []
+        var unkEnd = -1  // end of the run of unknown pieces being collected (backwards)
         var end = size
         while end > 0 {
             let start = startsAt[end]
-            let piece = String(decoding: bytes[start..<end], as: UTF8.self)
             if ids[end] == unkId {
-                pendingUnk.append(piece)
+                if unkEnd < 0 { unkEnd = end }
             } else {
-                if !pendingUnk.isEmpty { results.append(pendingUnk.reversed().joined()); pendingUnk = [] }
-                results.append(piece)
+                if unkEnd >= 0 { try appendUnknown(bytes[end..<unkEnd], to: &reversed); unkEnd = -1 }
+                reversed.append(Token(id: ids[end], value: String(decoding: bytes[start..<end], as: UTF8.self)))
             }
             end = start
         }
-        if !pendingUnk.isEmpty { results.append(pendingUnk.reversed().joined()) }
-        return results.reversed()
+        if unkEnd >= 0 { try appendUnknown(bytes[0..<unkEnd], to: &reversed) }
+        return reversed.reversed()
+    }
+
+    /// Appends (in reverse order) the tokens of a fused run of unknown pieces.
+    private func appendUnknown(_ run: ArraySlice<UInt8>, to reversed: inout [Token]) throws {
+        let s = String(decoding: run, as: UTF8.self)
+        if let id = tokenToIds[RawKey(s)] { reversed.append(Token(id: id, value: s)); return }
+        if byteFallback {
+            var toks: [Token] = []
+            for b in run {
+                let bt = byteToken(b)
+                guard let id = tokenToIds[RawKey(bt)] else { toks = []; break }
+                toks.append(Token(id: id, value: bt))
+            }
+            if !toks.isEmpty { reversed.append(contentsOf: toks.reversed()); return }
+        }
+        guard let u = unkId else { throw TokenizerError("model.unk_id: the Unigram model has no unknown token for \"\(s)\"") }
+        reversed.append(Token(id: u, value: s))
     }
 }
 
