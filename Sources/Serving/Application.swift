@@ -139,9 +139,9 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     router.get("openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: document)))
     }
-    router.get("docs") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.docsPage)))
-    }
+    // The interactive API docs (self-contained, CSP: nothing external).
+    let docs = ByteBuffer(string: DocsPage.html)
+    router.get("docs") { _, _ in WebPage.response(docs) }
 
     let inference = router.group()
     if !config.apiKeys.isEmpty { inference.add(middleware: APIKeyMiddleware(keys: Set(config.apiKeys))) }
