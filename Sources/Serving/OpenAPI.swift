@@ -33,6 +33,13 @@ enum OpenAPIDocument {
     "description": "Text summarization: abstractive with encoder-decoder transformers (BART family), or extractive (whole sentences ranked by sentence-embedding centrality with a redundancy penalty); a drop-in for the FastAPI and Axum services it was modelled on. Errors are {\"error\": {\"type\", \"field\", \"message\"}}."
   },
   "paths": {
+    "/": {
+      "get": {
+        "summary": "The playground: texts summarized from the browser as they stream (one HTML page, nothing loaded from elsewhere)",
+        "operationId": "playground",
+        "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
+      }
+    },
     "/health": {
       "get": {
         "summary": "Liveness",
