@@ -80,7 +80,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel); 
 <body>
 <header>
   <h1>Brevity playground</h1>
-  <nav><a href="docs">API docs</a></nav>
+  <nav><a href="docs" id="docs-link">API docs</a></nav>
   <p id="health" aria-live="polite">Reading /health…</p>
 </header>
 <main>
@@ -174,6 +174,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel); 
   // The page is served at the service's root; behind a path prefix it may be reached without the slash.
   const root = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
   const url = (path) => root + path;
+  $("docs-link").href = url("docs");
   const textsEl = $("texts"), form = $("form"), modeEl = $("mode");
   let health = null, running = null;
   const sample = "The city council approved a new budget on Tuesday, raising spending on schools and roads by eight percent. " +

@@ -200,6 +200,7 @@ class Playground:
         return f"{len(seen) - 1} token updates, then the result: {final!r} equals POST /summarize"
 
     def several_texts(self):
+        self.fill("text-0", TEXT_A)
         self.el("add-text").click()
         self.wait("#text-1", lambda: self.js("return !!document.getElementById('text-1');"))
         check(self.driver.switch_to.active_element.get_attribute("id") == "text-1", "Add text does not focus the new text")
