@@ -1,0 +1,112 @@
+"""huggingface_hub's InferenceClient against Brevity's Hugging Face shape.
+
+InferenceClient(base_url=URL) POSTs the task's input, {"inputs": text, "parameters": {...}}, to URL itself
+(not to a path under it), so URL is Brevity's endpoint, http://host:port/summarize; the server root
+answers that POST with 405. huggingface_hub 2.x sends the summarization parameters of the Hugging Face
+task spec: clean_up_tokenization_spaces, truncation, and generate_parameters, a nested object with the
+generation values (max_length, ...). Brevity reads the generation values from "parameters" itself (the
+transformers pipeline's flat shape) and ignores fields it does not know, so the client's generate_parameters
+do not reach generation. That step prints KNOWN GAP instead of failing while the client's summary equals
+POST /summarize without the values, passes once it equals POST /summarize with them, and fails otherwise.
+
+Usage: hf_inference_client_test.py http://127.0.0.1:PORT
+"""
+import http.server
+import json
+import sys
+import threading
+
+from huggingface_hub import InferenceClient
+
+from common import TEXT, check, post_json, raw_summary, run
+
+GENERATION = {"max_length": 12, "min_length": 4, "do_sample": False}
+
+
+def capture_request(generate_parameters):
+    """What the client sends: runs it against a local server that records the request."""
+    seen = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.update(method="POST", path=self.path, content_type=self.headers.get("Content-Type"),
+                        body=json.loads(body))
+            out = json.dumps([{"summary_text": "captured"}]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/summarize"
+        result = InferenceClient(base_url=url).summarization(TEXT, generate_parameters=generate_parameters)
+    finally:
+        server.shutdown()
+    check(result.summary_text == "captured", f"the client did not read [{{summary_text}}]: {result!r}")
+    return seen
+
+
+def main(base):
+    endpoint = base.rstrip("/") + "/summarize"
+    client = InferenceClient(base_url=endpoint)
+
+    def request_shape():
+        seen = capture_request(GENERATION)
+        expected = {"inputs": TEXT, "parameters": {"generate_parameters": GENERATION}}
+        check(seen.get("path") == "/summarize", f"the client posted to {seen.get('path')!r}, not the base URL's /summarize")
+        check(seen.get("content_type") == "application/json", f"Content-Type {seen.get('content_type')!r}")
+        check(seen.get("body") == expected, f"the client sent {json.dumps(seen.get('body'))}, expected {json.dumps(expected)}")
+        return "POST <base_url> " + json.dumps({"inputs": "...", "parameters": seen["body"]["parameters"]})
+
+    def default_parameters():
+        summary = client.summarization(TEXT).summary_text
+        expected = raw_summary(base, TEXT)
+        check(summary == expected, f"InferenceClient.summarization gave {summary!r}; POST /summarize gave {expected!r}")
+        return f"{len(summary)} characters, equal to POST /summarize"
+
+    def flat_parameters_raw():
+        # The shape Brevity reads generation values from: {"inputs", "parameters": {max_length, ...}}.
+        answer = post_json(base, "/summarize", {"inputs": TEXT, "parameters": GENERATION})
+        expected = raw_summary(base, TEXT, **GENERATION)
+        check(answer == [{"summary_text": expected}], f"HF shape answered {answer!r}; POST /summarize {expected!r}")
+        check(expected != raw_summary(base, TEXT), f"{GENERATION} does not change the summary; the test needs values that do")
+
+    def generate_parameters():
+        summary = client.summarization(TEXT, generate_parameters=GENERATION).summary_text
+        with_parameters = raw_summary(base, TEXT, **GENERATION)
+        if summary == with_parameters:
+            return f"generate_parameters {GENERATION} applied: equal to POST /summarize with them"
+        default = raw_summary(base, TEXT)
+        check(summary == default, f"InferenceClient.summarization(generate_parameters={GENERATION}) gave {summary!r}, "
+              f"neither POST /summarize with them ({with_parameters!r}) nor without ({default!r})")
+        print(f"hf-inference-client: KNOWN GAP: Brevity ignores parameters.generate_parameters {GENERATION} "
+              "(huggingface_hub's shape); the summary equals POST /summarize without them")
+        return "known gap, see above"
+
+    def server_root():
+        try:
+            InferenceClient(base_url=base).summarization(TEXT)
+        except Exception as error:  # noqa: BLE001
+            status = getattr(getattr(error, "response", None), "status_code", None)
+            check(status == 405, f"base_url at the server root failed with {type(error).__name__}: {error}")
+            return "base_url at the server root POSTs to / and gets 405: the base URL is .../summarize"
+        return "the server root answered the client too"
+
+    return run("hf-inference-client", [
+        ("the request InferenceClient(base_url=...).summarization sends", request_shape),
+        ("summary_text equals POST /summarize's summaries[0].text (no parameters)", default_parameters),
+        ("raw HF shape with flat parameters equals POST /summarize with them", flat_parameters_raw),
+        ("summarization(generate_parameters=...) against POST /summarize with them", generate_parameters),
+        ("InferenceClient(base_url=<server root>)", server_root),
+    ])
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main(sys.argv[1]) else 0)
