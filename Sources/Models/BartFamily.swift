@@ -226,27 +226,15 @@ public final class BartFamilyModel: Seq2SeqModel, @unchecked Sendable {
         guard !ids.isEmpty else { return [] }
         // positions restart at 0 for every input (+ BART's learned-position offset)
         let positions = inputs.flatMap { input in input.indices.map { $0 + positionOffset } }
-        var spans: [AttentionSpan] = []
-        var start = 0
-        for input in inputs {
-            require(!input.isEmpty && input.count <= maxPositions,
-                         "input of \(input.count) tokens (1...\(maxPositions) allowed)")
-            spans.append(AttentionSpan(queryStart: start, queryCount: input.count, keyIndex: 0, keyStart: start,
-                                       keyCount: input.count, causal: false))
-            start += input.count
-        }
+        let spans = Packing.encoderSpans(inputs, limit: maxPositions)
         // x: [ΣS, C]
         var x = shared.embedding(ids, scale: embedScale) + encoderPositions(positions)
         if let norm = encoderEmbeddingNorm { x = norm(x) }
         for layer in encoderLayers { x = layer(x, spans: spans) }
         if let norm = encoderFinalNorm { x = norm(x) }
         // cross-attention keys and values of every decoder layer, once per input
-        let crossK = decoderLayers.map { $0.crossAttn.k(x) }, crossV = decoderLayers.map { $0.crossAttn.v(x) }
-        return spans.map { s in
-            EncodedInput(length: s.queryCount, hidden: x.rowSlice(s.queryStart, s.queryCount),
-                         crossKeys: crossK.map { $0.rowSlice(s.queryStart, s.queryCount) },
-                         crossValues: crossV.map { $0.rowSlice(s.queryStart, s.queryCount) })
-        }
+        return Packing.split(x, crossKeys: decoderLayers.map { $0.crossAttn.k(x) },
+                             crossValues: decoderLayers.map { $0.crossAttn.v(x) }, spans: spans)
     }
 
     // MARK: decoder
@@ -257,17 +245,9 @@ public final class BartFamilyModel: Seq2SeqModel, @unchecked Sendable {
 
     public func decode(_ tokens: [[Int]], caches: inout [DecoderCache], encoded: [EncodedInput],
                        allPositions: Bool) -> Tensor {
-        require(tokens.count == caches.count && tokens.count == encoded.count, "decode: rows, caches and encoded inputs differ in number")
-        var rows: [(start: Int, count: Int)] = []
-        var positions: [Int] = []
-        var start = 0
-        for (i, t) in tokens.enumerated() {
-            require(!t.isEmpty && caches[i].length + t.count <= maxPositions,
-                         "decoder sequence longer than max_position_embeddings (\(maxPositions))")
-            rows.append((start, t.count))
-            positions += (0..<t.count).map { caches[i].length + $0 + positionOffset }
-            start += t.count
-        }
+        let rows = Packing.decoderRows(tokens, caches: caches, encoded: encoded.count, limit: maxPositions)
+        // positions continue each sequence's cache (+ BART's learned-position offset)
+        let positions = rows.indices.flatMap { i in (0..<rows[i].count).map { caches[i].length + $0 + positionOffset } }
         // x: [ΣT, C]
         var x = shared.embedding(tokens.flatMap { $0 }, scale: embedScale) + decoderPositions(positions)
         if let norm = decoderEmbeddingNorm { x = norm(x) }

@@ -101,3 +101,42 @@ public extension Seq2SeqModel {
         return min(limit, maxPositions)
     }
 }
+
+/// The packing every encoder-decoder shares (docs/architecture.md §1: inputs without padding).
+enum Packing {
+    /// One non-causal span per unpadded input over the packed rows [ΣS, C]. Lengths are checked with
+    /// errors before they reach a model; this trap only guards against a bug.
+    static func encoderSpans(_ inputs: [[Int]], limit: Int) -> [AttentionSpan] {
+        var spans: [AttentionSpan] = []
+        var start = 0
+        for input in inputs {
+            require(!input.isEmpty && input.count <= limit, "input of \(input.count) tokens (1...\(limit) allowed)")
+            spans.append(AttentionSpan(queryStart: start, queryCount: input.count, keyIndex: 0, keyStart: start,
+                                       keyCount: input.count, causal: false))
+            start += input.count
+        }
+        return spans
+    }
+
+    /// Each input's rows of the encoder output and of every decoder layer's cross-attention keys and values.
+    static func split(_ hidden: Tensor, crossKeys: [Tensor], crossValues: [Tensor], spans: [AttentionSpan]) -> [EncodedInput] {
+        spans.map { s in
+            EncodedInput(length: s.queryCount, hidden: hidden.rowSlice(s.queryStart, s.queryCount),
+                         crossKeys: crossKeys.map { $0.rowSlice(s.queryStart, s.queryCount) },
+                         crossValues: crossValues.map { $0.rowSlice(s.queryStart, s.queryCount) })
+        }
+    }
+
+    /// Where each sequence's new decoder tokens sit in the packed rows [ΣT, C]: (start, count) per sequence.
+    static func decoderRows(_ tokens: [[Int]], caches: [DecoderCache], encoded: Int, limit: Int) -> [(start: Int, count: Int)] {
+        require(tokens.count == caches.count && tokens.count == encoded, "decode: rows, caches and encoded inputs differ in number")
+        var rows: [(start: Int, count: Int)] = []
+        var start = 0
+        for (i, t) in tokens.enumerated() {
+            require(!t.isEmpty && caches[i].length + t.count <= limit, "decoder sequence longer than \(limit) positions")
+            rows.append((start, t.count))
+            start += t.count
+        }
+        return rows
+    }
+}

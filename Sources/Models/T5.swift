@@ -280,25 +280,14 @@ public final class T5ForConditionalGeneration: Seq2SeqModel, @unchecked Sendable
     public func encode(_ inputs: [[Int]]) -> [EncodedInput] {
         let ids = inputs.flatMap { $0 }
         guard !ids.isEmpty else { return [] }
-        var spans: [AttentionSpan] = []
-        var start = 0
-        for input in inputs {
-            require(!input.isEmpty && input.count <= maxPositions, "input of \(input.count) tokens (1...\(maxPositions) allowed)")
-            spans.append(AttentionSpan(queryStart: start, queryCount: input.count, keyIndex: 0, keyStart: start,
-                                       keyCount: input.count, causal: false))
-            start += input.count
-        }
+        let spans = Packing.encoderSpans(inputs, limit: maxPositions)
         // x: [ΣS, C]
         var x = shared.embedding(ids)
         for block in encoderBlocks { x = block(x, spans: spans, bias: encoderBias) }
         x = encoderFinalNorm(x)
         // cross-attention keys and values of every decoder layer, once per input: [ΣS, inner]
-        let crossK = decoderBlocks.map { $0.crossAttention.k(x) }, crossV = decoderBlocks.map { $0.crossAttention.v(x) }
-        return spans.map { s in
-            EncodedInput(length: s.queryCount, hidden: x.rowSlice(s.queryStart, s.queryCount),
-                         crossKeys: crossK.map { $0.rowSlice(s.queryStart, s.queryCount) },
-                         crossValues: crossV.map { $0.rowSlice(s.queryStart, s.queryCount) })
-        }
+        return Packing.split(x, crossKeys: decoderBlocks.map { $0.crossAttention.k(x) },
+                             crossValues: decoderBlocks.map { $0.crossAttention.v(x) }, spans: spans)
     }
 
     // MARK: decoder
@@ -309,14 +298,7 @@ public final class T5ForConditionalGeneration: Seq2SeqModel, @unchecked Sendable
 
     public func decode(_ tokens: [[Int]], caches: inout [DecoderCache], encoded: [EncodedInput],
                        allPositions: Bool) -> Tensor {
-        require(tokens.count == caches.count && tokens.count == encoded.count, "decode: rows, caches and encoded inputs differ in number")
-        var rows: [(start: Int, count: Int)] = []
-        var start = 0
-        for (i, t) in tokens.enumerated() {
-            require(!t.isEmpty && caches[i].length + t.count <= maxPositions, "decoder sequence longer than \(maxPositions) tokens")
-            rows.append((start, t.count))
-            start += t.count
-        }
+        let rows = Packing.decoderRows(tokens, caches: caches, encoded: encoded.count, limit: maxPositions)
         // x: [ΣT, C]; the decoder scales the final hidden state instead of the embeddings
         var x = shared.embedding(tokens.flatMap { $0 })
         for (l, block) in decoderBlocks.enumerated() {

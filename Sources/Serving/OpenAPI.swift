@@ -172,10 +172,11 @@ enum OpenAPIDocument {
           "early_stopping": {"oneOf": [{"type": ["boolean", "null"]}, {"const": "never"}]},
           "repetition_penalty": {"type": ["number", "null"], "exclusiveMinimum": 0},
           "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 9223372036854775807},
-          "truncation": {"enum": ["truncate", "chunk", "error", null], "description": "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422"},
+          "truncation": {"enum": ["truncate", "chunk", "error", "longest_first", "only_first", "only_second", "do_not_truncate", null], "description": "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422; the HF inference spec's values: longest_first, only_first and only_second cut, do_not_truncate is 422"},
           "mode": {"enum": "__MODES__", "description": "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"},
           "num_sentences": {"type": ["integer", "null"], "minimum": 1, "maximum": 10000, "description": "Extractive: sentences to keep"},
           "ratio": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "description": "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"},
+          "generate_parameters": {"type": ["object", "null"], "description": "The Hugging Face shape only (parameters.generate_parameters, what huggingface_hub's InferenceClient.summarization sends): generation values with these names, under the ones given directly in parameters"},
           "prefix": {"type": ["string", "null"], "maxLength": 1000, "description": "Abstractive: text put before every input; left out, the model's task prefix (config.json task_specific_params.summarization.prefix, \"summarize: \" for T5); \"\" for none"},
           "strategy": {"enum": ["position", "pacsum", "centrality", "lead", null], "description": "Extractive: how sentences are chosen. position (default): the cleaned document's informative sentences in order, the best on news (BENCHMARKS.md); pacsum: directed centrality over sentence embeddings; centrality: mean cosine with maximal marginal relevance; lead: the first sentences"}
         },

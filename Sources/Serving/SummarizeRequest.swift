@@ -12,7 +12,19 @@ public enum SummaryMode: String, Sendable, CaseIterable { case abstractive, extr
 /// FastAPI and serde models do, so their clients work unchanged.
 public struct SummarizeRequest {
     public enum Shape: Sendable { case originals, huggingFace }
-    public enum Truncation: String, Sendable { case truncate, chunk, error }
+    public enum Truncation: String, Sendable {
+        case truncate, chunk, error
+
+        /// The HF inference spec's values (one text, so every cutting strategy cuts it; do_not_truncate
+        /// leaves a text past the window an error, as transformers fails on it).
+        init?(huggingFace value: String) {
+            switch value {
+            case "longest_first", "only_first", "only_second": self = .truncate
+            case "do_not_truncate": self = .error
+            default: return nil
+            }
+        }
+    }
 
     public var shape: Shape
     public var texts: [String]
@@ -56,6 +68,13 @@ public struct SummarizeRequest {
             case let p as [String: Any]: params = p
             default: throw APIError.invalid("parameters", "must be an object")
             }
+            // huggingface_hub's InferenceClient.summarization nests generation values here (the HF
+            // inference spec's SummarizationParameters); a value also given flat wins
+            switch params["generate_parameters"] {
+            case nil, is NSNull: break
+            case let g as [String: Any]: params.merge(g) { flat, _ in flat }
+            default: throw APIError.invalid("parameters.generate_parameters", "must be an object")
+            }
             try checkTexts(req.texts, field: "inputs", maxTexts: maxTexts)
         } else {
             guard let texts = obj["texts"], !(texts is NSNull) else { throw APIError.invalid("texts", "required: a list of texts to summarize") }
@@ -64,8 +83,9 @@ public struct SummarizeRequest {
             params = obj
         }
         if let t = params["truncation"] ?? obj["truncation"], !(t is NSNull) {
-            guard let s = t as? String, let mode = Truncation(rawValue: s) else {
-                throw APIError.invalid("truncation", "must be \"truncate\", \"chunk\" or \"error\"")
+            guard let s = t as? String, let mode = Truncation(rawValue: s) ?? Truncation(huggingFace: s) else {
+                throw APIError.invalid("truncation", "must be \"truncate\", \"chunk\" or \"error\" (or the HF inference spec's "
+                                       + "\"longest_first\", \"only_first\", \"only_second\", \"do_not_truncate\")")
             }
             req.truncation = mode
         }

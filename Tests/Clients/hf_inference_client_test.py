@@ -5,9 +5,9 @@ InferenceClient(base_url=URL) POSTs the task's input, {"inputs": text, "paramete
 answers that POST with 405. huggingface_hub 2.x sends the summarization parameters of the Hugging Face
 task spec: clean_up_tokenization_spaces, truncation, and generate_parameters, a nested object with the
 generation values (max_length, ...). Brevity reads the generation values from "parameters" itself (the
-transformers pipeline's flat shape) and ignores fields it does not know, so the client's generate_parameters
-do not reach generation. That step prints KNOWN GAP instead of failing while the client's summary equals
-POST /summarize without the values, passes once it equals POST /summarize with them, and fails otherwise.
+transformers pipeline's flat shape) and from parameters.generate_parameters, which
+are merged under the flat ones (a value given in both places is the flat one's); the client's summary must
+equal POST /summarize with the same values.
 
 Usage: hf_inference_client_test.py http://127.0.0.1:PORT
 """
@@ -81,14 +81,15 @@ def main(base):
     def generate_parameters():
         summary = client.summarization(TEXT, generate_parameters=GENERATION).summary_text
         with_parameters = raw_summary(base, TEXT, **GENERATION)
-        if summary == with_parameters:
-            return f"generate_parameters {GENERATION} applied: equal to POST /summarize with them"
-        default = raw_summary(base, TEXT)
-        check(summary == default, f"InferenceClient.summarization(generate_parameters={GENERATION}) gave {summary!r}, "
-              f"neither POST /summarize with them ({with_parameters!r}) nor without ({default!r})")
-        print(f"hf-inference-client: KNOWN GAP: Brevity ignores parameters.generate_parameters {GENERATION} "
-              "(huggingface_hub's shape); the summary equals POST /summarize without them")
-        return "known gap, see above"
+        check(summary == with_parameters, f"InferenceClient.summarization(generate_parameters={GENERATION}) gave {summary!r}; "
+              f"POST /summarize with them gave {with_parameters!r}")
+        return f"generate_parameters {GENERATION} applied: equal to POST /summarize with them"
+
+    def truncation_values():
+        # the HF spec's truncation values are accepted: cutting strategies cut, do_not_truncate refuses
+        summary = client.summarization(TEXT, truncation="longest_first", generate_parameters=GENERATION).summary_text
+        check(summary == raw_summary(base, TEXT, **GENERATION), f"truncation=longest_first changed the summary: {summary!r}")
+        return "truncation=longest_first accepted"
 
     def server_root():
         try:
@@ -104,6 +105,7 @@ def main(base):
         ("summary_text equals POST /summarize's summaries[0].text (no parameters)", default_parameters),
         ("raw HF shape with flat parameters equals POST /summarize with them", flat_parameters_raw),
         ("summarization(generate_parameters=...) against POST /summarize with them", generate_parameters),
+        ("the HF spec's truncation values", truncation_values),
         ("InferenceClient(base_url=<server root>)", server_root),
     ])
 

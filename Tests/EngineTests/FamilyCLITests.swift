@@ -11,6 +11,11 @@ import XCTest
 
 final class FamilyCLITests: XCTestCase {
     func summarize(_ model: URL, _ args: [String], texts: [String]) throws -> (status: Int32, lines: [[String: Any]], err: String) {
+        try summarize(model, args, lines: try texts.map { String(decoding: try JSONSerialization.data(withJSONObject: ["text": $0]), as: UTF8.self) })
+    }
+
+    /// `brevity summarize --format jsonl` with these input lines; the output lines parsed.
+    func summarize(_ model: URL, _ args: [String], lines stdin: [String]) throws -> (status: Int32, lines: [[String: Any]], err: String) {
         let p = Process()
         p.executableURL = try brevityBinary()
         p.arguments = ["summarize", "--model", model.path, "--max-batch-size", "3"] + args
@@ -19,7 +24,6 @@ final class FamilyCLITests: XCTestCase {
         p.standardOutput = outPipe
         p.standardError = errPipe
         try p.run()
-        let stdin = try texts.map { String(decoding: try JSONSerialization.data(withJSONObject: ["text": $0]), as: UTF8.self) }
         inPipe.fileHandleForWriting.write(Data((stdin.joined(separator: "\n") + "\n").utf8))
         try inPipe.fileHandleForWriting.close()
         let out = outPipe.fileHandleForReading.readDataToEndOfFile()
@@ -58,4 +62,28 @@ final class FamilyCLITests: XCTestCase {
     func testT5FolderWithTaskPrefixEqualsTransformers() throws { try checkRequests("t5-e2e") }
 
     func testPegasusFolderWithOnlySpieceModelEqualsTransformers() throws { try checkRequests("pegasus-e2e") }
+
+    /// Every family's tiny model through the CLI with pre-tokenized inputs: FLAN-T5's gated feed-forward
+    /// and untied head, T5's relative buckets, Pegasus' sinusoidal positions, each on three recorded settings
+    /// (the folder gets the T5 tokenizer only to decode; inputs are ids).
+    func testTinyModelsOfEveryFamilyThroughTheCLI() throws {
+        for name in ["pegasus-tiny", "t5-tiny", "flan-t5-tiny"] {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("brevity-family-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let src = Fixtures.seq2seq.appendingPathComponent(name)
+            for f in try FileManager.default.contentsOfDirectory(atPath: src.path) where f.hasSuffix(".json") || f.hasSuffix(".safetensors") {
+                try FileManager.default.copyItem(at: src.appendingPathComponent(f), to: dir.appendingPathComponent(f))
+            }
+            try FileManager.default.copyItem(at: Fixtures.seq2seq.appendingPathComponent("t5-e2e/tokenizer.json"),
+                                             to: dir.appendingPathComponent("tokenizer.json"))
+            for setting in try GenerateSetting.load(name) where ["defaults", "greedy_penalties", "beam3_early_false"].contains(setting.name) {
+                let params = String(decoding: try JSONSerialization.data(withJSONObject: setting.params), as: UTF8.self)
+                let stdin = try setting.inputs.map { String(decoding: try JSONSerialization.data(withJSONObject: ["input_ids": $0]), as: UTF8.self) }
+                let r = try summarize(dir, ["--params", params], lines: stdin)
+                XCTAssertEqual(r.status, 0, r.err)
+                XCTAssertEqual(r.lines.map { ints($0["token_ids"]) }, setting.expected.map { $0[0] }, "\(name) \(setting.name)")
+            }
+        }
+    }
 }

@@ -157,23 +157,17 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
-        require(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
-        requireOwn(a, b, op: "add")
-        return locked {
-            let y = empty(a.shape)
-            gpu.launch(kernel("add"), grid: Self.elementGrid(a.count), block: 256, sharedBytes: 0, KernelArguments([
-                .pointer(Self.address(a)), .pointer(Self.address(b)), .pointer(Self.address(y)), .int64(Int64(a.count))]))
-            return y
-        }
-    }
+    public func add(_ a: Tensor, _ b: Tensor) -> Tensor { elementwise("add", a, b, op: "add") }
 
-    public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor {
-        require(a.count == b.count, "multiply: \(a.shape) vs \(b.shape)")
-        requireOwn(a, b, op: "multiply")
+    public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor { elementwise("mul", a, b, op: "multiply") }
+
+    /// y = a ∘ b element by element with kernel `name` (add, mul).
+    private func elementwise(_ name: String, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
+        require(a.count == b.count, "\(op): \(a.shape) vs \(b.shape)")
+        requireOwn(a, b, op: op)
         return locked {
             let y = empty(a.shape)
-            gpu.launch(kernel("mul"), grid: Self.elementGrid(a.count), block: 256, sharedBytes: 0, KernelArguments([
+            gpu.launch(kernel(name), grid: Self.elementGrid(a.count), block: 256, sharedBytes: 0, KernelArguments([
                 .pointer(Self.address(a)), .pointer(Self.address(b)), .pointer(Self.address(y)), .int64(Int64(a.count))]))
             return y
         }
