@@ -16,31 +16,11 @@ MINILM=models/all-MiniLM-L6-v2
 for tool in chromium chromedriver; do
   command -v "$tool" >/dev/null || { echo "browser-test: $tool is missing (make browser-deps installs chromium and chromium-driver)" >&2; exit 2; }
 done
-if ! cmp -s Tests/Browser/requirements.txt "$VENV/requirements.txt" || ! "$VENV/bin/python" -c "import selenium" 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet -r Tests/Browser/requirements.txt
-  cp Tests/Browser/requirements.txt "$VENV/requirements.txt"
-fi
-
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-args=(serve --model "$MODEL" --host 127.0.0.1 --port "$PORT" --log-level warning)
+. scripts/serve-loopback.sh
+venv_from browser-test "$VENV" Tests/Browser/requirements.txt selenium
+args=(--model "$MODEL")
 if [ -f "$MINILM/model.safetensors" ]; then args+=(--extractive-model "$MINILM"); fi
-LOG=$(mktemp)
-"$BIN" "${args[@]}" >"$LOG" 2>&1 &
-SERVER=$!
-trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true; rm -f "$LOG"' EXIT
-echo "browser-test: $BIN ${args[*]}"
-ready=
-for _ in $(seq 1200); do   # 120 s
-  if curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1; then ready=1; break; fi
-  kill -0 "$SERVER" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$ready" ]; then
-  echo "browser-test: FAIL: the service did not become ready on port $PORT; its log:" >&2
-  cat "$LOG" >&2
-  exit 1
-fi
+serve_on_loopback browser-test "$BIN" "${args[@]}"
 status=0
 "$VENV/bin/python" Tests/Browser/playground_test.py "http://127.0.0.1:$PORT/" "$@" || status=$?
 if [ "$status" -ne 0 ]; then
