@@ -114,15 +114,18 @@ public struct ServerConfig: Sendable {
         dtypeGiven = s.lowercased() != "auto"
     }
 
-    /// The weights' type on a GPU or the CPU: DTYPE when given, else float32 on a CPU and float16 on a
-    /// GPU (the originals' default there).
-    public func weightType(onGPU: Bool) throws -> DType {
-        try Self.weightType(named: dtypeGiven ? dtype : nil, onGPU: onGPU)
+    /// The weights' type on a GPU or the CPU: DTYPE when given, else float32 on a CPU and on a GPU
+    /// float16 (the originals' default there), or bfloat16 for T5 (`modelType` t5: T5 v1.1 and FLAN-T5
+    /// overflow float16's range in their feed-forward outputs, which transformers keeps in float32).
+    public func weightType(onGPU: Bool, modelType: String? = nil) throws -> DType {
+        try Self.weightType(named: dtypeGiven ? dtype : nil, onGPU: onGPU, modelType: modelType)
     }
 
     /// The same for a DTYPE value as given (nil, empty or `auto`: the device's default).
-    public static func weightType(named name: String?, onGPU: Bool) throws -> DType {
-        guard let name, !name.isEmpty, name.lowercased() != "auto" else { return onGPU ? .f16 : .f32 }
+    public static func weightType(named name: String?, onGPU: Bool, modelType: String? = nil) throws -> DType {
+        guard let name, !name.isEmpty, name.lowercased() != "auto" else {
+            return onGPU ? (modelType == "t5" ? .bf16 : .f16) : .f32
+        }
         return try parseWeightType(name)
     }
 

@@ -78,9 +78,9 @@ func weightType(_ name: String?) throws -> DType {
 }
 
 /// `--device` / DEVICE and `--dtype` / DTYPE for the commands: the CPU backend, or a GPU that passed the
-/// start-up self-test (float16 there unless a type is given; int8 is CPU-only). `auto` falls back to the
+/// start-up self-test (float16 there, bfloat16 for T5, unless a type is given; int8 is CPU-only). `auto` falls back to the
 /// CPU with a note on standard error; `cuda` makes any reason an error.
-func chooseBackend(device: String?, dtype: String?) throws -> (backend: any Backend, type: DType) {
+func chooseBackend(device: String?, dtype: String?, modelType: String? = nil) throws -> (backend: any Backend, type: DType) {
     let env = ProcessInfo.processInfo.environment
     let cpuType = try weightType(dtype)
     let choice: DeviceChoice
@@ -90,7 +90,7 @@ func chooseBackend(device: String?, dtype: String?) throws -> (backend: any Back
     let gpu: CUDADevice?
     do { gpu = try choice.resolve().device } catch { throw ValidationError("--device cuda: \(error)") }
     guard let gpu else { return (CPUBackend.shared, cpuType) }
-    let type = try ServerConfig.weightType(named: dtype ?? env["DTYPE"], onGPU: true)
+    let type = try ServerConfig.weightType(named: dtype ?? env["DTYPE"], onGPU: true, modelType: modelType)
     let placed: Result<CUDABackend, Error>
     do { placed = try CUDAStartup.place(gpu, choice: choice, dtype: type) } catch { throw ValidationError("--device cuda: \(error)") }
     switch placed {

@@ -2,6 +2,7 @@ import Extractive
 import Foundation
 import Hub
 import Logging
+import Models
 import Serving
 import Tensor
 
@@ -41,7 +42,7 @@ struct ServeModelChoice {
 
         var abstractive: SummarizationEngine?
         var extractive: ExtractiveModel?
-        let (backend, weightType, deviceReason) = try placement()
+        let (backend, weightType, deviceReason) = try placement(modelType: try? ModelRegistry.modelType(folder: folder))
         if SentenceTransformerEmbedder.isSentenceTransformerFolder(folder) {
             extractive = try loadExtractive(folder, name: name, backend: backend, weightType: weightType)
             reason += "; it is a sentence-embedding model, so summaries are extractive"
@@ -71,12 +72,12 @@ struct ServeModelChoice {
     }
 
     /// Where the models run: the GPU chosen at start-up when it passes the self-test against the CPU (DTYPE
-    /// float16 unless given; int8 is CPU-only), else the CPU. With `--device cuda` a GPU that
+    /// float16, bfloat16 for T5, unless given; int8 is CPU-only), else the CPU. With `--device cuda` a GPU that
     /// cannot be used is an error; with `auto` the CPU serves and the reason says why.
-    private func placement() throws -> (backend: any Backend, weightType: DType, reason: String?) {
+    private func placement(modelType: String?) throws -> (backend: any Backend, weightType: DType, reason: String?) {
         let cpuType = try config.weightType(onGPU: false)
         guard let gpu = config.gpu else { return (CPUBackend.shared, cpuType, nil) }
-        let type = try config.weightType(onGPU: true)
+        let type = try config.weightType(onGPU: true, modelType: modelType)
         let t0 = Date()
         let placed: Result<CUDABackend, Error>
         do { placed = try CUDAStartup.place(gpu, choice: config.device, dtype: type) } catch { throw ConfigError("--device cuda: \(error)") }

@@ -39,7 +39,7 @@ struct SummarizeCommand: AsyncParsableCommand {
     @Option(help: "Weights' type: float32, bfloat16, float16, int8 (default: DTYPE, else float32).")
     var dtype: String?
 
-    @Option(help: "cpu, cuda or auto (default: DEVICE, else auto: a GPU when one is usable, with float16 unless --dtype says otherwise).")
+    @Option(help: "cpu, cuda or auto (default: DEVICE, else auto: a GPU when one is usable, with float16 (bfloat16 for T5) unless --dtype says otherwise).")
     var device: String?
 
     @Argument(help: "With --format text: files to summarize (standard input when none).")
@@ -68,7 +68,7 @@ struct SummarizeCommand: AsyncParsableCommand {
         var chosenType = DType.f32
         let tokenizer: Tokenizer
         do {
-            let (backend, type) = try chooseBackend(device: device, dtype: dtype)
+            let (backend, type) = try chooseBackend(device: device, dtype: dtype, modelType: try? ModelRegistry.modelType(folder: folder))
             chosenType = type
             engine = try ModelRegistry.load(folder: folder, backend: backend, weightType: type)
             config = try GenerationConfig.model(folder: folder).resolve(request: request, maxPositions: engine.maxPositions)

@@ -56,5 +56,10 @@ final class DTypeServiceTests: XCTestCase {
         XCTAssertEqual(try c.weightType(onGPU: false), .f32)
         // int8 is refused by the CUDA backend at start-up (auto then serves on the CPU)
         XCTAssertEqual(try ServerConfig.fromEnvironment(["DTYPE": "int8"]).weightType(onGPU: true), .int8)
+        // T5 on a GPU defaults to bfloat16 (float16 overflows in v1.1/FLAN-T5), a given DTYPE still wins
+        XCTAssertEqual(try c.weightType(onGPU: true, modelType: "t5"), .bf16)
+        XCTAssertEqual(try c.weightType(onGPU: false, modelType: "t5"), .f32)
+        XCTAssertEqual(try c.weightType(onGPU: true, modelType: "pegasus"), .f16)
+        XCTAssertEqual(try ServerConfig.fromEnvironment(["DTYPE": "fp16"]).weightType(onGPU: true, modelType: "t5"), .f16)
     }
 }
