@@ -82,9 +82,6 @@ public struct BartConfig: Codable, Sendable {
         }
     }
 
-    /// mBART and Pegasus normalize before each block and after each stack.
-    public var preNorm: Bool { modelType != "bart" }
-
     /// How the BART family's stacks differ by model type.
     var layout: BartFamilyLayout {
         switch modelType {

@@ -112,25 +112,14 @@ struct BartDecoderLayer {
                         encoded: [EncodedInput]) -> Tensor {
         // self-attention over each row's cache plus its new tokens (causal)
         var h = preNorm ? selfAttnNorm(x) : x
-        let k = selfAttn.k(h), v = selfAttn.v(h)
-        var spans: [AttentionSpan] = []
-        for (i, row) in rows.enumerated() {
-            caches[i].write(layer: layer, keys: k, values: v, sourceRow: row.start, count: row.count)
-            spans.append(AttentionSpan(queryStart: row.start, queryCount: row.count, keyIndex: i,
-                                       keyCount: caches[i].length + row.count, causal: true))
-        }
-        let layerCaches = caches.map { $0.layer(layer) }
-        var x = x + selfAttn.attend(h, keys: layerCaches.map(\.keys), values: layerCaches.map(\.values), spans: spans)
+        let own = Packing.selfAttention(layer: layer, keys: selfAttn.k(h), values: selfAttn.v(h), rows: rows, caches: &caches)
+        var x = x + selfAttn.attend(h, keys: own.keys, values: own.values, spans: own.spans)
         if !preNorm { x = selfAttnNorm(x) }
 
         // cross-attention over the row's encoder output (keys and values computed once per input)
         h = preNorm ? crossAttnNorm(x) : x
-        spans = rows.enumerated().map { i, row in
-            AttentionSpan(queryStart: row.start, queryCount: row.count, keyIndex: i, keyCount: encoded[i].length,
-                          causal: false)
-        }
-        x = x + crossAttn.attend(h, keys: encoded.map { $0.crossKeys[layer] }, values: encoded.map { $0.crossValues[layer] },
-                                 spans: spans)
+        let cross = Packing.crossAttention(layer: layer, rows: rows, encoded: encoded)
+        x = x + crossAttn.attend(h, keys: cross.keys, values: cross.values, spans: cross.spans)
         if !preNorm { x = crossAttnNorm(x) }
 
         h = preNorm ? finalNorm(x) : x

@@ -34,17 +34,21 @@ public enum ModelRegistry {
     public enum Role: String, Sendable {
         case summarizer          // encoder-decoder generation (abstractive mode)
         case sentenceEncoder     // sentence embeddings (extractive mode)
+
+        /// "summarizer", "sentence encoder".
+        public var name: String { self == .summarizer ? "summarizer" : "sentence encoder" }
     }
 
     public struct Architecture: Sendable {
         public let role: Role
-        let build: @Sendable (Data, WeightStore) throws -> Any
+        /// config.json's bytes, its path (for errors), the checkpoint -> the model
+        let build: @Sendable (Data, String, WeightStore) throws -> Any
 
-        static func summarizer<M: ConfiguredModel & Seq2SeqModel>(_ type: M.Type) -> Architecture {
-            Architecture(role: .summarizer) { json, weights in try M(config: try decode(M.Config.self, json), weights: weights) }
-        }
-        static func sentenceEncoder<M: ConfiguredModel>(_ type: M.Type) -> Architecture {
-            Architecture(role: .sentenceEncoder) { json, weights in try M(config: try decode(M.Config.self, json), weights: weights) }
+        static func summarizer<M: ConfiguredModel & Seq2SeqModel>(_ type: M.Type) -> Architecture { of(M.self, role: .summarizer) }
+        static func sentenceEncoder<M: ConfiguredModel>(_ type: M.Type) -> Architecture { of(M.self, role: .sentenceEncoder) }
+
+        private static func of<M: ConfiguredModel>(_ type: M.Type, role: Role) -> Architecture {
+            Architecture(role: role) { json, path, weights in try M(config: try decode(M.Config.self, json, path: path), weights: weights) }
         }
     }
 
@@ -58,10 +62,7 @@ public enum ModelRegistry {
 
     /// "bart, mbart, pegasus, t5 (summarizers); bert (sentence encoders)".
     public static var supportedDescription: String {
-        func names(_ role: Role) -> String {
-            architectures.filter { $0.value.role == role }.keys.sorted().joined(separator: ", ")
-        }
-        return "\(names(.summarizer)) (summarizers); \(names(.sentenceEncoder)) (sentence encoders)"
+        [Role.summarizer, .sentenceEncoder].map { "\(supported($0).joined(separator: ", ")) (\($0.name)s)" }.joined(separator: "; ")
     }
 
     public static func supported(_ role: Role) -> [String] {
@@ -83,31 +84,34 @@ public enum ModelRegistry {
 
     /// The `model_type` of config.json in `folder` (BART's when absent, as transformers' BartConfig).
     public static func modelType(folder: URL) throws -> String {
-        let json = try configData(folder)
+        try modelType(try configData(folder), path: configPath(folder))
+    }
+
+    static func modelType(_ json: Data, path: String) throws -> String {
         guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
-            throw ModelError.invalidConfig("\(folder.appendingPathComponent("config.json").path) is not a JSON object")
+            throw ModelError.invalidConfig("\(path) is not a JSON object")
         }
         return object["model_type"] as? String ?? "bart"
     }
 
     static func build(folder: URL, role: Role, backend: any Backend, weightType: DType) throws -> Any {
-        let type = try modelType(folder: folder)
+        let json = try configData(folder), path = configPath(folder)
+        let type = try modelType(json, path: path)
         guard let arch = architectures[type] else {
             throw ModelError.unsupported("model_type '\(type)' is not supported (supported: \(supportedDescription))")
         }
         guard arch.role == role else {
-            throw ModelError.unsupported("model_type '\(type)' is a \(arch.role == .summarizer ? "summarizer" : "sentence encoder"), not a \(role == .summarizer ? "summarizer" : "sentence encoder") (supported: \(supportedDescription))")
+            throw ModelError.unsupported("model_type '\(type)' is a \(arch.role.name), not a \(role.name) (supported: \(supportedDescription))")
         }
-        let json = try configData(folder)
-        return try arch.build(json, try WeightStore(folder: folder, backend: backend, weightType: weightType))
+        return try arch.build(json, path, try WeightStore(folder: folder, backend: backend, weightType: weightType))
     }
 
     /// config.json in `folder` decoded as `type`.
     public static func decodeConfig<C: Decodable>(_ type: C.Type, folder: URL) throws -> C {
-        try decode(type, try configData(folder), path: folder.appendingPathComponent("config.json").path)
+        try decode(type, try configData(folder), path: configPath(folder))
     }
 
-    static func decode<C: Decodable>(_ type: C.Type, _ json: Data, path: String = "config.json") throws -> C {
+    static func decode<C: Decodable>(_ type: C.Type, _ json: Data, path: String) throws -> C {
         do {
             return try JSONDecoder().decode(type, from: json)
         } catch let e as ModelError {
@@ -116,6 +120,8 @@ public enum ModelRegistry {
             throw ModelError.invalidConfig("\(path): \(error)")
         }
     }
+
+    static func configPath(_ folder: URL) -> String { folder.appendingPathComponent("config.json").path }
 
     static func configData(_ folder: URL) throws -> Data {
         let url = folder.appendingPathComponent("config.json")

@@ -139,4 +139,28 @@ enum Packing {
         }
         return rows
     }
+
+    /// Self-attention over each sequence's cache: appends the rows' new keys and values [ΣT, W] to their
+    /// caches at `layer` and returns the causal spans (the new tokens are the last keys) with the layer's
+    /// key and value sets.
+    static func selfAttention(layer: Int, keys k: Tensor, values v: Tensor, rows: [(start: Int, count: Int)],
+                              caches: inout [DecoderCache]) -> (spans: [AttentionSpan], keys: [Tensor], values: [Tensor]) {
+        var spans: [AttentionSpan] = []
+        for (i, row) in rows.enumerated() {
+            caches[i].write(layer: layer, keys: k, values: v, sourceRow: row.start, count: row.count)
+            spans.append(AttentionSpan(queryStart: row.start, queryCount: row.count, keyIndex: i,
+                                       keyCount: caches[i].length + row.count, causal: true))
+        }
+        let layerCaches = caches.map { $0.layer(layer) }
+        return (spans, layerCaches.map(\.keys), layerCaches.map(\.values))
+    }
+
+    /// Cross-attention of each sequence's new tokens over its input's encoder keys and values at `layer`.
+    static func crossAttention(layer: Int, rows: [(start: Int, count: Int)], encoded: [EncodedInput])
+        -> (spans: [AttentionSpan], keys: [Tensor], values: [Tensor]) {
+        let spans = rows.enumerated().map { i, row in
+            AttentionSpan(queryStart: row.start, queryCount: row.count, keyIndex: i, keyCount: encoded[i].length, causal: false)
+        }
+        return (spans, encoded.map { $0.crossKeys[layer] }, encoded.map { $0.crossValues[layer] })
+    }
 }

@@ -203,22 +203,12 @@ struct T5DecoderBlock {
     func callAsFunction(_ x: Tensor, layer: Int, rows: [(start: Int, count: Int)], caches: inout [DecoderCache],
                         encoded: [EncodedInput], bias: RelativePositionBias) -> Tensor {
         var h = selfNorm(x)
-        let k = selfAttention.k(h), v = selfAttention.v(h)
-        var spans: [AttentionSpan] = []
-        for (i, row) in rows.enumerated() {
-            caches[i].write(layer: layer, keys: k, values: v, sourceRow: row.start, count: row.count)
-            spans.append(AttentionSpan(queryStart: row.start, queryCount: row.count, keyIndex: i,
-                                       keyCount: caches[i].length + row.count, causal: true))
-        }
-        let layerCaches = caches.map { $0.layer(layer) }
-        var x = x + selfAttention.attend(h, keys: layerCaches.map(\.keys), values: layerCaches.map(\.values), spans: spans, bias: bias)
+        let own = Packing.selfAttention(layer: layer, keys: selfAttention.k(h), values: selfAttention.v(h), rows: rows, caches: &caches)
+        var x = x + selfAttention.attend(h, keys: own.keys, values: own.values, spans: own.spans, bias: bias)
 
         h = crossNorm(x)
-        spans = rows.enumerated().map { i, row in
-            AttentionSpan(queryStart: row.start, queryCount: row.count, keyIndex: i, keyCount: encoded[i].length, causal: false)
-        }
-        x = x + crossAttention.attend(h, keys: encoded.map { $0.crossKeys[layer] }, values: encoded.map { $0.crossValues[layer] },
-                                      spans: spans, bias: nil)
+        let cross = Packing.crossAttention(layer: layer, rows: rows, encoded: encoded)
+        x = x + crossAttention.attend(h, keys: cross.keys, values: cross.values, spans: cross.spans, bias: nil)
         return x + ffn(ffnNorm(x))
     }
 }

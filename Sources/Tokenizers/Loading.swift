@@ -13,7 +13,8 @@ extension Tokenizer {
         }
         if !isDir.boolValue {
             guard url.pathExtension == "model" else { return try fromFile(url, config: nil) }
-            return try sentencePiece(url, folder: url.deletingLastPathComponent())
+            let folder = url.deletingLastPathComponent()
+            return try sentencePiece(url, folder: folder, config: try readConfig(folder.appendingPathComponent("tokenizer_config.json")))
         }
         let config = try readConfig(url.appendingPathComponent("tokenizer_config.json"))
         let tj = url.appendingPathComponent("tokenizer.json")
@@ -22,7 +23,7 @@ extension Tokenizer {
         if FileManager.default.fileExists(atPath: tj.path) {
             tok = try fromFile(tj, config: config)
         } else if FileManager.default.fileExists(atPath: spiece.path) {
-            tok = try sentencePiece(spiece, folder: url)
+            tok = try sentencePiece(spiece, folder: url, config: config)
         } else if FileManager.default.fileExists(atPath: url.appendingPathComponent("merges.txt").path) {
             tok = try LegacyTokenizers.byteLevelBPE(folder: url, config: config)
         } else if FileManager.default.fileExists(atPath: url.appendingPathComponent("vocab.txt").path) {
@@ -34,9 +35,8 @@ extension Tokenizer {
     }
 
     /// A SentencePiece model converted as transformers 5.24 converts it for the folder's tokenizer_class
-    /// (or config.json's model_type).
-    static func sentencePiece(_ model: URL, folder: URL) throws -> Tokenizer {
-        let config = try readConfig(folder.appendingPathComponent("tokenizer_config.json"))
+    /// (or config.json's model_type); `config` is the folder's tokenizer_config.json.
+    static func sentencePiece(_ model: URL, folder: URL, config: JSONValue?) throws -> Tokenizer {
         let map = try readConfig(folder.appendingPathComponent("special_tokens_map.json"))
         let modelConfig = try readConfig(folder.appendingPathComponent("config.json"))
         return try SentencePieceTokenizers.load(model: model, config: config, specialTokensMap: map, modelConfig: modelConfig)

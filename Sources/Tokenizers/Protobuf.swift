@@ -42,19 +42,17 @@ struct ProtoReader {
         }
     }
 
-    mutating func fixed32() throws -> UInt32 {
-        guard bytes.endIndex - pos >= 4 else { throw fail("truncated 32-bit field") }
-        var v: UInt32 = 0
-        for i in 0..<4 { v |= UInt32(bytes[pos + i]) << (8 * UInt32(i)) }
-        pos += 4
-        return v
-    }
+    mutating func fixed32() throws -> UInt32 { try fixed(UInt32.self) }
 
-    mutating func fixed64() throws -> UInt64 {
-        guard bytes.endIndex - pos >= 8 else { throw fail("truncated 64-bit field") }
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(bytes[pos + i]) << (8 * UInt64(i)) }
-        pos += 8
+    mutating func fixed64() throws -> UInt64 { try fixed(UInt64.self) }
+
+    /// A little-endian fixed-width field (wire types 5 and 1).
+    private mutating func fixed<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) throws -> T {
+        let size = T.bitWidth / 8
+        guard bytes.endIndex - pos >= size else { throw fail("truncated \(T.bitWidth)-bit field") }
+        var v: T = 0
+        for i in 0..<size { v |= T(bytes[pos + i]) << (8 * i) }
+        pos += size
         return v
     }
 

@@ -128,7 +128,7 @@ struct ModelReport {
     /// Whether Brevity runs this model_type, and the ones it does.
     var support: String {
         if let arch = ModelRegistry.architectures[modelType] {
-            return "yes, as a \(arch.role == .summarizer ? "summarizer (abstractive mode)" : "sentence encoder (extractive mode)")"
+            return "yes, as a \(arch.role.name) (\(arch.role == .summarizer ? "abstractive" : "extractive") mode)"
         }
         return "no: Brevity runs \(ModelRegistry.supportedDescription)"
     }
