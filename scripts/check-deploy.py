@@ -6,8 +6,10 @@
   (PodMonitor, KEDA ScaledObject) for the fields their operators require, and the drain arithmetic:
   terminationGracePeriodSeconds > preStop sleep + BREVITY_DRAIN_TIMEOUT;
 - the compose files: every service has an image or a build whose Dockerfile exists, mounted files exist,
-  ports are HOST:CONTAINER, health checks are exec lists on /ready, stop_grace_period outlasts the drain.
-Exits 1 with every problem listed. Usage: PYTHONPATH=<tools> check-deploy.py HADOLINT
+  ports are HOST:CONTAINER, health checks are exec lists on /ready, stop_grace_period outlasts the drain;
+  and each file (the GPU one with its proxy profile too) parsed by podman-compose's `config`, which
+  resolves it as `up` would (undeclared volumes, bad ports and missing services are errors).
+Exits 1 with every problem listed. Usage: PYTHONPATH=<tools> check-deploy.py HADOLINT PODMAN_COMPOSE
 """
 import copy
 import os
@@ -44,6 +46,7 @@ def seconds(v):
 
 # Dockerfiles
 hadolint = sys.argv[1]
+podman_compose = sys.argv[2]
 for name in ["Dockerfile", "Dockerfile.cuda"]:
     r = subprocess.run([hadolint, "--no-color", "--config", os.path.join(DEPLOY, ".hadolint.yaml"), os.path.join(DEPLOY, name)],
                        capture_output=True, text=True)
@@ -147,8 +150,21 @@ for name in ["compose.yml", "compose.gpu.yml"]:
             if g is None or g <= DRAIN_DEFAULT:
                 problems.append(f"{where}: stop_grace_period must outlast the {DRAIN_DEFAULT} s drain")
 
+    # the same file as podman-compose resolves it (it needs the podman binary, not a running engine)
+    for extra in ([[], ["--profile", "proxy"]] if name == "compose.gpu.yml" else [[]]):
+        r = subprocess.run([sys.executable, podman_compose, "-f", os.path.join(DEPLOY, name)] + extra + ["config"],
+                           capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(podman_compose))))
+        if r.returncode != 0:
+            problems.append(f"{name} {' '.join(extra)}: podman-compose config failed: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
+            continue
+        resolved = yaml.safe_load(r.stdout)
+        want = set(doc["services"]) if extra else {k for k, v in doc["services"].items() if not v.get("profiles")}
+        if set(resolved.get("services", {})) != want:
+            problems.append(f"{name} {' '.join(extra)}: podman-compose resolved services {sorted(resolved.get('services', {}))}, expected {sorted(want)}")
+
 if problems:
     print("deploy checks failed:\n- " + "\n- ".join(problems))
     sys.exit(1)
 print(f"deploy checks passed: 2 Dockerfiles (hadolint), {len(docs)} Kubernetes resources and the GPU overlay "
-      f"(Kubernetes {K8S} schemas, strict), 2 compose files")
+      f"(Kubernetes {K8S} schemas, strict), 2 compose files (structure, and podman-compose config)")
