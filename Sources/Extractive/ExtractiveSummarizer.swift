@@ -35,6 +35,19 @@ public enum SummaryLength: Sendable, Equatable {
     }
     /// This fraction of the document's sentences, rounded, at least one: 0 < ratio <= 1.
     case ratio(Double)
+
+    /// The length a request asks for, as the service and the library read it: `sentences`, else `ratio`,
+    /// else `maxTokens` as a token budget with `minTokens` as its minimum, else `defaultSentences`.
+    public static func requested(sentences: Int?, ratio: Double?, maxTokens: Int?, minTokens: Int?,
+                                 defaultSentences: Int = 3) -> SummaryLength {
+        if let n = sentences { return .sentences(n) }
+        if let r = ratio { return .ratio(r) }
+        if let t = maxTokens {
+            if let lo = minTokens { return .tokenRange(minimum: min(lo, t), maximum: t) }
+            return .tokens(t)
+        }
+        return .sentences(defaultSentences)
+    }
 }
 
 public struct ExtractiveSummary: Sendable, Equatable {

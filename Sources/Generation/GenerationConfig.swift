@@ -34,12 +34,30 @@ public struct GenerationConfig: Equatable, Sendable {
 
     public init() {}
 
-    /// The fields a request may set (HTTP body / `--params`), with their JSON types.
-    public static let requestFields: [String] = [
-        "num_beams", "max_length", "min_length", "max_new_tokens", "min_new_tokens", "length_penalty",
-        "no_repeat_ngram_size", "early_stopping", "repetition_penalty", "do_sample", "temperature", "top_k",
-        "top_p", "seed", "num_return_sequences",
+    /// The fields a request may set (HTTP body, `--params`, the library's options), with their JSON types
+    /// and limits: `request` checks values against these, and the service's OpenAPI document is written
+    /// from them.
+    public static let requestSpecs: [RequestFieldSpec] = [
+        RequestFieldSpec("num_beams", .integer, minimum: 1),
+        RequestFieldSpec("max_length", .integer, minimum: 2),   // the decoder start token and at least one more
+        RequestFieldSpec("min_length", .integer, minimum: 0),
+        RequestFieldSpec("max_new_tokens", .integer, minimum: 1),
+        RequestFieldSpec("min_new_tokens", .integer, minimum: 0),
+        RequestFieldSpec("length_penalty", .number),
+        RequestFieldSpec("no_repeat_ngram_size", .integer, minimum: 0),
+        RequestFieldSpec("early_stopping", .booleanOrNever),
+        RequestFieldSpec("repetition_penalty", .number, exclusiveMinimum: 0),
+        RequestFieldSpec("do_sample", .boolean),
+        RequestFieldSpec("temperature", .number, exclusiveMinimum: 0),
+        RequestFieldSpec("top_k", .integer, minimum: 0),
+        RequestFieldSpec("top_p", .number, minimum: 0, maximum: 1),
+        // 2^63 - 1: an integer literal exactly, or an integral double below 2^63
+        RequestFieldSpec("seed", .integer, minimum: 0, maximum: 9_223_372_036_854_775_807),
+        RequestFieldSpec("num_return_sequences", .integer, minimum: 1),
     ]
+
+    /// The names of `requestSpecs`.
+    public static let requestFields: [String] = requestSpecs.map(\.name)
 
     /// Strict parsing of a request's generation object: unknown fields, wrong types and out-of-range values
     /// are errors naming the field.
@@ -48,28 +66,31 @@ public struct GenerationConfig: Equatable, Sendable {
         for key in json.keys.sorted() where !requestFields.contains(key) {
             throw GenerationError.invalidParameter(key, "unknown parameter (known: \(requestFields.joined(separator: ", ")))")
         }
-        c.numBeams = try int(json, "num_beams", min: 1)
-        c.maxLength = try int(json, "max_length", min: 2)   // the decoder start token and at least one more
-        c.minLength = try int(json, "min_length", min: 0)
-        c.maxNewTokens = try int(json, "max_new_tokens", min: 1)
-        c.minNewTokens = try int(json, "min_new_tokens", min: 0)
-        c.numReturnSequences = try int(json, "num_return_sequences", min: 1)
-        c.lengthPenalty = try double(json, "length_penalty")
-        c.noRepeatNgramSize = try int(json, "no_repeat_ngram_size", min: 0)
-        c.repetitionPenalty = try double(json, "repetition_penalty", positive: true)
+        let spec = Dictionary(uniqueKeysWithValues: requestSpecs.map { ($0.name, $0) })
+        func int(_ k: String) throws -> Int? { try checkedInt(json, spec[k]!) }
+        func double(_ k: String) throws -> Double? { try checkedDouble(json, spec[k]!) }
+        c.numBeams = try int("num_beams")
+        c.maxLength = try int("max_length")
+        c.minLength = try int("min_length")
+        c.maxNewTokens = try int("max_new_tokens")
+        c.minNewTokens = try int("min_new_tokens")
+        c.numReturnSequences = try int("num_return_sequences")
+        c.lengthPenalty = try double("length_penalty")
+        c.noRepeatNgramSize = try int("no_repeat_ngram_size")
+        c.repetitionPenalty = try double("repetition_penalty")
         c.doSample = try bool(json, "do_sample")
-        c.temperature = try double(json, "temperature", positive: true)
-        c.topK = try int(json, "top_k", min: 0)
-        c.topP = try double(json, "top_p")
-        if let p = c.topP, !(p >= 0 && p <= 1) { throw GenerationError.invalidParameter("top_p", "must be in [0, 1], got \(p)") }
+        c.temperature = try double("temperature")
+        c.topK = try int("top_k")
+        c.topP = try double("top_p")
         if let s = json["seed"] {
             // an integer literal exactly (2^63 - 1 reads as 2^63 in a Double), or an integral double below 2^63
-            guard let n = s as? NSNumber, !isBool(n), n.doubleValue >= 0 else {
-                throw GenerationError.invalidParameter("seed", "must be an integer in 0...2^63-1")
+            let bound = "must be an integer in \(RequestFieldSpec.format(spec["seed"]!.minimum!))...2^63-1"
+            guard let n = s as? NSNumber, !isBool(n), n.doubleValue >= spec["seed"]!.minimum! else {
+                throw GenerationError.invalidParameter("seed", bound)
             }
             let exact = n.stringValue == String(n.int64Value)
             guard exact || (n.doubleValue == n.doubleValue.rounded() && n.doubleValue < 9223372036854775808.0) else {
-                throw GenerationError.invalidParameter("seed", "must be an integer in 0...2^63-1")
+                throw GenerationError.invalidParameter("seed", bound)
             }
             c.seed = exact ? UInt64(n.int64Value) : UInt64(n.doubleValue)
         }
@@ -287,22 +308,26 @@ private func jsonObject(_ data: Data, _ path: String) throws -> [String: Any] {
     return j
 }
 
-private func int(_ j: [String: Any], _ k: String, min: Int) throws -> Int? {
+/// An integer within `spec`'s bounds (below 10^15 where it sets no maximum).
+private func checkedInt(_ j: [String: Any], _ spec: RequestFieldSpec) throws -> Int? {
+    let k = spec.name
     guard let v = j[k] else { return nil }
     guard let n = v as? NSNumber, !isBool(n), n.doubleValue == n.doubleValue.rounded(),
-          abs(n.doubleValue) < 1e15 else {
+          abs(n.doubleValue) <= RequestFieldSpec.largestInteger else {
         throw GenerationError.invalidParameter(k, "must be an integer below 10^15, got \(v)")
     }
-    guard n.intValue >= min else { throw GenerationError.invalidParameter(k, "must be >= \(min), got \(n.intValue)") }
+    if let why = spec.rangeProblem(n.doubleValue) { throw GenerationError.invalidParameter(k, why) }
     return n.intValue
 }
 
-private func double(_ j: [String: Any], _ k: String, positive: Bool = false) throws -> Double? {
+/// A finite number within `spec`'s bounds.
+private func checkedDouble(_ j: [String: Any], _ spec: RequestFieldSpec) throws -> Double? {
+    let k = spec.name
     guard let v = j[k] else { return nil }
     guard let n = v as? NSNumber, !isBool(n), n.doubleValue.isFinite else {
         throw GenerationError.invalidParameter(k, "must be a number, got \(v)")
     }
-    if positive && !(n.doubleValue > 0) { throw GenerationError.invalidParameter(k, "must be > 0, got \(n.doubleValue)") }
+    if let why = spec.rangeProblem(n.doubleValue) { throw GenerationError.invalidParameter(k, why) }
     return n.doubleValue
 }
 

@@ -1,5 +1,7 @@
 // The OpenAPI 3.1 description of every route (GET /openapi.json), rendered and made triable by GET /docs
-// (DocsPage.swift).
+// (DocsPage.swift). The request fields' schemas are written from the specs the parsers check against.
+
+import Generation
 
 enum OpenAPIDocument {
     /// The document with the limits this server enforces: texts per request (--max-texts), beams (at most
@@ -11,14 +13,32 @@ enum OpenAPIDocument {
         let lengths = maxPositions.map { (max: $0 + 1, new: $0) }
         let sampling = defaultBeams > 1 ? #"{"required": ["num_beams"], "properties": {"num_beams": {"const": 1}}}"#
                                         : #"{"properties": {"num_beams": {"enum": [1, null]}}}"#
-        let modeList = "[" + (modes.map { "\"\($0.rawValue)\"" } + ["null"]).joined(separator: ", ") + "]"
         return template
+            .replacingOccurrences(of: "\"__GENERATION_PROPERTIES__\"",
+                                  with: generationProperties(maxBeams: maxBeams, lengths: lengths, modes: modes))
             .replacingOccurrences(of: "\"__SAMPLING__\"", with: sampling)
-            .replacingOccurrences(of: "\"__MODES__\"", with: modeList)
             .replacingOccurrences(of: "\"__MAX_TEXTS__\"", with: String(maxTexts))
-            .replacingOccurrences(of: "\"__MAX_BEAMS__\"", with: String(maxBeams))
-            .replacingOccurrences(of: "\"__MAX_LENGTH__\"", with: String(lengths?.max ?? 999_999_999_999_999))
-            .replacingOccurrences(of: "\"__MAX_NEW_TOKENS__\"", with: String(lengths?.new ?? 999_999_999_999_999))
+    }
+
+    /// The request fields' schemas, written from the specs the parsers check against
+    /// (`GenerationConfig.requestSpecs`, `SummarizeRequest.fieldSpecs`), with the bounds this server and
+    /// model set: beams up to --max-batch-size rows, lengths within the model's positions, the modes served.
+    static func generationProperties(maxBeams: Int, lengths: (max: Int, new: Int)?, modes: [SummaryMode]) -> String {
+        var fields: [String] = []
+        for spec in GenerationConfig.requestSpecs where spec.name != "num_return_sequences" {
+            let schema: String
+            switch spec.name {
+            case "max_length": schema = spec.schemaJSON(maximum: lengths.map { Double($0.max) })
+            case "max_new_tokens": schema = spec.schemaJSON(maximum: lengths.map { Double($0.new) })
+            case "num_beams": schema = spec.schemaJSON(maximum: Double(maxBeams), description: "At most the server's --max-batch-size decoder rows")
+            default: schema = spec.schemaJSON()
+            }
+            fields.append("\"\(spec.name)\": \(schema)")
+        }
+        for spec in SummarizeRequest.fieldSpecs {
+            fields.append("\"\(spec.name)\": " + (spec.name == "mode" ? spec.schemaJSON(choices: modes.map(\.rawValue)) : spec.schemaJSON()))
+        }
+        return "{\n" + fields.map { "          " + $0 }.joined(separator: ",\n") + "\n        }"
     }
 
     /// The limits of a default configuration (tests, documentation).
@@ -157,29 +177,7 @@ enum OpenAPIDocument {
     "schemas": {
       "GenerationParameters": {
         "type": "object",
-        "properties": {
-          "max_length": {"type": ["integer", "null"], "minimum": 2, "maximum": "__MAX_LENGTH__"},
-          "min_length": {"type": ["integer", "null"], "minimum": 0, "maximum": 999999999999999},
-          "max_new_tokens": {"type": ["integer", "null"], "minimum": 1, "maximum": "__MAX_NEW_TOKENS__"},
-          "min_new_tokens": {"type": ["integer", "null"], "minimum": 0, "maximum": 999999999999999},
-          "do_sample": {"type": ["boolean", "null"]},
-          "temperature": {"type": ["number", "null"], "exclusiveMinimum": 0},
-          "top_p": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-          "top_k": {"type": ["integer", "null"], "minimum": 0, "maximum": 999999999999999},
-          "num_beams": {"type": ["integer", "null"], "minimum": 1, "maximum": "__MAX_BEAMS__", "description": "At most the server's --max-batch-size decoder rows"},
-          "length_penalty": {"type": ["number", "null"]},
-          "no_repeat_ngram_size": {"type": ["integer", "null"], "minimum": 0, "maximum": 999999999999999},
-          "early_stopping": {"oneOf": [{"type": ["boolean", "null"]}, {"const": "never"}]},
-          "repetition_penalty": {"type": ["number", "null"], "exclusiveMinimum": 0},
-          "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 9223372036854775807},
-          "truncation": {"enum": ["truncate", "chunk", "error", "longest_first", "only_first", "only_second", "do_not_truncate", null], "description": "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422; the HF inference spec's values: longest_first, only_first and only_second cut, do_not_truncate is 422"},
-          "mode": {"enum": "__MODES__", "description": "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"},
-          "num_sentences": {"type": ["integer", "null"], "minimum": 1, "maximum": 10000, "description": "Extractive: sentences to keep"},
-          "ratio": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "description": "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"},
-          "generate_parameters": {"type": ["object", "null"], "description": "The Hugging Face shape only (parameters.generate_parameters, what huggingface_hub's InferenceClient.summarization sends): generation values with these names, under the ones given directly in parameters"},
-          "prefix": {"type": ["string", "null"], "maxLength": 1000, "description": "Abstractive: text put before every input; left out, the model's task prefix (config.json task_specific_params.summarization.prefix, \"summarize: \" for T5); \"\" for none"},
-          "strategy": {"enum": ["position", "pacsum", "centrality", "lead", null], "description": "Extractive: how sentences are chosen. position (default): the cleaned document's informative sentences in order, the best on news (BENCHMARKS.md); pacsum: directed centrality over sentence embeddings; centrality: mean cosine with maximal marginal relevance; lead: the first sentences"}
-        },
+        "properties": "__GENERATION_PROPERTIES__",
         "not": {"required": ["num_sentences", "ratio"], "properties": {"num_sentences": {"type": "integer"}, "ratio": {"type": "number"}}},
         "if": {"required": ["do_sample"], "properties": {"do_sample": {"const": true}}},
         "then": "__SAMPLING__",

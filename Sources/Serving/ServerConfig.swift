@@ -1,4 +1,5 @@
 import Foundation
+import BrevityKit
 import Tensor
 import Logging
 
@@ -114,28 +115,20 @@ public struct ServerConfig: Sendable {
         dtypeGiven = s.lowercased() != "auto"
     }
 
-    /// The weights' type on a GPU or the CPU: DTYPE when given, else float32 on a CPU and on a GPU
-    /// float16 (the originals' default there), or bfloat16 for T5 (`modelType` t5: T5 v1.1 and FLAN-T5
-    /// overflow float16's range in their feed-forward outputs, which transformers keeps in float32).
+    /// The weights' type on a GPU or the CPU: DTYPE when given, else the device's default
+    /// (`Placement.weightType(named:onGPU:modelType:)`).
     public func weightType(onGPU: Bool, modelType: String? = nil) throws -> DType {
         try Self.weightType(named: dtypeGiven ? dtype : nil, onGPU: onGPU, modelType: modelType)
     }
 
     /// The same for a DTYPE value as given (nil, empty or `auto`: the device's default).
     public static func weightType(named name: String?, onGPU: Bool, modelType: String? = nil) throws -> DType {
-        guard let name, !name.isEmpty, name.lowercased() != "auto" else {
-            return onGPU ? (modelType == "t5" ? .bf16 : .f16) : .f32
-        }
-        return try parseWeightType(name)
+        do { return try Placement.weightType(named: name, onGPU: onGPU, modelType: modelType) } catch { throw ConfigError("\(error)") }
     }
 
     /// The same, as the engine's `DType`.
     public static func parseWeightType(_ s: String) throws -> DType {
-        if s.lowercased() == "auto" { return .f32 }
-        guard let d = DType(userName: s) else {
-            throw ConfigError("DTYPE=\(s): expected float32 (fp32), bfloat16 (bf16), float16 (fp16) or int8")
-        }
-        return d
+        do { return try Placement.parseWeightType(s) } catch { throw ConfigError("\(error)") }
     }
 
     public static func parseLatencyTarget(_ s: String, name: String = "--latency-target") throws -> LatencyTarget {

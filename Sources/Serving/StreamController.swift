@@ -1,3 +1,4 @@
+import BrevityKit
 import Foundation
 import Generation
 import HTTPTypes
@@ -57,7 +58,7 @@ extension SummarizeController {
                         case .success(.started(let q)):
                             queue[i] = q
                         case .success(.progress(let ids)):
-                            if let e = controller.delta(ids, from: sentIds[i], emitted: emitted[i]) {
+                            if let e = controller.engine.delta(ids, from: sentIds[i], emitted: emitted[i]) {
                                 try await writer.write(sse("token", ["index": i, "token_ids": e.ids, "text": e.text]))
                                 emitted[i] += e.text
                                 sentIds[i] = ids.count
@@ -87,15 +88,6 @@ extension SummarizeController {
                 throw error
             }
         })
-    }
-
-    /// The tokens since `from` and the text they add, unless that text is still an incomplete character.
-    func delta(_ ids: [Int], from: Int, emitted: String) -> (ids: [Int], text: String)? {
-        guard ids.count > from else { return nil }
-        let text = engine.text(ids)
-        if text.unicodeScalars.last == "\u{FFFD}" { return nil }
-        guard text.utf8.starts(with: emitted.utf8) else { return nil }
-        return (Array(ids[from...]), String(text.utf8.dropFirst(emitted.utf8.count))!)
     }
 }
 

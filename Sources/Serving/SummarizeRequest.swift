@@ -12,17 +12,18 @@ public enum SummaryMode: String, Sendable, CaseIterable { case abstractive, extr
 /// FastAPI and serde models do, so their clients work unchanged.
 public struct SummarizeRequest {
     public enum Shape: Sendable { case originals, huggingFace }
-    public enum Truncation: String, Sendable {
+    public enum Truncation: String, Sendable, CaseIterable {
         case truncate, chunk, error
 
         /// The HF inference spec's values (one text, so every cutting strategy cuts it; do_not_truncate
         /// leaves a text past the window an error, as transformers fails on it).
-        init?(huggingFace value: String) {
-            switch value {
-            case "longest_first", "only_first", "only_second": self = .truncate
-            case "do_not_truncate": self = .error
-            default: return nil
-            }
+        static let huggingFace: [(name: String, value: Truncation)] = [
+            ("longest_first", .truncate), ("only_first", .truncate), ("only_second", .truncate), ("do_not_truncate", .error),
+        ]
+
+        init?(any name: String) {
+            guard let t = Truncation(rawValue: name) ?? Self.huggingFace.first(where: { $0.name == name })?.value else { return nil }
+            self = t
         }
     }
 
@@ -41,8 +42,28 @@ public struct SummarizeRequest {
     /// T5), "" turns it off.
     public var prefix: String?
     /// Fields that are not generation parameters but sit beside them.
-    static let serviceFields: Set<String> = ["texts", "inputs", "parameters", "truncation", "mode", "stream", "num_sentences", "ratio",
-                                             "strategy", "prefix"]
+    static let serviceFields: Set<String> = Set(["texts", "inputs", "parameters", "stream"] + fieldSpecs.map(\.name))
+        .subtracting(["generate_parameters"])
+
+    /// The service's own request fields beside transformers' (`GenerationConfig.requestSpecs`): the parser
+    /// below checks values against these and the OpenAPI document writes their schemas from them.
+    static let fieldSpecs: [RequestFieldSpec] = [
+        RequestFieldSpec("truncation", .choice(Truncation.allCases.map(\.rawValue) + Truncation.huggingFace.map(\.name)),
+                         description: "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422; the HF inference spec's values: longest_first, only_first and only_second cut, do_not_truncate is 422"),
+        RequestFieldSpec("mode", .choice(SummaryMode.allCases.map(\.rawValue)),
+                         description: "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"),
+        RequestFieldSpec("num_sentences", .integer, minimum: 1, maximum: 10_000, description: "Extractive: sentences to keep"),
+        RequestFieldSpec("ratio", .number, exclusiveMinimum: 0, maximum: 1,
+                         description: "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"),
+        RequestFieldSpec("generate_parameters", .object,
+                         description: "The Hugging Face shape only (parameters.generate_parameters, what huggingface_hub's InferenceClient.summarization sends): generation values with these names, under the ones given directly in parameters"),
+        RequestFieldSpec("prefix", .string, maxLength: 1000,
+                         description: "Abstractive: text put before every input; left out, the model's task prefix (config.json task_specific_params.summarization.prefix, \"summarize: \" for T5); \"\" for none"),
+        RequestFieldSpec("strategy", .choice(ExtractiveStrategy.allCases.map(\.rawValue)),
+                         description: "Extractive: how sentences are chosen. position (default): the cleaned document's informative sentences in order, the best on news (BENCHMARKS.md); pacsum: directed centrality over sentence embeddings; centrality: mean cosine with maximal marginal relevance; lead: the first sentences"),
+    ]
+
+    static func spec(_ name: String) -> RequestFieldSpec { fieldSpecs.first { $0.name == name }! }
 
     /// Parses `body`; every problem is an `APIError` naming the field.
     public static func parse(_ body: [UInt8], maxTexts: Int) throws -> SummarizeRequest {
@@ -83,7 +104,7 @@ public struct SummarizeRequest {
             params = obj
         }
         if let t = params["truncation"] ?? obj["truncation"], !(t is NSNull) {
-            guard let s = t as? String, let mode = Truncation(rawValue: s) ?? Truncation(huggingFace: s) else {
+            guard let s = t as? String, let mode = Truncation(any: s) else {
                 throw APIError.invalid("truncation", "must be \"truncate\", \"chunk\" or \"error\" (or the HF inference spec's "
                                        + "\"longest_first\", \"only_first\", \"only_second\", \"do_not_truncate\")")
             }
@@ -96,21 +117,24 @@ public struct SummarizeRequest {
             req.mode = mode
         }
         if let v = params["num_sentences"], !(v is NSNull) {
-            guard let n = v as? NSNumber, !isBool(n), n.doubleValue == n.doubleValue.rounded(), n.doubleValue >= 1, n.doubleValue <= 10_000 else {
-                throw APIError.invalid("num_sentences", "must be an integer from 1 to 10000")
+            let spec = Self.spec("num_sentences")
+            guard let n = v as? NSNumber, !isBool(n), n.doubleValue == n.doubleValue.rounded(), spec.rangeProblem(n.doubleValue) == nil else {
+                throw APIError.invalid("num_sentences", "must be an integer from \(Int(spec.minimum!)) to \(Int(spec.maximum!))")
             }
             req.numSentences = n.intValue
         }
         if let v = params["ratio"], !(v is NSNull) {
-            guard let n = v as? NSNumber, !isBool(n), n.doubleValue > 0, n.doubleValue <= 1 else {
-                throw APIError.invalid("ratio", "must be a number in (0, 1]: the fraction of the input's sentences to keep")
+            let spec = Self.spec("ratio")
+            guard let n = v as? NSNumber, !isBool(n), spec.rangeProblem(n.doubleValue) == nil else {
+                throw APIError.invalid("ratio", "must be a number in (\(Int(spec.exclusiveMinimum!)), \(Int(spec.maximum!))]: the fraction of the input's sentences to keep")
             }
             if req.numSentences != nil { throw APIError.invalid("ratio", "give num_sentences or ratio, not both") }
             req.ratio = n.doubleValue
         }
         if let v = params["prefix"] ?? obj["prefix"], !(v is NSNull) {
-            guard let p = v as? String, p.unicodeScalars.count <= 1000 else {
-                throw APIError.invalid("prefix", "must be a string of at most 1000 characters (\"\" for none)")
+            let most = Self.spec("prefix").maxLength!
+            guard let p = v as? String, p.unicodeScalars.count <= most else {
+                throw APIError.invalid("prefix", "must be a string of at most \(most) characters (\"\" for none)")
             }
             req.prefix = p
         }
@@ -135,13 +159,8 @@ public struct SummarizeRequest {
     /// token budget (the embedder's tokens) with min_new_tokens or min_length as its minimum, else
     /// `defaultSentences` sentences.
     public func extractiveLength(defaultSentences: Int = 3) -> SummaryLength {
-        if let n = numSentences { return .sentences(n) }
-        if let r = ratio { return .ratio(r) }
-        if let t = generation.maxNewTokens ?? generation.maxLength {
-            if let lo = generation.minNewTokens ?? generation.minLength { return .tokenRange(minimum: min(lo, t), maximum: t) }
-            return .tokens(t)
-        }
-        return .sentences(defaultSentences)
+        .requested(sentences: numSentences, ratio: ratio, maxTokens: generation.maxNewTokens ?? generation.maxLength,
+                   minTokens: generation.minNewTokens ?? generation.minLength, defaultSentences: defaultSentences)
     }
 
     /// JSON true/false arrive as NSNumber too (objCType "c").

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BrevityKit
 import Foundation
 import Serving
 import Tensor
@@ -77,28 +78,25 @@ func weightType(_ name: String?) throws -> DType {
     do { return try ServerConfig.parseWeightType(value) } catch { throw ValidationError("\(error)") }
 }
 
-/// `--device` / DEVICE and `--dtype` / DTYPE for the commands: the CPU backend, or a GPU that passed the
-/// start-up self-test (float16 there, bfloat16 for T5, unless a type is given; int8 is CPU-only). `auto` falls back to the
-/// CPU with a note on standard error; `cuda` makes any reason an error.
+/// `--device` / DEVICE and `--dtype` / DTYPE for the commands (`Placement`): the CPU backend, or a GPU
+/// that passed the start-up self-test (float16 there, bfloat16 for T5, unless a type is given; int8 is
+/// CPU-only). `auto` falls back to the CPU with a note on standard error; `cuda` makes any reason an error.
 func chooseBackend(device: String?, dtype: String?, modelType: String? = nil) throws -> (backend: any Backend, type: DType) {
     let env = ProcessInfo.processInfo.environment
-    let cpuType = try weightType(dtype)
+    _ = try weightType(dtype)   // BREVITY_CPU_FEATURES and the name, with the commands' message
     let choice: DeviceChoice
     do { choice = try DeviceChoice(parsing: device ?? env["DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto") } catch {
         throw ValidationError("--device: expected auto, cpu or cuda")
     }
-    let gpu: CUDADevice?
-    do { gpu = try choice.resolve().device } catch { throw ValidationError("--device cuda: \(error)") }
-    guard let gpu else { return (CPUBackend.shared, cpuType) }
-    let type = try ServerConfig.weightType(named: dtype ?? env["DTYPE"], onGPU: true, modelType: modelType)
-    let placed: Result<CUDABackend, Error>
-    do { placed = try CUDAStartup.place(gpu, choice: choice, dtype: type) } catch { throw ValidationError("--device cuda: \(error)") }
-    switch placed {
-    case let .success(backend):
-        printError("device: \(gpu.name) (\(gpu.architecture), kernels \(backend.gpu.kernelImage)), \(type.userName)")
-        return (backend, type)
-    case let .failure(error):
-        printError("device: the CPU (\(gpu.name) not used: \(error))")
-        return (CPUBackend.shared, cpuType)
+    let p: Placement
+    do {
+        let (gpu, reason) = try choice.resolve()
+        p = try Placement.choose(gpu: gpu, choice: choice, foundReason: reason, dtype: dtype ?? env["DTYPE"], modelType: modelType)
+    } catch { throw ValidationError("--device cuda: \(error)") }
+    if let backend = p.backend as? CUDABackend {
+        printError("device: \(backend.deviceName) (kernels \(backend.gpu.kernelImage)), \(p.weightType.userName)")
+    } else if let (gpu, error) = p.gpuFailure {
+        printError("device: the CPU (\(gpu) not used: \(error))")
     }
+    return (p.backend, p.weightType)
 }

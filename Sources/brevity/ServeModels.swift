@@ -1,3 +1,4 @@
+import BrevityKit
 import Extractive
 import Foundation
 import Hub
@@ -71,26 +72,23 @@ struct ServeModelChoice {
         return ServingModels(abstractive: abstractive, extractive: extractive, defaultMode: defaultMode, reason: reason)
     }
 
-    /// Where the models run: the GPU chosen at start-up when it passes the self-test against the CPU (DTYPE
-    /// float16, bfloat16 for T5, unless given; int8 is CPU-only), else the CPU. With `--device cuda` a GPU that
-    /// cannot be used is an error; with `auto` the CPU serves and the reason says why.
+    /// Where the models run (`Placement`): the GPU chosen at start-up when it passes the self-test against
+    /// the CPU, else the CPU. With `--device cuda` a GPU that cannot be used is an error; with `auto` the
+    /// CPU serves and the reason says why.
     private func placement(modelType: String?) throws -> (backend: any Backend, weightType: DType, reason: String?) {
-        let cpuType = try config.weightType(onGPU: false)
-        guard let gpu = config.gpu else { return (CPUBackend.shared, cpuType, nil) }
-        let type = try config.weightType(onGPU: true, modelType: modelType)
-        let t0 = Date()
-        let placed: Result<CUDABackend, Error>
-        do { placed = try CUDAStartup.place(gpu, choice: config.device, dtype: type) } catch { throw ConfigError("--device cuda: \(error)") }
-        switch placed {
-        case let .success(backend):
+        let p: Placement
+        do {
+            p = try Placement.choose(gpu: config.gpu, choice: config.device, foundReason: config.deviceReason,
+                                     dtype: config.dtypeGiven ? config.dtype : nil, modelType: modelType)
+        } catch { throw ConfigError("--device cuda: \(error)") }
+        if let backend = p.backend as? CUDABackend, let gpu = config.gpu {
             logger.info("GPU ready", metadata: ["gpu": .string(gpu.name), "arch": .string(gpu.architecture),
-                                                "kernels": .string(backend.gpu.kernelImage), "dtype": .string(type.userName),
-                                                "seconds": .string(String(format: "%.2f", Date().timeIntervalSince(t0)))])
-            return (backend, type, "\(config.deviceReason); it passed the start-up self-test in \(type.userName)")
-        case let .failure(error):
-            logger.warning("GPU not used", metadata: ["gpu": .string(gpu.name), "error": .string("\(error)")])
-            return (CPUBackend.shared, cpuType, "\(gpu.name) was found but not used: \(error)")
+                                                "kernels": .string(backend.gpu.kernelImage), "dtype": .string(p.weightType.userName),
+                                                "seconds": .string(String(format: "%.2f", p.gpuSeconds))])
+        } else if let (gpu, error) = p.gpuFailure {
+            logger.warning("GPU not used", metadata: ["gpu": .string(gpu), "error": .string("\(error)")])
         }
+        return (p.backend, p.weightType, config.gpu == nil ? nil : p.reason)
     }
 
     /// A sentence-embedding model on `backend` (the GPU's when the abstractive model has it, in its type).

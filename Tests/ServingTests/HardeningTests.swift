@@ -2,6 +2,7 @@
 // that writes its whole body before reading; methods a path does not take are 405; a stream's client
 // that hangs up stops its beam search within a step; the chunker keeps every word of the input.
 
+import BrevityKit
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -7,12 +7,17 @@ import Tokenizers
 /// What the service summarizes with: a seq2seq model, its tokenizer and its generation defaults
 /// (generation_config.json, then config.json), loaded from one folder.
 public final class SummarizationEngine: @unchecked Sendable {
+    /// The seq2seq model (BART family or T5) on its backend.
     public let model: any Seq2SeqModel
+    /// The model folder's tokenizer.
     public let tokenizer: Tokenizer
+    /// The model's generation defaults (generation_config.json, the task's values, `numBeams`).
     public let defaults: GenerationConfig
     /// The name reported in responses (the model spec the operator gave).
     public let name: String
+    /// "cpu" or "cuda".
     public let device: String
+    /// The weights' type in effect: float32, bfloat16, float16 or int8.
     public let dtype: String
     /// The GPU's name when `device` is "cuda".
     public let gpuName: String?
@@ -22,6 +27,7 @@ public final class SummarizationEngine: @unchecked Sendable {
     /// text unless a request gives its own `prefix`.
     public let taskPrefix: String
 
+    /// An engine from parts already loaded (tests, and callers that load models themselves).
     public init(model: any Seq2SeqModel, tokenizer: Tokenizer, defaults: GenerationConfig, name: String,
                 device: String = "cpu", dtype: String = "float32", gpuName: String? = nil, deviceReason: String? = nil,
                 taskPrefix: String = "") {
@@ -39,7 +45,7 @@ public final class SummarizationEngine: @unchecked Sendable {
     /// Loads the model folder; `numBeams` (NUM_BEAMS) replaces the model's default beam count; `dtype`
     /// (DTYPE: float32, bfloat16, float16, int8) is the type its projections and embeddings are held in.
     public static func load(folder: URL, name: String, numBeams: Int? = nil, dtype: String = "float32") throws -> SummarizationEngine {
-        try load(folder: folder, name: name, numBeams: numBeams, weightType: ServerConfig.parseWeightType(dtype))
+        try load(folder: folder, name: name, numBeams: numBeams, weightType: Placement.parseWeightType(dtype))
     }
 
     /// The same on `backend` (the CPU's, or a `CUDABackend`, whose tensors are all `weightType`).
@@ -78,7 +84,19 @@ public final class SummarizationEngine: @unchecked Sendable {
         try defaults.resolve(request: request, maxPositions: model.maxPositions)
     }
 
+    /// The text of generated ids, special tokens left out.
     public func text(_ ids: [Int]) -> String { tokenizer.decode(ids, skipSpecialTokens: true) }
+
+    /// What streaming sends next: the ids after the first `from` of `ids` and the text they add to
+    /// `emitted` (the text sent so far); nil while that text is not settled (it ends in an incomplete
+    /// UTF-8 sequence, or a later token changed earlier text), so concatenated deltas equal the final text.
+    public func delta(_ ids: [Int], from: Int, emitted: String) -> (ids: [Int], text: String)? {
+        guard ids.count > from else { return nil }
+        let text = self.text(ids)
+        if text.unicodeScalars.last == "\u{FFFD}" { return nil }
+        guard text.utf8.starts(with: emitted.utf8) else { return nil }
+        return (Array(ids[from...]), String(text.utf8.dropFirst(emitted.utf8.count))!)
+    }
 
     /// Tokens produced after the decoder start token (forced BOS and EOS included).
     public static func generatedCount(_ ids: [Int]) -> Int { max(0, ids.count - 1) }

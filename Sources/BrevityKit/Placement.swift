@@ -1,0 +1,84 @@
+import Foundation
+import Tensor
+
+/// Where a model runs and in which type, as `brevity serve`, the commands and ``Summarizer`` choose it:
+/// `DEVICE`/`--device` (auto: a GPU when one is usable and passes the start-up self-test against the CPU,
+/// else the CPU) and `DTYPE`/`--dtype` (float32 on the CPU unless given; float16 on a GPU, bfloat16 for
+/// T5; int8 is CPU-only).
+public struct Placement: @unchecked Sendable {
+    /// The CPU backend, or a self-tested `CUDABackend` whose tensors are all `weightType`.
+    public let backend: any Backend
+    /// The type the weights are held in (float32, bfloat16, float16, int8).
+    public let weightType: DType
+    /// Why it runs there, for logs and `/health` ("--device cpu", "no usable GPU: ...", ...).
+    public let reason: String
+    /// The GPU that was found but not used, and why (only with `auto`).
+    public let gpuFailure: (gpu: String, error: Error)?
+    /// Seconds the GPU took to open and pass the self-test (0 on the CPU).
+    public let gpuSeconds: Double
+
+    /// The GPU's name when the model runs on one.
+    public var gpuName: String? { (backend as? CUDABackend)?.deviceName }
+
+    /// The CPU in `type`.
+    public static func cpu(_ type: DType = .f32, reason: String = "--device cpu") -> Placement {
+        Placement(backend: CPUBackend.shared, weightType: type, reason: reason, gpuFailure: nil, gpuSeconds: 0)
+    }
+
+    /// Places a model of `modelType` (config.json's, for T5's bfloat16 default): `gpu` is what
+    /// `DeviceChoice.resolve()` found for `choice` (nil: the CPU, for `foundReason`), `dtype` the type asked
+    /// for (nil, empty or `auto`: the device's default). With `cuda` a GPU that fails its self-test throws;
+    /// with `auto` the CPU serves and `gpuFailure` says why.
+    public static func choose(gpu: CUDADevice?, choice: DeviceChoice, foundReason: String, dtype: String?,
+                              modelType: String?) throws -> Placement {
+        let cpuType = try weightType(named: dtype, onGPU: false)
+        guard let gpu else { return .cpu(cpuType, reason: foundReason) }
+        let type = try weightType(named: dtype, onGPU: true, modelType: modelType)
+        let t0 = Date()
+        switch try CUDAStartup.place(gpu, choice: choice, dtype: type) {
+        case let .success(backend):
+            return Placement(backend: backend, weightType: type,
+                             reason: "\(foundReason); it passed the start-up self-test in \(type.userName)",
+                             gpuFailure: nil, gpuSeconds: Date().timeIntervalSince(t0))
+        case let .failure(error):
+            return Placement(backend: CPUBackend.shared, weightType: cpuType,
+                             reason: "\(gpu.name) was found but not used: \(error)", gpuFailure: (gpu.name, error), gpuSeconds: 0)
+        }
+    }
+
+    /// The same from the device's name (`auto`, `cpu`, `cuda`): finds the GPU first.
+    public static func choose(device: String, dtype: String?, modelType: String?) throws -> Placement {
+        let choice: DeviceChoice
+        do { choice = try DeviceChoice(parsing: device) } catch { throw PlacementError("device \(device): expected auto, cpu or cuda") }
+        let (gpu, reason) = try choice.resolve()
+        return try choose(gpu: gpu, choice: choice, foundReason: reason, dtype: dtype, modelType: modelType)
+    }
+
+    /// The weights' type for a DTYPE value as given (nil, empty or `auto`: the device's default: float32 on
+    /// a CPU, where outputs equal transformers' float32; float16 on a GPU, the originals' default there, or
+    /// bfloat16 for `modelType` t5, whose v1.1 and FLAN-T5 checkpoints overflow float16 in their
+    /// feed-forward outputs, which transformers keeps in float32).
+    public static func weightType(named name: String?, onGPU: Bool, modelType: String? = nil) throws -> DType {
+        guard let name, !name.isEmpty, name.lowercased() != "auto" else {
+            return onGPU ? (modelType == "t5" ? .bf16 : .f16) : .f32
+        }
+        return try parseWeightType(name)
+    }
+
+    /// DTYPE's names: float32 (fp32), bfloat16 (bf16), float16 (fp16), int8; `auto` reads as float32.
+    public static func parseWeightType(_ s: String) throws -> DType {
+        if s.lowercased() == "auto" { return .f32 }
+        guard let d = DType(userName: s) else {
+            throw PlacementError("DTYPE=\(s): expected float32 (fp32), bfloat16 (bf16), float16 (fp16) or int8")
+        }
+        return d
+    }
+}
+
+/// A device or type that cannot be used, with the reason for the operator.
+public struct PlacementError: Error, CustomStringConvertible {
+    /// The reason, naming the setting ("DTYPE=int4: expected ...").
+    public let description: String
+    /// An error with `description` as its message.
+    public init(_ description: String) { self.description = description }
+}
