@@ -165,7 +165,9 @@ extension HTTPField.Name {
 }
 
 /// CORS for the configured origins (`--cors-origin`, `*` for any): preflight answers and the headers a
-/// browser needs to read responses.
+/// browser needs to read responses, error responses included. Hummingbird's `CORSMiddleware` is not used:
+/// it takes a list of origins only as variadic literals (`.oneOf`), not the list read at start-up, and
+/// answers a preflight from an unlisted origin with 204 where this refuses it with 403 (RouterTests).
 struct CORS: RouterMiddleware {
     typealias Context = BrevityContext
     let origins: [String]
@@ -182,7 +184,8 @@ struct CORS: RouterMiddleware {
                 response.headers[.accessControlMaxAge] = "600"
             }
         } else {
-            response = try await next(request, context)
+            // errors become their JSON responses here, so that a page on an allowed origin can read them
+            do { response = try await next(request, context) } catch { response = errorResponse(error) }
         }
         if let allowed {
             response.headers[.accessControlAllowOrigin] = allowed

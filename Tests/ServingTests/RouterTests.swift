@@ -205,6 +205,34 @@ final class RouterTests: XCTestCase {
         }
     }
 
+    /// Why the service keeps its own CORS middleware rather than Hummingbird's `CORSMiddleware`: the allowed
+    /// origins are a list read at start-up (--cors-origin, BREVITY_CORS_ORIGINS), which Hummingbird's
+    /// `.oneOf(_:)` takes only as variadic literals; and a preflight from an origin not on the list is
+    /// refused with 403 here, where Hummingbird's answers 204. Each listed origin gets itself back, with
+    /// `Vary: Origin`, on preflights and on responses, error responses included.
+    func testCORSWithSeveralOriginsFromTheConfiguration() async throws {
+        let origins = "https://a.example, https://b.example".split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        try await withApp({ $0.corsOrigins = origins }) { client, _, _ in
+            for origin in origins {
+                let pre = try await client.execute(uri: "/summarize", method: .options,
+                                                   headers: [.origin: origin, .accessControlRequestMethod: "POST"])
+                XCTAssertEqual(pre.status, .noContent)
+                XCTAssertEqual(pre.headers[.accessControlAllowOrigin], origin)
+                XCTAssertEqual(pre.headers[.vary], "Origin")
+                XCTAssertTrue(pre.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
+                let bad = try await client.execute(uri: "/summarize", method: .post, headers: [.origin: origin, .contentType: "application/json"],
+                                                   body: ByteBuffer(string: "{}"))
+                XCTAssertEqual(bad.status, .unprocessableContent)
+                XCTAssertEqual(bad.headers[.accessControlAllowOrigin], origin, "an error is readable by the page that caused it")
+                XCTAssertTrue(bad.headers[.accessControlExposeHeaders]?.contains("Retry-After") == true)
+            }
+            let other = try await client.execute(uri: "/summarize", method: .options,
+                                                 headers: [.origin: "https://c.example", .accessControlRequestMethod: "POST"])
+            XCTAssertEqual(other.status, .forbidden)
+            XCTAssertNil(other.headers[.accessControlAllowOrigin])
+        }
+    }
+
     func testMetricsExposition() async throws {
         try await withApp { client, _, _ in
             _ = try await self.post(client, ["texts": ["Hello world.", "Another text here."], "max_length": 6])
