@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Browser test of the playground (GET /) and the interactive /docs of a running Brevity service.
 
-Usage: playground_test.py BASE_URL [--screenshot FILE]   (scripts/browser-test.sh starts a service and runs it)
+Usage: playground_test.py BASE_URL [--screenshot FILE [--screenshot-mode MODE] [--screenshot-text FILE ...]]
+(scripts/browser-test.sh starts a service and runs it)
 
 Headless Debian chromium through chromium-driver (CHROMIUM and CHROMEDRIVER name other binaries). It starts
 nothing itself. Each step prints "ok" with its time; the first failure prints "FAIL", what the page showed,
@@ -57,9 +58,11 @@ def http(base, path, body=None):
 
 
 class Playground:
-    def __init__(self, base, screenshot):
+    def __init__(self, base, screenshot, screenshot_mode=None, screenshot_texts=None):
         self.base = base if base.endswith("/") else base + "/"
         self.screenshot = screenshot
+        self.screenshot_mode = screenshot_mode
+        self.screenshot_texts = screenshot_texts or [TEXT_A, TEXT_B]
         options = Options()
         options.binary_location = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser") or ""
         check(options.binary_location, "no chromium binary (apt-get install chromium, or set CHROMIUM)")
@@ -279,13 +282,16 @@ class Playground:
         self.driver.set_window_size(1280, 1100)
         self.driver.get(self.base)
         self.wait("#model", lambda: self.text_of("model") == self.health["model"])
-        if "abstractive" in self.health["modes"]:
-            self.select_mode("abstractive")
+        mode = self.screenshot_mode or ("abstractive" if "abstractive" in self.health["modes"] else self.health["mode"])
+        check(mode in self.health["modes"], f"the service does not serve {mode} summaries")
+        self.select_mode(mode)
+        if mode == "abstractive":
             self.set_value("num-beams", "1")
             self.set_value("max-length", "40")
-        self.fill("text-0", TEXT_A)
-        self.el("add-text").click()
-        self.fill("text-1", TEXT_B)
+        for i, text in enumerate(self.screenshot_texts):
+            if i:
+                self.el("add-text").click()
+            self.fill(f"text-{i}", text)
         self.summarize()
         self.js("document.activeElement.blur(); window.scrollTo(0, 0);")
         os.makedirs(os.path.dirname(os.path.abspath(self.screenshot)), exist_ok=True)
@@ -343,10 +349,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("base_url", help="the service, e.g. http://127.0.0.1:8000/")
     parser.add_argument("--screenshot", metavar="FILE", help="save the playground with summaries shown (e.g. docs/playground.png)")
+    parser.add_argument("--screenshot-mode", choices=["abstractive", "extractive"], help="the mode shown (default: abstractive when served)")
+    parser.add_argument("--screenshot-text", metavar="FILE", action="append", help="a text shown in the screenshot (repeat for several)")
     args = parser.parse_args()
+    texts = [open(f, encoding="utf-8").read().strip() for f in args.screenshot_text or []]
     t_start = time.monotonic()
     try:
-        p = Playground(args.base_url, args.screenshot)
+        p = Playground(args.base_url, args.screenshot, args.screenshot_mode, texts)
     except Failure as e:
         print(f"FAIL setting up the browser: {e}", file=sys.stderr)
         return 1
