@@ -1,4 +1,5 @@
 import ArgumentParser
+import BrevityKit
 import Foundation
 import Tensor
 import Generation
@@ -63,20 +64,19 @@ struct SummarizeCommand: AsyncParsableCommand {
             do { request = try GenerationConfig.request(json) } catch { fail("--params: \(error)") }
         }
         let folder = await resolveModelFolder(model)   // a folder, or a hub model (DownloadCommand.swift)
-        let engine: any Seq2SeqModel
+        // the model, tokenizer, generation defaults and task prefix, loaded as the service and BrevityKit load them
+        let loaded: SummarizationEngine
         let config: ResolvedGeneration
         var chosenType = DType.f32
-        let tokenizer: Tokenizer
         do {
             let (backend, type) = try chooseBackend(device: device, dtype: dtype, modelType: try? ModelRegistry.modelType(folder: folder))
             chosenType = type
-            engine = try ModelRegistry.load(folder: folder, backend: backend, weightType: type)
-            config = try GenerationConfig.model(folder: folder).resolve(request: request, maxPositions: engine.maxPositions)
+            loaded = try SummarizationEngine.load(folder: folder, name: model, weightType: type, backend: backend)
+            config = try loaded.resolve(request)
         } catch { fail("cannot load model \(model): \(error)") }
-        do { tokenizer = try Tokenizer.load(from: folder) } catch { fail("cannot load tokenizer from \(model): \(error)") }
-        let textPrefix: String
-        do { textPrefix = try prefix ?? SummarizationTask(folder: folder)?.prefix ?? "" } catch { fail("cannot load model \(model): \(error)") }
-        let maxInput = engine.maxInputTokens(tokenizerLimit: tokenizer.modelMaxLength)
+        let engine = loaded.model, tokenizer = loaded.tokenizer
+        let textPrefix = prefix ?? loaded.taskPrefix
+        let maxInput = loaded.maxInputTokens
 
         // inputs, truncated to the model's positions (T5: the tokenizer's model_max_length) as the reference services do
         let texts: [Input] = format == .jsonl ? readJSONLines() : readTextInputs()

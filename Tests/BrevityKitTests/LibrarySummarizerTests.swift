@@ -7,7 +7,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class SummarizerTests: XCTestCase {
+final class LibrarySummarizerTests: XCTestCase {
     static let folder = TestPaths.fixtures.appendingPathComponent("summarizer-tiny")
 
     struct Expected {
