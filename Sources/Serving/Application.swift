@@ -93,7 +93,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics, logger: log))
     if !config.corsOrigins.isEmpty { router.middlewares.add(CORS(origins: config.corsOrigins)) }
     router.middlewares.add(MethodNotAllowedMiddleware(routes: [
-        "/": [.get], "/health": [.get], "/ready": [.get], "/metrics": [.get], "/openapi.json": [.get], "/docs": [.get],
+        "/": [.get, .post], "/health": [.get], "/ready": [.get], "/metrics": [.get], "/openapi.json": [.get], "/docs": [.get],
         "/summarize": [.post], "/summarize/stream": [.post],
     ]))
 

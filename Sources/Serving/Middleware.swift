@@ -22,13 +22,15 @@ struct ObservabilityMiddleware: RouterMiddleware {
             response = errorResponse(error)
         }
         response.headers[.xRequestId] = context.requestId
-        // /summarize and /summarize/stream watch their connection for disconnects and read past the
+        // /summarize, /summarize/stream and POST / watch their connection for disconnects and read past the
         // request doing so: the connection cannot carry another request, whatever the outcome.
-        if request.uri.path == "/summarize" || request.uri.path == "/summarize/stream" { response.headers[.connection] = "close" }
+        let summarizing = request.uri.path == "/summarize" || request.uri.path == "/summarize/stream"
+            || (request.uri.path == "/" && request.method == .post)
+        if summarizing { response.headers[.connection] = "close" }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let route = context.endpointPath ?? "unmatched"
         metrics.requests(route: route, status: Int(response.status.code)).increment()
-        if route.hasPrefix("/summarize") { metrics.requestDuration.record(seconds) }
+        if summarizing { metrics.requestDuration.record(seconds) }
         logger.info("request", metadata: [
             "request_id": .string(context.requestId), "method": .string(request.method.rawValue),
             "path": .string(request.uri.path), "route": .string(route), "status": .stringConvertible(response.status.code),

@@ -18,7 +18,30 @@ enum OpenAPIDocument {
                                   with: generationProperties(maxBeams: maxBeams, lengths: lengths, modes: modes))
             .replacingOccurrences(of: "\"__SAMPLING__\"", with: sampling)
             .replacingOccurrences(of: "\"__MAX_TEXTS__\"", with: String(maxTexts))
+            .replacingOccurrences(of: "\"__ROOT_POST__\"", with: rootPost)
     }
+
+    /// `POST /`: `POST /summarize`'s operation (the same body, shapes and answers) under its own id, written
+    /// from that operation's text in the template.
+    static let rootPost: String = {
+        let start = template.range(of: "\"/summarize\": {\n      \"post\": ")!.upperBound
+        // the object's closing brace: braces counted outside JSON strings
+        var depth = 0, end = start, inString = false, escaped = false
+        for i in template[start...].indices {
+            let c = template[i]
+            if inString {
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+                continue
+            }
+            if c == "\"" { inString = true }
+            if c == "{" { depth += 1 }
+            if c == "}" { depth -= 1; if depth == 0 { end = template.index(after: i); break } }
+        }
+        return String(template[start..<end])
+            .replacingOccurrences(of: "\"operationId\": \"summarize\"", with: "\"operationId\": \"summarize_root\"")
+            .replacingOccurrences(of: "\"summary\": \"Summarize texts\"",
+                                  with: "\"summary\": \"Summarize texts at the server root: the Hugging Face Inference Endpoints convention (InferenceClient(base_url=<server>).summarization posts here); the same as POST /summarize\"")
+    }()
 
     /// The request fields' schemas, written from the specs the parsers check against
     /// (`GenerationConfig.requestSpecs`, `SummarizeRequest.fieldSpecs`), with the bounds this server and
@@ -58,7 +81,8 @@ enum OpenAPIDocument {
         "summary": "The playground: texts summarized from the browser as they stream (one HTML page, nothing loaded from elsewhere)",
         "operationId": "playground",
         "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
-      }
+      },
+      "post": "__ROOT_POST__"
     },
     "/health": {
       "get": {

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// `POST /summarize` and `POST /summarize/stream`: reads and parses the body, picks the mode (the
+/// `POST /summarize` and `POST /summarize/stream` (and `POST /`, the Hugging Face Inference Endpoints
+/// convention: `InferenceClient(base_url=<server>)` posts there): reads and parses the body, picks the mode (the
 /// request's `"mode"`, else the service's default) and hands the request to that mode's controller.
 struct SummarizeRoutes {
     let abstractive: SummarizeController?
@@ -13,6 +14,7 @@ struct SummarizeRoutes {
 
     func addRoutes(to group: RouterGroup<BrevityContext>) {
         group.post("summarize") { request, _ in try await shedding { try await summarize(request) } }
+        group.post("/") { request, _ in try await shedding { try await summarize(request) } }
         group.post("summarize/stream") { request, _ in try await shedding { try await stream(request) } }
     }
 

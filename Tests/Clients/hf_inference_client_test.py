@@ -1,8 +1,8 @@
 """huggingface_hub's InferenceClient against Brevity's Hugging Face shape.
 
 InferenceClient(base_url=URL) POSTs the task's input, {"inputs": text, "parameters": {...}}, to URL itself
-(not to a path under it), so URL is Brevity's endpoint, http://host:port/summarize; the server root
-answers that POST with 405. huggingface_hub 2.x sends the summarization parameters of the Hugging Face
+(not to a path under it), so URL is Brevity's endpoint, http://host:port/summarize, or the server root,
+where Brevity answers POST / as POST /summarize (the Inference Endpoints convention). huggingface_hub 2.x sends the summarization parameters of the Hugging Face
 task spec: clean_up_tokenization_spaces, truncation, and generate_parameters, a nested object with the
 generation values (max_length, ...). Brevity reads the generation values from "parameters" itself (the
 transformers pipeline's flat shape) and from parameters.generate_parameters, which
@@ -92,13 +92,10 @@ def main(base):
         return "truncation=longest_first accepted"
 
     def server_root():
-        try:
-            InferenceClient(base_url=base).summarization(TEXT)
-        except Exception as error:  # noqa: BLE001
-            status = getattr(getattr(error, "response", None), "status_code", None)
-            check(status == 405, f"base_url at the server root failed with {type(error).__name__}: {error}")
-            return "base_url at the server root POSTs to / and gets 405: the base URL is .../summarize"
-        return "the server root answered the client too"
+        # the Inference Endpoints convention: the client POSTs to the base URL itself, here the server root
+        summary = InferenceClient(base_url=base).summarization(TEXT, generate_parameters=GENERATION).summary_text
+        check(summary == raw_summary(base, TEXT, **GENERATION), f"POST / gave {summary!r}")
+        return "base_url at the server root (POST /) equals POST /summarize"
 
     return run("hf-inference-client", [
         ("the request InferenceClient(base_url=...).summarization sends", request_shape),

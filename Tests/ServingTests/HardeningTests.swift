@@ -96,7 +96,7 @@ final class HardeningTests: XCTestCase {
             for (method, uri, allow) in [(HTTPRequest.Method.get, "/summarize", "POST"), (.put, "/summarize/stream", "POST"),
                                          (.delete, "/health", "GET"), (.post, "/ready", "GET"), (.patch, "/metrics", "GET"),
                                          (.post, "/openapi.json", "GET"), (.post, "/docs", "GET"),
-                                         (.post, "/", "GET")] {
+                                         (.put, "/", "GET, POST")] {
                 let r = try await client.execute(uri: uri, method: method)
                 XCTAssertEqual(r.status, .methodNotAllowed, "\(method) \(uri)")
                 XCTAssertEqual(r.headers[.allow], allow, "\(method) \(uri)")

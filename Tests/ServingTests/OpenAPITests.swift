@@ -20,6 +20,14 @@ final class OpenAPITests: XCTestCase {
                 XCTAssertNotNil(o["operationId"] as? String)
             }
         }
+        // POST / is POST /summarize's operation under its own id
+        let root = try XCTUnwrap(paths["/"]?["post"] as? [String: Any])
+        let summarize = try XCTUnwrap(paths["/summarize"]?["post"] as? [String: Any])
+        XCTAssertEqual(root["operationId"] as? String, "summarize_root")
+        XCTAssertEqual(NSDictionary(dictionary: try XCTUnwrap(root["requestBody"] as? [String: Any])),
+                       NSDictionary(dictionary: try XCTUnwrap(summarize["requestBody"] as? [String: Any])))
+        XCTAssertEqual(NSDictionary(dictionary: try XCTUnwrap(root["responses"] as? [String: Any])),
+                       NSDictionary(dictionary: try XCTUnwrap(summarize["responses"] as? [String: Any])))
         // every $ref resolves
         func refs(_ v: Any) -> [String] {
             if let d = v as? [String: Any] { return (d["$ref"] as? String).map { [$0] } ?? d.values.flatMap(refs) }

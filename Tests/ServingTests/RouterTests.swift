@@ -92,6 +92,17 @@ final class RouterTests: XCTestCase {
             let r2 = try await self.post(client, ["inputs": [exp.texts[1], exp.texts[2]]])
             XCTAssertEqual((json(r2.body) as? [[String: Any]])?.map { $0["summary_text"] as? String ?? "" },
                            [exp.settings["defaults"]!.outputs[1].text, exp.settings["defaults"]!.outputs[2].text])
+            // POST / (the Inference Endpoints convention) answers as POST /summarize, both shapes
+            let root = try await self.post(client, ["inputs": exp.texts[0], "parameters": exp.settings["greedy"]!.params], uri: "/")
+            XCTAssertEqual(root.status, .ok)
+            XCTAssertEqual((json(root.body) as? [[String: Any]])?.first?["summary_text"] as? String, exp.settings["greedy"]!.outputs[0].text)
+            XCTAssertEqual(root.headers[.connection], "close", "POST / watches its connection as /summarize does")
+            let originals = try await self.post(client, ["texts": [exp.texts[3]]], uri: "/")
+            XCTAssertEqual(((json(originals.body) as? [String: Any])?["summaries"] as? [[String: Any]])?.first?["text"] as? String,
+                           exp.settings["defaults"]!.outputs[3].text)
+            let bad = try await self.post(client, ["inputs": ""], uri: "/")
+            XCTAssertEqual(bad.status, .unprocessableContent)
+            XCTAssertEqual(errorOf(bad)?.field, "inputs[0]")
         }
     }
 
