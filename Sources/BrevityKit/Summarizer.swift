@@ -160,7 +160,7 @@ public final class Summarizer: Sendable {
     }
 
     /// Runs on the worker. `progress` hears the settled tokens of the first input after each step
-    /// (greedy and sampled searches).
+    /// (greedy and sampled searches); a cancelled call stops at the next step.
     private func run(_ job: Job, cancelled: CancelFlag, progress: (([Int]) -> Void)?) throws -> [Summary] {
         switch job {
         case let .extractive(texts, length, strategy):
@@ -171,22 +171,16 @@ public final class Summarizer: Sendable {
             }
         case let .abstractive(inputs, config, maxBatch):
             let engine = engine!
-            var results = [[Int]?](repeating: nil, count: inputs.count)
-            var batch = DecodingBatch(model: engine.model)
-            var next = 0
-            while next < inputs.count || !batch.isEmpty {
+            if cancelled.isCancelled { throw CancellationError() }
+            let results = try generate(model: engine.model, inputs: inputs.map(\.ids),
+                                       configs: Array(repeating: config, count: inputs.count), maxBatchSize: maxBatch,
+                                       afterStep: { batch in
                 if cancelled.isCancelled { throw CancellationError() }
-                // continuous batching: top up between steps
-                if batch.count < maxBatch && next < inputs.count {
-                    let n = min(maxBatch - batch.count, inputs.count - next)
-                    try batch.add((next..<next + n).map { GenerationRequest(id: $0, inputIds: inputs[$0].ids, config: config) })
-                    next += n
-                }
-                for r in batch.step() { results[r.id] = r.sequences.first ?? [] }
-                if let progress, results[0] == nil, let ids = batch.progress(id: 0) { progress(ids) }
-            }
-            return zip(inputs, results).map { input, ids in
-                Summary(text: engine.text(ids!), tokenIds: ids!, inputTokens: input.tokens, truncated: input.truncated, sentences: [])
+                if let progress, let ids = batch.progress(id: 0) { progress(ids) }
+            })
+            return zip(inputs, results).map { input, sequences in
+                let ids = sequences.first ?? []
+                return Summary(text: engine.text(ids), tokenIds: ids, inputTokens: input.tokens, truncated: input.truncated, sentences: [])
             }
         }
     }

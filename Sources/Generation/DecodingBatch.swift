@@ -162,9 +162,12 @@ public struct DecodingBatch: @unchecked Sendable {
 }
 
 /// Generates for every input (each as if alone), `maxBatchSize` requests decoding together at most.
-/// `finished(index, sequences)` hears of each input as soon as it is done (not in input order).
+/// `finished(index, sequences)` hears of each input as soon as it is done (not in input order);
+/// `afterStep` sees the batch after each decoder step (`progress(id:)`, ids being input indices) and may
+/// throw to stop, e.g. when the caller cancelled.
 public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [ResolvedGeneration],
-                     maxBatchSize: Int = 8, finished: ((Int, [[Int]]) -> Void)? = nil) throws -> [[[Int]]] {
+                     maxBatchSize: Int = 8, finished: ((Int, [[Int]]) -> Void)? = nil,
+                     afterStep: ((DecodingBatch) throws -> Void)? = nil) throws -> [[[Int]]] {
     require(inputs.count == configs.count, "generate: one config per input")
     var results = [[[Int]]](repeating: [], count: inputs.count)
     var batch = DecodingBatch(model: model)
@@ -180,6 +183,7 @@ public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [Resolve
             results[r.id] = r.sequences
             finished?(r.id, r.sequences)
         }
+        try afterStep?(batch)
     }
     return results
 }

@@ -58,6 +58,7 @@ public struct GenerationConfig: Equatable, Sendable {
 
     /// The names of `requestSpecs`.
     public static let requestFields: [String] = requestSpecs.map(\.name)
+    static let requestSpecByName = Dictionary(uniqueKeysWithValues: requestSpecs.map { ($0.name, $0) })
 
     /// Strict parsing of a request's generation object: unknown fields, wrong types and out-of-range values
     /// are errors naming the field.
@@ -66,7 +67,7 @@ public struct GenerationConfig: Equatable, Sendable {
         for key in json.keys.sorted() where !requestFields.contains(key) {
             throw GenerationError.invalidParameter(key, "unknown parameter (known: \(requestFields.joined(separator: ", ")))")
         }
-        let spec = Dictionary(uniqueKeysWithValues: requestSpecs.map { ($0.name, $0) })
+        let spec = requestSpecByName
         func int(_ k: String) throws -> Int? { try checkedInt(json, spec[k]!) }
         func double(_ k: String) throws -> Double? { try checkedDouble(json, spec[k]!) }
         c.numBeams = try int("num_beams")

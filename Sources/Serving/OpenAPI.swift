@@ -18,30 +18,57 @@ enum OpenAPIDocument {
                                   with: generationProperties(maxBeams: maxBeams, lengths: lengths, modes: modes))
             .replacingOccurrences(of: "\"__SAMPLING__\"", with: sampling)
             .replacingOccurrences(of: "\"__MAX_TEXTS__\"", with: String(maxTexts))
-            .replacingOccurrences(of: "\"__ROOT_POST__\"", with: rootPost)
+            .replacingOccurrences(of: "\"__SUMMARIZE_POST__\"", with: summarizeOperation(id: "summarize", summary: "Summarize texts"))
+            .replacingOccurrences(of: "\"__ROOT_POST__\"", with: summarizeOperation(
+                id: "summarize_root",
+                summary: "Summarize texts at the server root: the Hugging Face Inference Endpoints convention (InferenceClient(base_url=<server>).summarization posts here); the same as POST /summarize"))
     }
 
-    /// `POST /`: `POST /summarize`'s operation (the same body, shapes and answers) under its own id, written
-    /// from that operation's text in the template.
-    static let rootPost: String = {
-        let start = template.range(of: "\"/summarize\": {\n      \"post\": ")!.upperBound
-        // the object's closing brace: braces counted outside JSON strings
-        var depth = 0, end = start, inString = false, escaped = false
-        for i in template[start...].indices {
-            let c = template[i]
-            if inString {
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
-                continue
+    /// `POST /summarize`'s operation, which `POST /` shares under its own id (the Hugging Face Inference
+    /// Endpoints convention: the same body, shapes and answers).
+    static func summarizeOperation(id: String, summary: String) -> String {
+        #"""
+      {
+        "summary": "\#(summary)",
+        "operationId": "\#(id)",
+        "security": [{}, {"bearer": []}],
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {
+            "schema": {"oneOf": [
+              {"$ref": "#/components/schemas/SummarizeRequest"},
+              {"$ref": "#/components/schemas/HFRequest"}
+            ]},
+            "examples": {
+              "texts": {"summary": "The originals' shape", "value": {"texts": ["The city council approved a new budget on Tuesday, raising spending on schools and roads by eight percent. The mayor said the plan would add two hundred teachers and repair forty bridges over the next three years. Critics on the council argued that the increase relies on a property tax rise that many families cannot afford. The budget takes effect in July after a final public hearing."], "max_length": 60, "min_length": 10}},
+              "huggingFace": {"summary": "The Hugging Face shape", "value": {"inputs": "The city council approved a new budget on Tuesday, raising spending on schools and roads by eight percent. The mayor said the plan would add two hundred teachers and repair forty bridges over the next three years. Critics on the council argued that the increase relies on a property tax rise that many families cannot afford. The budget takes effect in July after a final public hearing.", "parameters": {"max_length": 60}}}
             }
-            if c == "\"" { inString = true }
-            if c == "{" { depth += 1 }
-            if c == "}" { depth -= 1; if depth == 0 { end = template.index(after: i); break } }
+          }}
+        },
+        "responses": {
+          "200": {
+            "description": "One summary per text, in order (an array of {summary_text} for the Hugging Face shape)",
+            "headers": {
+              "X-Request-Id": {"schema": {"type": "string"}},
+              "X-Queue-Time": {"description": "Milliseconds the longest-waiting text queued", "schema": {"type": "string"}},
+              "X-Inference-Time": {"description": "Milliseconds the slowest text spent in the batch", "schema": {"type": "string"}}
+            },
+            "content": {"application/json": {"schema": {"oneOf": [
+              {"$ref": "#/components/schemas/SummarizeResponse"},
+              {"type": "array", "items": {"$ref": "#/components/schemas/HFSummary"}}
+            ]}}}
+          },
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "422": {"$ref": "#/components/responses/Error"},
+          "429": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"},
+          "504": {"$ref": "#/components/responses/Error"}
         }
-        return String(template[start..<end])
-            .replacingOccurrences(of: "\"operationId\": \"summarize\"", with: "\"operationId\": \"summarize_root\"")
-            .replacingOccurrences(of: "\"summary\": \"Summarize texts\"",
-                                  with: "\"summary\": \"Summarize texts at the server root: the Hugging Face Inference Endpoints convention (InferenceClient(base_url=<server>).summarization posts here); the same as POST /summarize\"")
-    }()
+      }
+"""#
+    }
 
     /// The request fields' schemas, written from the specs the parsers check against
     /// (`GenerationConfig.requestSpecs`, `SummarizeRequest.fieldSpecs`), with the bounds this server and
@@ -104,45 +131,7 @@ enum OpenAPIDocument {
       }
     },
     "/summarize": {
-      "post": {
-        "summary": "Summarize texts",
-        "operationId": "summarize",
-        "security": [{}, {"bearer": []}],
-        "requestBody": {
-          "required": true,
-          "content": {"application/json": {
-            "schema": {"oneOf": [
-              {"$ref": "#/components/schemas/SummarizeRequest"},
-              {"$ref": "#/components/schemas/HFRequest"}
-            ]},
-            "examples": {
-              "texts": {"summary": "The originals' shape", "value": {"texts": ["The city council approved a new budget on Tuesday, raising spending on schools and roads by eight percent. The mayor said the plan would add two hundred teachers and repair forty bridges over the next three years. Critics on the council argued that the increase relies on a property tax rise that many families cannot afford. The budget takes effect in July after a final public hearing."], "max_length": 60, "min_length": 10}},
-              "huggingFace": {"summary": "The Hugging Face shape", "value": {"inputs": "The city council approved a new budget on Tuesday, raising spending on schools and roads by eight percent. The mayor said the plan would add two hundred teachers and repair forty bridges over the next three years. Critics on the council argued that the increase relies on a property tax rise that many families cannot afford. The budget takes effect in July after a final public hearing.", "parameters": {"max_length": 60}}}
-            }
-          }}
-        },
-        "responses": {
-          "200": {
-            "description": "One summary per text, in order (an array of {summary_text} for the Hugging Face shape)",
-            "headers": {
-              "X-Request-Id": {"schema": {"type": "string"}},
-              "X-Queue-Time": {"description": "Milliseconds the longest-waiting text queued", "schema": {"type": "string"}},
-              "X-Inference-Time": {"description": "Milliseconds the slowest text spent in the batch", "schema": {"type": "string"}}
-            },
-            "content": {"application/json": {"schema": {"oneOf": [
-              {"$ref": "#/components/schemas/SummarizeResponse"},
-              {"type": "array", "items": {"$ref": "#/components/schemas/HFSummary"}}
-            ]}}}
-          },
-          "400": {"$ref": "#/components/responses/Error"},
-          "401": {"$ref": "#/components/responses/Error"},
-          "413": {"$ref": "#/components/responses/Error"},
-          "422": {"$ref": "#/components/responses/Error"},
-          "429": {"$ref": "#/components/responses/Error"},
-          "503": {"$ref": "#/components/responses/Error"},
-          "504": {"$ref": "#/components/responses/Error"}
-        }
-      }
+      "post": "__SUMMARIZE_POST__"
     },
     "/summarize/stream": {
       "post": {
