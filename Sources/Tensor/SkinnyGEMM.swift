@@ -56,9 +56,11 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
 public enum SkinnyGEMM {
     /// Activation-row counts up to this use the kernels for float32 weights; more rows go to BLAS. Other
     /// weight types use the kernels up to `maxRowsWidened` rows, then BLAS over widened blocks. Measured
-    /// here (AVX2, one core, k 1024, n 4096): the kernel beats sgemm up to 16 rows (f32: 40 vs 18 GFLOP/s
-    /// at 4 rows), ties at 32, loses from 64 (bf16 still wins at 64, as sgemm needs the widening too).
-    nonisolated(unsafe) public static var maxRows = 32
+    /// here (AVX2, two Zen 3 cores, k 1024, 900 MB of weights): the kernel beats sgemm up to 32 rows (95 vs
+    /// 82 GFLOP/s at 32), ties at 48 and is ~10% behind at 64 (98 vs 107). Up to 64 rows (the service's
+    /// default rows per step) the kernel is kept all the same: a row's result then does not depend on how
+    /// many rows share the step, in float32 as in the other types.
+    nonisolated(unsafe) public static var maxRows = 64
     nonisolated(unsafe) public static var maxRowsWidened = 64
     /// Smaller float32 weights stay in cache: BLAS is as good there.
     nonisolated(unsafe) public static var minWeights = 1 << 16
