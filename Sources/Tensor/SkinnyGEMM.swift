@@ -5,7 +5,6 @@
 // columns.
 
 import CKernels
-import Dispatch
 import Foundation
 
 public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
@@ -83,6 +82,6 @@ public enum SkinnyGEMM {
                      ss.flatMap { UnsafePointer(bitPattern: $0) }, bs.flatMap { UnsafePointer(bitPattern: $0) },
                      UnsafeMutablePointer(bitPattern: ys), n, lo, hi)
         }
-        if chunks == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: body) }
+        Parallel.forEach(chunks, body)
     }
 }

@@ -46,4 +46,16 @@ void brv_widen(int wtype, const void *src, const float *scales, float *dst, ptrd
 /// zeroes fresh pages for every larger block); the heap is trimmed past `trimThreshold`. 0 when applied.
 int brv_heap_tune(size_t mmapThreshold, size_t trimThreshold);
 
+/// A task of brv_parallel: runs index `index` of a job (ctx: the caller's).
+typedef void (*brv_task)(void *ctx, ptrdiff_t index);
+
+/// Runs fn(ctx, i) once for every i in [0, count), on the calling thread and the engine's workers (one per
+/// core besides the caller, started on first use; idle workers spin ~0.2 ms before they sleep); returns when
+/// all have run. One job at a time: a call made while another runs (from another thread, or from inside a
+/// task) runs its indices on the calling thread.
+void brv_parallel(ptrdiff_t count, brv_task fn, void *ctx);
+
+/// The number of worker threads besides the caller (0 on a single core).
+int brv_pool_workers(void);
+
 #endif
