@@ -26,8 +26,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         _ = brv_heap_tune(32 << 20, 256 << 20)
     }
 
-    /// Cores used by the kernels, BLAS included.
-    public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Cores used by the kernels, BLAS included: those the process may use (affinity, capped by a cgroup
+    /// CPU quota, as the worker pool counts them).
+    public var threads = Int(brv_cpu_count())
 
     /// y: [n, ldy] columns 0..<m (beta: 0 overwrite, 1 accumulate) = x: [n, k] · w: [m, k]ᵀ, float32, split
     /// over the cores by output columns (blocks of 64), each part a single-threaded sgemm.
