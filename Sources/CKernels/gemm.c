@@ -233,13 +233,12 @@ static inline AVX2 __attribute__((always_inline)) float hsum8(__m256 v) {
 /// output's accumulator sees the same loads, widenings and FMAs whatever NW and NX are.
 static inline AVX2 __attribute__((always_inline)) void
 block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, ptrdiff_t k, const void *w,
-           ptrdiff_t wbase, const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j,
-           ptrdiff_t nw, int stream) {
+           const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j, ptrdiff_t nw) {
     const ptrdiff_t k8 = k & ~(ptrdiff_t)7;
     const void *wp[4];
     const float *sp[4];
     for (int a = 0; a < NW; a++) {
-        wp[a] = wrow(wtype, w, j - wbase + (a < nw ? a : nw - 1), k);
+        wp[a] = wrow(wtype, w, j + (a < nw ? a : nw - 1), k);
         sp[a] = srow(scales, j + (a < nw ? a : nw - 1), k);
     }
     const float *xp[4];
@@ -257,7 +256,7 @@ block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, p
         for (ptrdiff_t i = g0; i < gend; i += 8) {
             __m256 v[4];
             for (int b = 0; b < NX; b++) v[b] = _mm256_loadu_ps(xp[b] + i);
-            if (stream && (wtype != BRV_W_F32 || NX > 2)) prefetch_next(wtype, NW, wp, i, k);
+            if (wtype != BRV_W_F32 || NX > 2) prefetch_next(wtype, NW, wp, i, k);
             for (int a = 0; a < NW; a++) {
                 __m256 q = w8(wtype, wp[a], i);
                 if (wtype == BRV_W_I8) q = _mm256_mul_ps(q, sc[a]);
@@ -276,18 +275,18 @@ block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, p
 /// Weight rows per block by activation rows: more weight rows when fewer activation rows share them.
 #define AVX2_ROWS(NX) ((NX) <= 2 ? 4 : (NX) == 3 ? 3 : 2)
 
-/// One activation-row group against weight rows j..<j+nw of `w` (row `wbase` at w's start).
+/// Up to 4 activation rows (r..<r+nx) against weight rows j..<j1 of `w`, streamed once.
 static inline AVX2 __attribute__((always_inline)) void
-group_avx2(int wtype, ptrdiff_t nx, const float *x, ptrdiff_t r, ptrdiff_t k, const void *w, ptrdiff_t wbase,
-           const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j, ptrdiff_t j1, int stream) {
+group_avx2(int wtype, ptrdiff_t nx, const float *x, ptrdiff_t r, ptrdiff_t k, const void *w,
+           const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j, ptrdiff_t j1) {
     const ptrdiff_t step = nx == 4 ? AVX2_ROWS(4) : nx == 3 ? AVX2_ROWS(3) : AVX2_ROWS(1);
     for (; j < j1; j += step) {
         const ptrdiff_t nw = j1 - j < step ? j1 - j : step;
         switch (nx) {
-        case 4: block_avx2(wtype, AVX2_ROWS(4), 4, x, r, k, w, wbase, scales, bias, y, ldy, j, nw, stream); break;
-        case 3: block_avx2(wtype, AVX2_ROWS(3), 3, x, r, k, w, wbase, scales, bias, y, ldy, j, nw, stream); break;
-        case 2: block_avx2(wtype, AVX2_ROWS(2), 2, x, r, k, w, wbase, scales, bias, y, ldy, j, nw, stream); break;
-        default: block_avx2(wtype, AVX2_ROWS(1), 1, x, r, k, w, wbase, scales, bias, y, ldy, j, nw, stream); break;
+        case 4: block_avx2(wtype, AVX2_ROWS(4), 4, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+        case 3: block_avx2(wtype, AVX2_ROWS(3), 3, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+        case 2: block_avx2(wtype, AVX2_ROWS(2), 2, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+        default: block_avx2(wtype, AVX2_ROWS(1), 1, x, r, k, w, scales, bias, y, ldy, j, nw); break;
         }
     }
 }
@@ -297,6 +296,9 @@ group_avx2(int wtype, ptrdiff_t nx, const float *x, ptrdiff_t r, ptrdiff_t k, co
 /// Floats of k per block of the many-row path: 4 activation rows (4 KiB) and 2 weight rows (2 KiB) per
 /// partial product, the block's 8 weight rows (8 KiB) and every activation row's slice staying in L1/L2.
 #define AVX2_KC 256
+
+/// Length of the k-block starting at k0 (the last one may be shorter).
+static inline ptrdiff_t kblock(ptrdiff_t k8, ptrdiff_t k0) { return k8 - k0 < AVX2_KC ? k8 - k0 : AVX2_KC; }
 
 /// NW weight rows x NX activation rows over kn elements (a multiple of 8) of packed blocks (rows ldw / ldx
 /// floats apart); the NW·NX vector accumulators are carried between k-blocks in acc ([NW][NX][8]). Each
@@ -336,7 +338,7 @@ gemm_avx2_many(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *
     enum { NW = 2, NX = 4, ROWS = 8 };
     const ptrdiff_t k8 = k & ~(ptrdiff_t)7, groupsx = (m + NX - 1) / NX, blocks = (k8 + AVX2_KC - 1) / AVX2_KC;
     for (ptrdiff_t k0 = 0; k0 < k8; k0 += AVX2_KC) {
-        const ptrdiff_t kn = k8 - k0 < AVX2_KC ? k8 - k0 : AVX2_KC;
+        const ptrdiff_t kn = kblock(k8, k0);
         for (ptrdiff_t r = 0; r < m; r++) memcpy(xpack + m * k0 + r * kn, x + r * k + k0, sizeof(float) * (size_t)kn);
     }
     for (ptrdiff_t j = j0; j < j1; j += ROWS) {
@@ -346,7 +348,7 @@ gemm_avx2_many(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *
             const void *wr = wrow(wtype, w, j + a, k);
             const float *sr = srow(scales, j + a, k);
             for (ptrdiff_t k0 = 0; k0 < k8; k0 += AVX2_KC) {
-                const ptrdiff_t kn = k8 - k0 < AVX2_KC ? k8 - k0 : AVX2_KC;
+                const ptrdiff_t kn = kblock(k8, k0);
                 float *out = wbuf + nw * k0 + a * kn;
                 for (ptrdiff_t i = 0; i < kn; i += 8) {
                     __m256 q = w8(wtype, wr, k0 + i);
@@ -362,7 +364,7 @@ gemm_avx2_many(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *
         const ptrdiff_t calls = blocks * groupsx * ((nw + NW - 1) / NW);
         const ptrdiff_t slice = calls > 0 ? (((pfEnd - pf) / calls + 63) & ~(ptrdiff_t)63) : 0;
         for (ptrdiff_t k0 = 0; k0 < k8; k0 += AVX2_KC) {
-            const ptrdiff_t kn = k8 - k0 < AVX2_KC ? k8 - k0 : AVX2_KC;
+            const ptrdiff_t kn = kblock(k8, k0);
             for (ptrdiff_t g = 0; g < groupsx; g++) {
                 const ptrdiff_t r = g * NX, nx = m - r < NX ? m - r : NX;
                 for (ptrdiff_t a = 0; a < nw; a += NW) {
@@ -393,7 +395,7 @@ gemm_avx2_many(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *
 #define AVX2_KERNEL(name, type) \
     static AVX2 void name(const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales, \
                           const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) { \
-        if (m <= 4) { group_avx2(type, m, x, 0, k, w, 0, scales, bias, y, ldy, j0, j1, 1); return; } \
+        if (m <= 4) { group_avx2(type, m, x, 0, k, w, scales, bias, y, ldy, j0, j1); return; } \
         const size_t groupsx = (size_t)(m + 3) / 4; \
         float *wbuf = malloc(sizeof(float) * 8 * (size_t)k), *xpack = malloc(sizeof(float) * (size_t)(m * k)), \
               *acc = malloc(sizeof(float) * 8 * 8 * 4 * groupsx); \

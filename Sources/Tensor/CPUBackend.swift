@@ -26,9 +26,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         _ = brv_heap_tune(32 << 20, 256 << 20)
     }
 
-    /// Cores used by the kernels, BLAS included: those the process may use (affinity, capped by a cgroup
-    /// CPU quota, as the worker pool counts them).
-    public var threads = Int(brv_cpu_count())
+    /// The cores this process may use: its affinity, capped by a cgroup CPU quota (as the worker pool counts
+    /// them), read once.
+    public static let cores = Int(brv_cpu_count())
+
+    /// Cores used by the kernels, BLAS included.
+    public var threads = CPUBackend.cores
 
     /// y: [n, ldy] columns 0..<m (beta: 0 overwrite, 1 accumulate) = x: [n, k] · w: [m, k]ᵀ, float32, split
     /// over the cores by output columns (blocks of 64), each part a single-threaded sgemm.

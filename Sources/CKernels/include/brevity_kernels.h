@@ -51,9 +51,8 @@ typedef void (*brv_task)(void *ctx, ptrdiff_t index);
 
 /// Runs fn(ctx, i) once for every i in [0, count), on the calling thread and the engine's workers (one per
 /// core besides the caller, started on first use; idle workers spin ~0.2 ms before they sleep, as many as
-/// the last job could use); returns when
-/// all have run. One job at a time: a call made while another runs (from another thread, or from inside a
-/// task) runs its indices on the calling thread.
+/// the last job could use); returns when all have run. One job at a time: a call made while another runs
+/// (from another thread, or from inside a task) runs its indices on the calling thread.
 void brv_parallel(ptrdiff_t count, brv_task fn, void *ctx);
 
 /// The number of worker threads besides the caller: brv_cpu_count() - 1.

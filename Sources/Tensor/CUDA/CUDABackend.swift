@@ -105,7 +105,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             } else {
                 let box = HostBox(bytes: count * type.byteSize)
                 CPUBackend.convertRows(source, type: sourceType, rows: rows, columns: columns, into: box.pointer, as: type,
-                                       scales: nil, threads: ProcessInfo.processInfo.activeProcessorCount)
+                                       scales: nil, threads: CPUBackend.cores)
                 gpu.upload(box.pointer, bytes: box.bytes, to: Self.address(s), keep: box)
             }
             // loading: the host copies need not wait for the next step
