@@ -194,8 +194,10 @@ gemm_avx512_body(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void
 }
 
 #define AVX512_KERNEL(name, type) \
-    static AVX512 void name(const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales, \
-                            const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) { \
+    static AVX512 void name(const float *x, const float *xpack, ptrdiff_t m, ptrdiff_t k, const void *w, \
+                            const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, \
+                            ptrdiff_t j1) { \
+        (void)xpack; \
         gemm_avx512_body(type, x, m, k, w, scales, bias, y, ldy, j0, j1); \
     }
 AVX512_KERNEL(gemm_avx512_f32, BRV_W_F32)
@@ -293,15 +295,26 @@ group_avx2(int wtype, ptrdiff_t nx, const float *x, ptrdiff_t r, ptrdiff_t k, co
 
 // MARK: - AVX2, more than 4 activation rows: packed blocks in L1
 
-/// Floats of k per block of the many-row path: 4 activation rows (4 KiB) and 2 weight rows (2 KiB) per
-/// partial product, the block's 8 weight rows (8 KiB) and every activation row's slice staying in L1/L2.
-#define AVX2_KC 256
+/// Floats of k per block of the many-row path: 3 activation rows (6 KiB) and 4 weight rows (8 KiB) per
+/// partial product, the weight rows' slices staying in L1 and every activation row's slice in L2. Measured
+/// (bart-large-cnn's step, 32 rows, two Zen 3 cores): 512 ~8% faster than 256 (the per-partial set-up and
+/// accumulator reloads halve), 1024 and 2048 no better.
+#define AVX2_KC 512
 
 /// Length of the k-block starting at k0 (the last one may be shorter).
 static inline ptrdiff_t kblock(ptrdiff_t k8, ptrdiff_t k0) { return k8 - k0 < AVX2_KC ? k8 - k0 : AVX2_KC; }
 
-/// NW weight rows x NX activation rows over kn elements (a multiple of 8) of packed blocks (rows ldw / ldx
-/// floats apart); the NW·NX vector accumulators are carried between k-blocks in acc ([NW][NX][8]). Each
+/// x [m, k] by k-block: block k0 at xpack + m·k0 holds [m][kn] (kn = kblock), k8 = k rounded down to 8.
+static void pack_avx2(const float *x, ptrdiff_t m, ptrdiff_t k, float *xpack) {
+    const ptrdiff_t k8 = k & ~(ptrdiff_t)7;
+    for (ptrdiff_t k0 = 0; k0 < k8; k0 += AVX2_KC) {
+        const ptrdiff_t kn = kblock(k8, k0);
+        for (ptrdiff_t r = 0; r < m; r++) memcpy(xpack + m * k0 + r * kn, x + r * k + k0, sizeof(float) * (size_t)kn);
+    }
+}
+
+/// NW weight rows x NX activation rows over kn elements (a multiple of 8) of blocks whose rows are ldw / ldx
+/// floats apart; the NW·NX vector accumulators are carried between k-blocks in acc ([NW][NX][8]). Each
 /// lane sees the FMAs block_avx2 would give it, in the same order, so both paths give the same sums.
 static inline AVX2 __attribute__((always_inline)) void
 partial_avx2(const int NW, const int NX, const float *x, ptrdiff_t ldx, ptrdiff_t nx, const float *w, ptrdiff_t ldw,
@@ -324,27 +337,30 @@ partial_avx2(const int NW, const int NX, const float *x, ptrdiff_t ldx, ptrdiff_
         for (int b = 0; b < NX; b++) _mm256_storeu_ps(acc + (a * NX + b) * 8, s[a][b]);
 }
 
-/// More than 4 activation rows (measured, two Zen 3 cores, 32 rows: 65-100 -> 115-125 GFLOP/s):
-/// - x is packed once per call by k-block ([m][kn] per block), so rows are kn floats apart instead of k: with
-///   k a multiple of 1024, every row's slice fell in the same L1 sets and evicted the others;
-/// - weight rows 8 at a time, widened (or copied) into wbuf by k-block, while the next 8 rows are prefetched
-///   a slice per partial product, so the DRAM stream overlaps the arithmetic;
-/// - every 4-row activation group against the block's rows, 2 x 4 accumulators per partial product.
+enum { MANY_NW = 4, MANY_NX = 3, MANY_ROWS = 8 };
+
+/// More than 4 activation rows:
+/// - x comes packed by k-block (pack_avx2), so rows are kn floats apart instead of k: with k a multiple of
+///   1024, every row's slice fell in the same L1 sets and evicted the others;
+/// - weight rows 8 at a time; float32 rows are read in place, other types widened into wbuf by k-block once
+///   for all activation groups; the next 8 rows (past j1 too: the next chunk) are prefetched a slice per
+///   partial product, so the DRAM stream overlaps the arithmetic;
+/// - per k-block, each 4 weight rows against every 3-row activation group: 12 accumulators, 7 loads per
+///   12 FMAs (the 4 weight rows' slices stay in L1 while the activation groups stream from L2).
+/// bart-large-cnn's step at 32 rows, two cores: 2 x 4 blocks, copied weights, k-blocks of 256 and halves
+/// ~115-125 ms; this and 128-row chunks (SkinnyGEMM) ~102-105 ms (~140 GFLOP/s of ~200).
 /// Outputs: hsum8 of the accumulators, then the scalar tail and the bias, as block_avx2 does.
 static inline AVX2 __attribute__((always_inline)) void
-gemm_avx2_many(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales,
-               const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1, float *wbuf, float *xpack,
-               float *acc) {
-    enum { NW = 2, NX = 4, ROWS = 8 };
+gemm_avx2_many(int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdiff_t k, const void *w,
+               const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1,
+               float *wbuf, float *acc) {
+    enum { NW = MANY_NW, NX = MANY_NX, ROWS = MANY_ROWS };
+    const int inplace = wtype == BRV_W_F32;
     const ptrdiff_t k8 = k & ~(ptrdiff_t)7, groupsx = (m + NX - 1) / NX, blocks = (k8 + AVX2_KC - 1) / AVX2_KC;
-    for (ptrdiff_t k0 = 0; k0 < k8; k0 += AVX2_KC) {
-        const ptrdiff_t kn = kblock(k8, k0);
-        for (ptrdiff_t r = 0; r < m; r++) memcpy(xpack + m * k0 + r * kn, x + r * k + k0, sizeof(float) * (size_t)kn);
-    }
     for (ptrdiff_t j = j0; j < j1; j += ROWS) {
         const ptrdiff_t nw = j1 - j < ROWS ? j1 - j : ROWS;
-        // rows j..<j+nw into wbuf: k-block k0 at wbuf + nw·k0 holds [nw][kn]
-        for (ptrdiff_t a = 0; a < nw; a++) {
+        // other types: rows j..<j+nw into wbuf, k-block k0 at wbuf + nw·k0 holding [nw][kn]
+        for (ptrdiff_t a = 0; a < nw && !inplace; a++) {
             const void *wr = wrow(wtype, w, j + a, k);
             const float *sr = srow(scales, j + a, k);
             for (ptrdiff_t k0 = 0; k0 < k8; k0 += AVX2_KC) {
@@ -357,19 +373,21 @@ gemm_avx2_many(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *
                 }
             }
         }
-        // the next block's rows, a slice of lines before each partial product
+        // the next 8 rows, a slice of lines before each partial product (prefetches never fault: reaching
+        // past the weights is harmless)
         const char *pf = (const char *)wrow(wtype, w, j + nw, k);
-        const ptrdiff_t next = j1 - j - nw < ROWS ? j1 - j - nw : ROWS;
-        const char *pfEnd = pf + next * k * (ptrdiff_t)wsize(wtype);
+        const char *pfEnd = pf + ROWS * k * (ptrdiff_t)wsize(wtype);
         const ptrdiff_t calls = blocks * groupsx * ((nw + NW - 1) / NW);
         const ptrdiff_t slice = calls > 0 ? (((pfEnd - pf) / calls + 63) & ~(ptrdiff_t)63) : 0;
         for (ptrdiff_t k0 = 0; k0 < k8; k0 += AVX2_KC) {
             const ptrdiff_t kn = kblock(k8, k0);
-            for (ptrdiff_t g = 0; g < groupsx; g++) {
-                const ptrdiff_t r = g * NX, nx = m - r < NX ? m - r : NX;
-                for (ptrdiff_t a = 0; a < nw; a += NW) {
+            for (ptrdiff_t a = 0; a < nw; a += NW) {
+                const float *wq = inplace ? (const float *)w + (j + a) * k + k0 : wbuf + nw * k0 + a * kn;
+                const ptrdiff_t ldw = inplace ? k : kn;
+                for (ptrdiff_t g = 0; g < groupsx; g++) {
+                    const ptrdiff_t r = g * NX;
                     for (ptrdiff_t o = 0; o < slice && pf < pfEnd; o += 64, pf += 64) _mm_prefetch(pf, _MM_HINT_T0);
-                    partial_avx2(NW, NX, xpack + m * k0 + r * kn, kn, nx, wbuf + nw * k0 + a * kn, kn,
+                    partial_avx2(NW, NX, xpack + m * k0 + r * kn, kn, m - r < NX ? m - r : NX, wq, ldw,
                                  nw - a < NW ? nw - a : NW, kn, acc + (g * ROWS + a) * NX * 8, k0 == 0);
                 }
             }
@@ -379,9 +397,9 @@ gemm_avx2_many(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *
             for (ptrdiff_t a = 0; a < nw; a++) {
                 const void *wr = wrow(wtype, w, j + a, k);
                 const float *sr = srow(scales, j + a, k);
-                const float *pair = acc + (g * ROWS + a - a % NW) * NX * 8;
+                const float *quad = acc + (g * ROWS + a - a % NW) * NX * 8;
                 for (ptrdiff_t b = 0; b < nx; b++) {
-                    float s = hsum8(k8 > 0 ? _mm256_loadu_ps(pair + ((a % NW) * NX + b) * 8) : _mm256_setzero_ps());
+                    float s = hsum8(k8 > 0 ? _mm256_loadu_ps(quad + ((a % NW) * NX + b) * 8) : _mm256_setzero_ps());
                     for (ptrdiff_t i = k8; i < k; i++) s += x[(r + b) * k + i] * scalar_w(wtype, wr, sr, i);
                     y[(r + b) * ldy + j + a] = finish(s, bias, j + a);
                 }
@@ -391,17 +409,24 @@ gemm_avx2_many(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *
 }
 
 /// Up to 4 activation rows: one sweep over the weights, widened in registers (memory-bound). More rows:
-/// gemm_avx2_many, whose scratch is allocated here (the portable kernel if that fails).
+/// gemm_avx2_many over x packed by the caller (brv_gemm_pack, shared by the chunks of a call) or here; its
+/// scratch is allocated here (the portable kernel if that fails).
 #define AVX2_KERNEL(name, type) \
-    static AVX2 void name(const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales, \
-                          const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) { \
+    static AVX2 void name(const float *x, const float *xpack, ptrdiff_t m, ptrdiff_t k, const void *w, \
+                          const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, \
+                          ptrdiff_t j1) { \
         if (m <= 4) { group_avx2(type, m, x, 0, k, w, scales, bias, y, ldy, j0, j1); return; } \
-        const size_t groupsx = (size_t)(m + 3) / 4; \
-        float *wbuf = malloc(sizeof(float) * 8 * (size_t)k), *xpack = malloc(sizeof(float) * (size_t)(m * k)), \
-              *acc = malloc(sizeof(float) * 8 * 8 * 4 * groupsx); \
-        if (wbuf && xpack && acc) gemm_avx2_many(type, x, m, k, w, scales, bias, y, ldy, j0, j1, wbuf, xpack, acc); \
-        else gemm_portable(type, x, m, k, w, scales, bias, y, ldy, j0, j1); \
-        free(wbuf); free(xpack); free(acc); \
+        const size_t groupsx = (size_t)(m + MANY_NX - 1) / MANY_NX; \
+        float *own = xpack ? NULL : malloc(sizeof(float) * (size_t)(m * k)), \
+              *wbuf = type == BRV_W_F32 ? NULL : malloc(sizeof(float) * MANY_ROWS * (size_t)k), \
+              *acc = malloc(sizeof(float) * 8 * MANY_ROWS * MANY_NX * groupsx); \
+        if ((xpack || own) && (type == BRV_W_F32 || wbuf) && acc) { \
+            if (own) pack_avx2(x, m, k, own); \
+            gemm_avx2_many(type, x, xpack ? xpack : own, m, k, w, scales, bias, y, ldy, j0, j1, wbuf, acc); \
+        } else { \
+            gemm_portable(type, x, m, k, w, scales, bias, y, ldy, j0, j1); \
+        } \
+        free(own); free(wbuf); free(acc); \
     }
 AVX2_KERNEL(gemm_avx2_f32, BRV_W_F32)
 AVX2_KERNEL(gemm_avx2_bf16, BRV_W_BF16)
@@ -424,21 +449,41 @@ int brv_cpu_tier(void) { return BRV_TIER_PORTABLE; }
 
 #endif
 
-typedef void (*gemm_fn)(const float *, ptrdiff_t, ptrdiff_t, const void *, const float *, const float *, float *,
-                        ptrdiff_t, ptrdiff_t, ptrdiff_t);
+typedef void (*gemm_fn)(const float *, const float *, ptrdiff_t, ptrdiff_t, const void *, const float *,
+                        const float *, float *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
 
-void brv_gemm(int tier, int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w, const float *scales,
-              const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
+size_t brv_gemm_pack_size(int tier, ptrdiff_t m, ptrdiff_t k) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (tier == BRV_TIER_AVX2 && m > 4 && k > 0) return (size_t)m * (size_t)k;
+#else
+    (void)tier; (void)m; (void)k;
+#endif
+    return 0;
+}
+
+void brv_gemm_pack(int tier, const float *x, ptrdiff_t m, ptrdiff_t k, float *xpack) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (brv_gemm_pack_size(tier, m, k) > 0) pack_avx2(x, m, k, xpack);
+#else
+    (void)tier; (void)x; (void)m; (void)k; (void)xpack;
+#endif
+}
+
+void brv_gemm(int tier, int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdiff_t k, const void *w,
+              const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
     if (m <= 0 || j0 >= j1) return;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     static const gemm_fn avx512[4] = {gemm_avx512_f32, gemm_avx512_bf16, gemm_avx512_f16, gemm_avx512_i8};
     static const gemm_fn avx2[4] = {gemm_avx2_f32, gemm_avx2_bf16, gemm_avx2_f16, gemm_avx2_i8};
     if (wtype >= 0 && wtype < 4) {
-        if (tier >= BRV_TIER_AVX512) { avx512[wtype](x, m, k, w, scales, bias, y, ldy, j0, j1); return; }
-        if (tier == BRV_TIER_AVX2) { avx2[wtype](x, m, k, w, scales, bias, y, ldy, j0, j1); return; }
+        if (tier >= BRV_TIER_AVX512) { avx512[wtype](x, xpack, m, k, w, scales, bias, y, ldy, j0, j1); return; }
+        if (tier == BRV_TIER_AVX2) {
+            avx2[wtype](x, brv_gemm_pack_size(tier, m, k) > 0 ? xpack : NULL, m, k, w, scales, bias, y, ldy, j0, j1);
+            return;
+        }
     }
 #else
-    (void)tier;
+    (void)tier; (void)xpack;
 #endif
     gemm_portable(wtype, x, m, k, w, scales, bias, y, ldy, j0, j1);
 }

@@ -102,29 +102,35 @@ public struct DecodingBatch: @unchecked Sendable {
         let logits = model.decode(tokens, caches: &caches, encoded: encoded, allPositions: false).toArray()
         let v = model.vocabularySize
 
-        var done: [GenerationResult] = []
-        var row = 0
-        var keep: [Active] = []
+        // each request's search (log-softmax over the vocabulary, processors, top-k) is its own state alone:
+        // requests advance on the engine's threads at once, each with the result it gets alone
+        var starts: [Int] = [], row = 0
+        for a in active { starts.append(row); row += a.pendingTokens.count }
+        var outcomes = [GenerationResult?](repeating: nil, count: active.count)
         logits.withUnsafeBufferPointer { all in
-            for var a in active {
-                let rows = a.pendingTokens.count
-                let rowCaches = Array(caches[row..<row + rows])
-                let rowLogits = UnsafeBufferPointer(rebasing: all[row * v..<(row + rows) * v])
-                row += rows
-                if let result = advance(&a, logits: rowLogits, caches: rowCaches, vocabulary: v) {
-                    done.append(result)
-                } else {
-                    keep.append(a)
+            outcomes.withUnsafeMutableBufferPointer { out in
+                active.withUnsafeMutableBufferPointer { act in
+                    Parallel.forEach(act.count) { i in
+                        let rows = act[i].pendingTokens.count, start = starts[i]
+                        let rowLogits = UnsafeBufferPointer(rebasing: all[start * v..<(start + rows) * v])
+                        out[i] = Self.advance(&act[i], logits: rowLogits, caches: Array(caches[start..<start + rows]),
+                                              vocabulary: v)
+                    }
                 }
             }
+        }
+        var done: [GenerationResult] = []
+        var keep: [Active] = []
+        for (a, outcome) in zip(active, outcomes) {
+            if let outcome { done.append(outcome) } else { keep.append(a) }
         }
         active = keep
         return done
     }
 
     /// Feeds one step's logits to a request's search; returns its result when it finished.
-    private func advance(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: [DecoderCache],
-                         vocabulary v: Int) -> GenerationResult? {
+    private static func advance(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: [DecoderCache],
+                                vocabulary v: Int) -> GenerationResult? {
         switch a.search {
         case .greedy(var greedy):
             var scores = Array(logits)

@@ -6,10 +6,10 @@
 
 import CKernels
 
-enum Parallel {
+public enum Parallel {
     /// Runs `body(i)` once for every i in `0..<count` on the caller and the pool's workers; returns when all
     /// have run. A call made while another runs (another thread's, or one from inside a task) runs serially.
-    static func forEach(_ count: Int, _ body: (Int) -> Void) {
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 {
             if count == 1 { body(0) }
             return

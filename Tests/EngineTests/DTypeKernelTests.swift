@@ -39,7 +39,7 @@ final class DTypeKernelTests: XCTestCase {
     func testEveryTierAndWeightTypeMatchesDoubleOnOddShapes() {
         var seed: UInt64 = 11
         let shapes = [(1, 1, 1), (1, 17, 5), (2, 7, 3), (3, 33, 7), (4, 100, 9), (5, 31, 13), (7, 64, 257), (13, 129, 6), (16, 15, 4),
-                      (9, 603, 19), (32, 520, 11)]   // several k-blocks of the many-row path, with a tail
+                      (9, 1100, 19), (32, 520, 11)]   // several k-blocks of the many-row path, with a tail
         for tier in CPUTier.allCases where tier <= CPUTier.supported {
             let b = CPUBackend(tier: tier)
             for type in DType.allCases {
@@ -63,7 +63,9 @@ final class DTypeKernelTests: XCTestCase {
     /// text's logits do not depend on its batch (issue 11, item 5).
     func testRowResultsDoNotDependOnTheBatch() {
         var seed: UInt64 = 12
-        let (k, n) = (603, 45)   // three k-blocks of the many-row path, the last partial, and a 3-element tail
+        // three k-blocks of the many-row path, the last partial, and a 4-element tail; 300 weight rows: three
+        // chunks sharing one packing of the activations, the last partial
+        let (k, n) = (1100, 300)
         for tier in CPUTier.allCases where tier <= CPUTier.supported {
             let b = CPUBackend(tier: tier)
             for type in DType.allCases {

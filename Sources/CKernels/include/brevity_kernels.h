@@ -32,11 +32,18 @@ int brv_cpu_tier(void);
 ///   y[r * ldy + j] = Σ_i x[r * k + i] · w[j * k + i] + bias[j]     for r in [0, m)
 /// x: [m, k] float32; w: [n, k] of `wtype` (row stride k elements); scales (int8 only, else NULL):
 /// [n, ceil(k / BRV_I8_GROUP)], element i of row j being w[j, i] · scales[j, i / BRV_I8_GROUP];
-/// bias: [n] or NULL. Weight rows are read once for all m activation rows (4 weight rows x 4 activation
-/// rows per inner step). Each output is computed by the same instruction sequence whatever m, j0, j1 and
-/// the row's place in its group are, so a row's result does not depend on the batch it shares.
-void brv_gemm(int tier, int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, const void *w,
+/// bias: [n] or NULL; xpack: x as brv_gemm_pack laid it out (shared by the calls that split one product's
+/// rows), or NULL (packed here when the tier needs it). Weight rows are read once for all m activation rows.
+/// Each output is computed by the same instruction sequence whatever m, j0, j1 and the row's place in its
+/// group are, so a row's result does not depend on the batch it shares.
+void brv_gemm(int tier, int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdiff_t k, const void *w,
               const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1);
+
+/// Floats of the packed activations brv_gemm's `tier` uses for m rows of k (0: it packs nothing).
+size_t brv_gemm_pack_size(int tier, ptrdiff_t m, ptrdiff_t k);
+
+/// Packs x [m, k] into xpack (brv_gemm_pack_size floats) for brv_gemm; nothing when that size is 0.
+void brv_gemm_pack(int tier, const float *x, ptrdiff_t m, ptrdiff_t k, float *xpack);
 
 /// dst[i] = float(src[i]) for `count` elements of `wtype` (int8: times scales[i / BRV_I8_GROUP], the row's
 /// group scales).
