@@ -14,8 +14,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public var tier: CPUTier
 
     public init(tier: CPUTier? = nil) {
-        self.tier = tier ?? (try? CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]))
-            ?? .detected
+        self.tier = tier ?? .process
         // One pool of threads for everything: OpenBLAS runs single-threaded inside our workers (`gemm`
         // splits large products by columns). Its own threads would spin-wait (sched_yield) after each call,
         // taking the cores from the decode kernels that follow.
@@ -263,7 +262,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         Parallel.chunks(x.count, grain: 1 << 14, threads: threads) { r in
             switch kind {
             case .gelu:
-                for i in r { let v = xp[i]; yp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+                brv_gelu(tier.rawValue, xp + r.lowerBound, yp + r.lowerBound, r.count)
             case .geluTanh:
                 for i in r {
                     let v = xp[i]
@@ -310,7 +309,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let c = x.columns, n = x.rows
         let y = empty(x.shape)
         for r in 0..<n {
-            logSoftmaxRow(x.storage.floats + r * c, into: y.storage.floats + r * c, count: c)
+            logSoftmaxRow(x.storage.floats + r * c, into: y.storage.floats + r * c, count: c, tier: tier)
         }
         return y
     }
@@ -410,13 +409,10 @@ func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count { row[i] *= inv }
 }
 
-/// out = x - max - log(Σ exp(x - max)), as torch's log_softmax.
+/// out = x - max - log(Σ exp(x - max)), as torch's log_softmax (the sum in double; `tier`: the process's
+/// tier unless told).
 @inline(__always)
-public func logSoftmaxRow(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
-    var m = -Float.infinity
-    for i in 0..<count { m = max(m, x[i]) }
-    var sum: Double = 0
-    for i in 0..<count { sum += Double(expf(x[i] - m)) }
-    let lse = Float(log(sum))
-    for i in 0..<count { out[i] = x[i] - m - lse }
+public func logSoftmaxRow(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
+                          tier: CPUTier = .process) {
+    brv_log_softmax(tier.rawValue, x, out, count)
 }

@@ -28,6 +28,11 @@ public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
     /// yet, so they are opt-in (`BREVITY_CPU_FEATURES=avx512`) until one does.
     public static let detected = min(supported, .avx2)
 
+    /// The process's tier: `BREVITY_CPU_FEATURES` when valid, else `detected` (an invalid value is reported
+    /// by the commands at start-up through `fromEnvironment`).
+    public static let process = (try? fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]))
+        ?? detected
+
     /// `BREVITY_CPU_FEATURES` (portable, avx2, avx512) picks the tier, for tests and comparisons; a tier
     /// above what the CPU has is refused (it would fault), as is an unknown name.
     public static func fromEnvironment(_ value: String?) throws -> CPUTier {

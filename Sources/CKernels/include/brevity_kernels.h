@@ -49,6 +49,13 @@ void brv_gemm_pack(int tier, const float *x, ptrdiff_t m, ptrdiff_t k, float *xp
 /// group scales).
 void brv_widen(int wtype, const void *src, const float *scales, float *dst, ptrdiff_t count);
 
+/// y[i] = GELU(x[i]) = x/2 · (1 + erf(x/√2)) for n elements (x == y allowed), 8 lanes on AVX2 and up; an
+/// element's result does not depend on its index or on n.
+void brv_gelu(int tier, const float *x, float *y, ptrdiff_t n);
+
+/// out[i] = x[i] - max - log(Σ exp(x - max)) over n elements (x == out allowed), the sum in double.
+void brv_log_softmax(int tier, const float *x, float *out, ptrdiff_t n);
+
 /// Blocks up to `mmapThreshold` bytes come from the heap and return to it (glibc's default, 128 KiB, maps and
 /// zeroes fresh pages for every larger block); the heap is trimmed past `trimThreshold`. 0 when applied.
 int brv_heap_tune(size_t mmapThreshold, size_t trimThreshold);

@@ -123,7 +123,7 @@ __device__ void layer_norm(const T *x, const T *w, const T *b, T *y, int C, floa
 // kind: 0 gelu (erf), 1 gelu (tanh), 2 relu, 3 silu, 4 tanh (Activation's cases in order)
 __device__ __forceinline__ float activate(float v, int kind) {
     switch (kind) {
-    case 0: return 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+    case 0: return 0.5f * v * erfcf(-v * 0.70710678118654752f);   // x/2 · (1 + erf(x/√2)), accurate in the negative tail
     case 1: return 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
     case 2: return fmaxf(v, 0.f);
     case 3: return v / (1.f + expf(-v));
