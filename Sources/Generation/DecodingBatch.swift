@@ -107,14 +107,18 @@ public struct DecodingBatch: @unchecked Sendable {
         var starts: [Int] = [], row = 0
         for a in active { starts.append(row); row += a.pendingTokens.count }
         var outcomes = [GenerationResult?](repeating: nil, count: active.count)
+        // each request's caches held by its own array alone, so a beam reorder can reuse them in place
+        var split = active.indices.map { Array(caches[starts[$0]..<starts[$0] + active[$0].pendingTokens.count]) }
+        caches = []
         logits.withUnsafeBufferPointer { all in
             outcomes.withUnsafeMutableBufferPointer { out in
-                active.withUnsafeMutableBufferPointer { act in
-                    Parallel.forEach(act.count) { i in
-                        let rows = act[i].pendingTokens.count, start = starts[i]
-                        let rowLogits = UnsafeBufferPointer(rebasing: all[start * v..<(start + rows) * v])
-                        out[i] = Self.advance(&act[i], logits: rowLogits, caches: Array(caches[start..<start + rows]),
-                                              vocabulary: v)
+                split.withUnsafeMutableBufferPointer { split in
+                    active.withUnsafeMutableBufferPointer { act in
+                        Parallel.forEach(act.count) { i in
+                            let rows = act[i].pendingTokens.count, start = starts[i]
+                            let rowLogits = UnsafeBufferPointer(rebasing: all[start * v..<(start + rows) * v])
+                            out[i] = Self.advance(&act[i], logits: rowLogits, caches: &split[i], vocabulary: v)
+                        }
                     }
                 }
             }
@@ -128,8 +132,9 @@ public struct DecodingBatch: @unchecked Sendable {
         return done
     }
 
-    /// Feeds one step's logits to a request's search; returns its result when it finished.
-    private static func advance(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: [DecoderCache],
+    /// Feeds one step's logits to a request's search; returns its result when it finished. `caches` (the
+    /// request's rows, held by that array alone) are taken.
+    private static func advance(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: inout [DecoderCache],
                                 vocabulary v: Int) -> GenerationResult? {
         switch a.search {
         case .greedy(var greedy):
@@ -159,12 +164,35 @@ public struct DecodingBatch: @unchecked Sendable {
             if beam.isDone {
                 return GenerationResult(id: a.request.id, sequences: beam.results(a.request.config.numReturnSequences))
             }
-            // each new beam continues a previous one: its cache is that beam's (copy-on-write)
-            a.caches = origins.map { caches[caches.count == 1 ? 0 : $0] }
+            a.caches = reordered(&caches, origins: origins)
             a.pendingTokens = beam.running.map { [$0.last!] }
             return nil
         }
     }
+}
+
+/// The caches of the beams that continue `origins` (new beam i continues beam origins[i]) out of the previous
+/// beams' caches (`pool`, held by that array alone; it keeps holding them until the caller drops it). The
+/// first beam to continue a beam takes its cache; each other one takes the cache of a beam no one continues,
+/// overwritten with its origin's rows in place: a reorder allocates nothing and copies only what forks
+/// (transformers gathers every beam's cache every step). With one previous row (the first step) every beam
+/// shares it, copied at its first write.
+func reordered(_ pool: inout [DecoderCache], origins: [Int]) -> [DecoderCache] {
+    guard pool.count > 1 else { return origins.map { _ in pool[0] } }
+    var taken = [Bool](repeating: false, count: pool.count)
+    var result: [Int] = []   // for each new beam, the index in pool of its cache
+    var forks: [(beam: Int, origin: Int)] = []
+    for (i, o) in origins.enumerated() {
+        if !taken[o] { taken[o] = true; result.append(o) } else { result.append(-1); forks.append((i, o)) }
+    }
+    var free = pool.indices.filter { !taken[$0] }.makeIterator()
+    for (beam, origin) in forks {
+        guard let f = free.next() else { result[beam] = origin; continue }   // more beams than caches: share
+        let source = pool[origin]
+        pool[f].overwrite(with: source)
+        result[beam] = f
+    }
+    return result.map { pool[$0] }
 }
 
 /// Generates for every input (each as if alone), `maxBatchSize` requests decoding together at most.

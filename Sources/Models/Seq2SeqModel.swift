@@ -50,6 +50,25 @@ public struct DecoderCache: @unchecked Sendable {
 
     public mutating func commit(_ count: Int) { length += count }
 
+    /// Becomes `source` (its filled rows) in this cache's own storage: a beam that continues another one
+    /// takes over a dropped beam's cache, rows copied in place, instead of a fresh copy being allocated at
+    /// its next write. When this storage is shared or too small it shares `source`'s (copy-on-write).
+    public mutating func overwrite(with source: DecoderCache) {
+        var own = capacity >= source.length && keys.count == source.keys.count
+        for l in keys.indices where own {
+            own = keys[l].holdsStorageAlone() && values[l].holdsStorageAlone()
+                && keys[l].columns == source.keys[l].columns
+        }
+        guard own else { self = source; return }
+        if source.length > 0 {
+            for l in keys.indices {
+                keys[l].setRows(at: 0, from: source.keys[l], sourceRow: 0, rowCount: source.length)
+                values[l].setRows(at: 0, from: source.values[l], sourceRow: 0, rowCount: source.length)
+            }
+        }
+        length = source.length
+    }
+
     /// Grows every layer to hold at least `needed` rows (doubling).
     public mutating func reserve(_ needed: Int) {
         guard needed > capacity else { return }

@@ -75,6 +75,9 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// Whether this tensor alone holds its storage (a write would not copy it).
+    public mutating func holdsStorageAlone() -> Bool { isKnownUniquelyReferenced(&storage) }
+
     /// Like `makeUnique`, but a shared storage is replaced by a copy of its first `rows` rows only
     /// (the rest left uninitialized): a KV cache copies what it holds, not its capacity.
     public mutating func makeUnique(keepingRows rows: Int) {
