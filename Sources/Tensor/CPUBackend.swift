@@ -224,13 +224,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         require(x.dtype == .f32 && weight.dtype == .f32, "rmsNorm: float32 only")
         let y = empty(x.shape)
         let xp = x.storage.floats, yp = y.storage.floats, w = weight.storage.floats
-        for r in 0..<n {
-            let row = xp + r * c, out = yp + r * c
-            var sq: Double = 0
-            for i in 0..<c { sq += Double(row[i]) * Double(row[i]) }
-            // transformers: x * torch.rsqrt(variance + eps), then weight * x (float32)
-            let rstd = Float(1 / (sq / Double(c) + Double(eps)).squareRoot())
-            for i in 0..<c { out[i] = w[i] * (row[i] * rstd) }
+        Parallel.chunks(n, grain: max(1, (1 << 13) / max(c, 1)), threads: threads) { rows in
+            for r in rows {
+                let row = xp + r * c, out = yp + r * c
+                var sq: Double = 0
+                for i in 0..<c { sq += Double(row[i]) * Double(row[i]) }
+                // transformers: x * torch.rsqrt(variance + eps), then weight * x (float32)
+                let rstd = Float(1 / (sq / Double(c) + Double(eps)).squareRoot())
+                for i in 0..<c { out[i] = w[i] * (row[i] * rstd) }
+            }
         }
         return y
     }
@@ -241,16 +243,19 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         require(x.dtype == .f32 && weight.dtype == .f32 && bias.dtype == .f32, "layerNorm: float32 only")
         let y = empty(x.shape)
         let xp = x.storage.floats, yp = y.storage.floats, w = weight.storage.floats, b = bias.storage.floats
-        for r in 0..<n {
-            let row = xp + r * c, out = yp + r * c
-            var sum: Double = 0
-            for i in 0..<c { sum += Double(row[i]) }
-            let mean = sum / Double(c)
-            var sq: Double = 0
-            for i in 0..<c { let d = Double(row[i]) - mean; sq += d * d }
-            let rstd = Float(1 / (sq / Double(c) + Double(eps)).squareRoot())
-            let m = Float(mean)
-            for i in 0..<c { out[i] = (row[i] - m) * rstd * w[i] + b[i] }
+        // rows split over the cores (each row's sums as in the serial loop): 37 per bart-large-cnn step
+        Parallel.chunks(n, grain: max(1, (1 << 13) / max(c, 1)), threads: threads) { rows in
+            for r in rows {
+                let row = xp + r * c, out = yp + r * c
+                var sum: Double = 0
+                for i in 0..<c { sum += Double(row[i]) }
+                let mean = sum / Double(c)
+                var sq: Double = 0
+                for i in 0..<c { let d = Double(row[i]) - mean; sq += d * d }
+                let rstd = Float(1 / (sq / Double(c) + Double(eps)).squareRoot())
+                let m = Float(mean)
+                for i in 0..<c { out[i] = (row[i] - m) * rstd * w[i] + b[i] }
+            }
         }
         return y
     }
