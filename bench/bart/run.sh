@@ -3,8 +3,9 @@
 # Brevity (float32, bfloat16, int8), transformers (float32, bfloat16) and CTranslate2 (float32, int8) side by
 # side, case by case, in one run. Each line: median seconds of generation (loading excluded) and the peak
 # resident memory of the whole process (loading included). Usage: bench/bart/run.sh   (REPEAT=3 THREADS=2 by
-# default; 8 x beam 4 runs once after its warm-up). Needs the fixture venv (scripts/fixtures/bart/requirements.txt,
-# plus ctranslate2): VENV=~/.cache/brevity/venv-bart.
+# default; 8 x beam 4 runs REPEAT_8X=1 time after its warm-up: 3 gives it a median too, ~4 more minutes with
+# transformers bfloat16). Needs the fixture venv (scripts/fixtures/bart/requirements.txt, plus ctranslate2):
+# VENV=~/.cache/brevity/venv-bart.
 #   ARCH=bart-large-cnn (default) | pegasus-large | t5-base   the shape (bench/bart/make_model.py), its inputs
 #   CASES="beam1 beam4 8x_beam4"  BREVITY_DTYPES="float32 bfloat16 int8"  HF_DTYPES="float32 bfloat16"
 #   CT2_TYPES="float32 int8" ("" skips CTranslate2)  BIN=path: an already-built binary (no swift build)
@@ -23,6 +24,7 @@ case $ARCH in
 esac
 MODEL=${MODEL:-bench/data/$ARCH-random}
 REPEAT=${REPEAT:-3}
+REPEAT_8X=${REPEAT_8X:-1}
 export THREADS=${THREADS:-2}
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 CASES=${CASES:-beam1 beam4 8x_beam4}
@@ -70,12 +72,12 @@ same_ids() { "$PY" -c 'import json, sys
 a, b = ([json.loads(l)["token_ids"] for l in open(p)] for p in sys.argv[1:3])
 print("true" if a == b else "false")' "$1" "$2"; }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -m1 -w 'avx512f\|avx2' /proc/cpuinfo | head -1); arch=$ARCH threads=$THREADS repeat=$REPEAT; $(date -u +%F)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -m1 -w 'avx512f\|avx2' /proc/cpuinfo | head -1); arch=$ARCH threads=$THREADS repeat=$REPEAT repeat_8x=$REPEAT_8X; $(date -u +%F)"
 PARAMS='{"min_length": 60, "max_length": 60, "no_repeat_ngram_size": 3'
 ct2_ok=1
 for case in $CASES; do
   case $case in beam1) beams=1 n=1;; beam4) beams=4 n=1;; 8x_beam4) beams=4 n=8;; esac
-  r=$REPEAT; [ "$case" = 8x_beam4 ] && r=1
+  r=$REPEAT; [ "$case" = 8x_beam4 ] && r=$REPEAT_8X
   head -n "$n" "$INPUTS" > bench/data/$TAG-in-$case.jsonl
   rm -f bench/data/$TAG-out-float32.jsonl
   for dtype in $BREVITY_DTYPES; do
