@@ -410,7 +410,7 @@ gemm_avx2_many(int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdi
 
 /// Up to 4 activation rows: one sweep over the weights, widened in registers (memory-bound). More rows:
 /// gemm_avx2_many over x packed by the caller (brv_gemm_pack, shared by the chunks of a call) or here; its
-/// scratch is allocated here (the portable kernel if that fails).
+/// scratch is allocated here. If that fails, one sweep per 4 rows: slower, but the same sums bit for bit.
 #define AVX2_KERNEL(name, type) \
     static AVX2 void name(const float *x, const float *xpack, ptrdiff_t m, ptrdiff_t k, const void *w, \
                           const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, \
@@ -424,7 +424,8 @@ gemm_avx2_many(int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdi
             if (own) pack_avx2(x, m, k, own); \
             gemm_avx2_many(type, x, xpack ? xpack : own, m, k, w, scales, bias, y, ldy, j0, j1, wbuf, acc); \
         } else { \
-            gemm_portable(type, x, m, k, w, scales, bias, y, ldy, j0, j1); \
+            for (ptrdiff_t r = 0; r < m; r += 4) \
+                group_avx2(type, m - r < 4 ? m - r : 4, x, r, k, w, scales, bias, y, ldy, j0, j1); \
         } \
         free(own); free(wbuf); free(acc); \
     }
