@@ -4,6 +4,7 @@
 // (padded), so an element's result does not depend on its place in the array or how the array is split.
 
 #include "brevity_kernels.h"
+#include "simd.h"
 #include <math.h>
 #include <string.h>
 
@@ -59,10 +60,7 @@ static void log_softmax_portable(const float *x, float *out, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) out[i] = x[i] - m - lse;
 }
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
+#if BRV_X86
 
 static inline AVX2 __attribute__((always_inline)) __m256 exp8(__m256 x) {
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
@@ -139,7 +137,7 @@ static AVX2 void log_softmax_avx2(const float *x, float *out, ptrdiff_t n) {
 #endif
 
 void brv_gelu(int tier, const float *x, float *y, ptrdiff_t n) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if BRV_X86
     if (tier >= BRV_TIER_AVX2) { gelu_avx2(x, y, n); return; }
 #else
     (void)tier;
@@ -149,7 +147,7 @@ void brv_gelu(int tier, const float *x, float *y, ptrdiff_t n) {
 
 void brv_log_softmax(int tier, const float *x, float *out, ptrdiff_t n) {
     if (n <= 0) return;
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if BRV_X86
     if (tier >= BRV_TIER_AVX2) { log_softmax_avx2(x, out, n); return; }
 #else
     (void)tier;

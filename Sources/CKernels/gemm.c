@@ -6,6 +6,7 @@
 // row's result independent of how many rows share the call.
 
 #include "brevity_kernels.h"
+#include "simd.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,8 +94,7 @@ static void gemm_portable(int wtype, const float *x, ptrdiff_t m, ptrdiff_t k, c
     }
 }
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
+#if BRV_X86
 
 /// While a block streams its NW weight rows, the same place in the next block's rows (NW rows on, contiguous)
 /// is fetched into the cache: each row is one 4 KiB page in float32 (k = 1024), where the hardware prefetcher
@@ -206,8 +206,6 @@ AVX512_KERNEL(gemm_avx512_f16, BRV_W_F16)
 AVX512_KERNEL(gemm_avx512_i8, BRV_W_I8)
 
 // MARK: - AVX2: 2 weight rows x 4 activation rows (16 ymm registers), 8 lanes, scalar tails
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 static inline AVX2 __attribute__((always_inline)) __m256 w8(int wtype, const void *p, ptrdiff_t i) {
     switch (wtype) {
@@ -454,7 +452,7 @@ typedef void (*gemm_fn)(const float *, const float *, ptrdiff_t, ptrdiff_t, cons
                         const float *, float *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
 
 size_t brv_gemm_pack_size(int tier, ptrdiff_t m, ptrdiff_t k) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if BRV_X86
     if (tier == BRV_TIER_AVX2 && m > 4 && k > 0) return (size_t)m * (size_t)k;
 #else
     (void)tier; (void)m; (void)k;
@@ -463,7 +461,7 @@ size_t brv_gemm_pack_size(int tier, ptrdiff_t m, ptrdiff_t k) {
 }
 
 void brv_gemm_pack(int tier, const float *x, ptrdiff_t m, ptrdiff_t k, float *xpack) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if BRV_X86
     if (brv_gemm_pack_size(tier, m, k) > 0) pack_avx2(x, m, k, xpack);
 #else
     (void)tier; (void)x; (void)m; (void)k; (void)xpack;
@@ -473,15 +471,12 @@ void brv_gemm_pack(int tier, const float *x, ptrdiff_t m, ptrdiff_t k, float *xp
 void brv_gemm(int tier, int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdiff_t k, const void *w,
               const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, ptrdiff_t j1) {
     if (m <= 0 || j0 >= j1) return;
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if BRV_X86
     static const gemm_fn avx512[4] = {gemm_avx512_f32, gemm_avx512_bf16, gemm_avx512_f16, gemm_avx512_i8};
     static const gemm_fn avx2[4] = {gemm_avx2_f32, gemm_avx2_bf16, gemm_avx2_f16, gemm_avx2_i8};
     if (wtype >= 0 && wtype < 4) {
         if (tier >= BRV_TIER_AVX512) { avx512[wtype](x, xpack, m, k, w, scales, bias, y, ldy, j0, j1); return; }
-        if (tier == BRV_TIER_AVX2) {
-            avx2[wtype](x, brv_gemm_pack_size(tier, m, k) > 0 ? xpack : NULL, m, k, w, scales, bias, y, ldy, j0, j1);
-            return;
-        }
+        if (tier == BRV_TIER_AVX2) { avx2[wtype](x, xpack, m, k, w, scales, bias, y, ldy, j0, j1); return; }
     }
 #else
     (void)tier; (void)xpack;
