@@ -4,19 +4,10 @@
 // (padded), so an element's result does not depend on its place in the array or how the array is split.
 
 #include "brevity_kernels.h"
+#include "exp.h"
 #include "simd.h"
 #include <math.h>
 #include <string.h>
-
-// exp: Cephes' expf reduction and polynomial (x = n·ln2 + r, |r| <= ln2/2; e^r by a degree-6 polynomial),
-// within 2 ulp of exp over the float range (measured against double exp); inputs clamped to [-87.34, 88.72].
-#define EXP_LO -87.33654f
-#define EXP_HI 88.72283f
-#define LOG2E 1.44269504088896341f
-#define LN2_HI 0.693359375f
-#define LN2_LO -2.12194440e-4f
-static const float EXP_P[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
-                               4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
 
 // erfc(z) for z >= 0 as t·exp(-z² + P(t)), t = 1 / (1 + z/2) (Numerical Recipes' erfcc, Chebyshev fit,
 // fractional error < 1.2e-7 everywhere). GELU(x) = x/2 · erfc(-x/√2): for x < 0 that is the small erfc
@@ -27,17 +18,6 @@ static const float ERFC_P[10] = {0.17087277f, -0.82215223f, 1.48851587f, -1.1352
 #define SQRT1_2 0.70710678118654752f
 
 // MARK: - portable tier: the same formulas, one element at a time
-
-static float exp_scalar(float x) {
-    x = x < EXP_LO ? EXP_LO : x > EXP_HI ? EXP_HI : x;
-    const float n = nearbyintf(x * LOG2E);
-    float r = fmaf(-n, LN2_HI, x);
-    r = fmaf(-n, LN2_LO, r);
-    float y = EXP_P[0];
-    for (int i = 1; i < 6; i++) y = fmaf(y, r, EXP_P[i]);
-    y = fmaf(y, r * r, r + 1.0f);
-    return ldexpf(y, (int)n);
-}
 
 static float gelu_scalar(float x) {
     const float z = fabsf(x) * SQRT1_2, t = 1.0f / fmaf(z, 0.5f, 1.0f);
@@ -51,29 +31,16 @@ static void gelu_portable(const float *x, float *y, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) y[i] = gelu_scalar(x[i]);
 }
 
-static void log_softmax_portable(const float *x, float *out, ptrdiff_t n) {
+static void log_softmax_shift_portable(const float *x, ptrdiff_t n, float *max, float *lse) {
     float m = -INFINITY;
     for (ptrdiff_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
     double sum = 0;
     for (ptrdiff_t i = 0; i < n; i++) sum += exp_scalar(x[i] - m);
-    const float lse = (float)log(sum);
-    for (ptrdiff_t i = 0; i < n; i++) out[i] = x[i] - m - lse;
+    *max = m;
+    *lse = (float)log(sum);
 }
 
 #if BRV_X86
-
-static inline AVX2 __attribute__((always_inline)) __m256 exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
-    __m256 y = _mm256_set1_ps(EXP_P[0]);
-    for (int i = 1; i < 6; i++) y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(EXP_P[i]));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    // 2^n: n in [-126, 128) after the clamp
-    const __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(scale));
-}
 
 static inline AVX2 __attribute__((always_inline)) __m256 gelu8(__m256 x) {
     const __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(SQRT1_2));
@@ -97,7 +64,7 @@ static AVX2 void gelu_avx2(const float *x, float *y, ptrdiff_t n) {
     }
 }
 
-static AVX2 void log_softmax_avx2(const float *x, float *out, ptrdiff_t n) {
+static AVX2 void log_softmax_shift_avx2(const float *x, ptrdiff_t n, float *max, float *lse) {
     const ptrdiff_t n8 = n & ~(ptrdiff_t)7;
     __m256 mv = _mm256_set1_ps(-INFINITY);
     for (ptrdiff_t i = 0; i < n8; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
@@ -127,11 +94,17 @@ static AVX2 void log_softmax_avx2(const float *x, float *out, ptrdiff_t n) {
     _mm256_storeu_pd(parts, lo);
     _mm256_storeu_pd(parts + 4, hi);
     const double sum = ((parts[0] + parts[1]) + (parts[2] + parts[3])) + ((parts[4] + parts[5]) + (parts[6] + parts[7]));
-    const float lse = (float)log(sum);
-    const __m256 shift = _mm256_set1_ps(lse);
+    *max = m;
+    *lse = (float)log(sum);
+}
+
+/// out = (x - max) - lse, 8 lanes at a time.
+static AVX2 void shift_avx2(const float *x, float *out, ptrdiff_t n, float max, float lse) {
+    const ptrdiff_t n8 = n & ~(ptrdiff_t)7;
+    const __m256 mb = _mm256_set1_ps(max), shift = _mm256_set1_ps(lse);
     for (ptrdiff_t i = 0; i < n8; i += 8)
         _mm256_storeu_ps(out + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), mb), shift));
-    for (ptrdiff_t i = n8; i < n; i++) out[i] = x[i] - m - lse;
+    for (ptrdiff_t i = n8; i < n; i++) out[i] = (x[i] - max) - lse;
 }
 
 #endif
@@ -145,12 +118,22 @@ void brv_gelu(int tier, const float *x, float *y, ptrdiff_t n) {
     gelu_portable(x, y, n);
 }
 
-void brv_log_softmax(int tier, const float *x, float *out, ptrdiff_t n) {
-    if (n <= 0) return;
+void brv_log_softmax_shift(int tier, const float *x, ptrdiff_t n, float *max, float *lse) {
+    if (n <= 0) { *max = -INFINITY; *lse = -INFINITY; return; }
 #if BRV_X86
-    if (tier >= BRV_TIER_AVX2) { log_softmax_avx2(x, out, n); return; }
+    if (tier >= BRV_TIER_AVX2) { log_softmax_shift_avx2(x, n, max, lse); return; }
 #else
     (void)tier;
 #endif
-    log_softmax_portable(x, out, n);
+    log_softmax_shift_portable(x, n, max, lse);
+}
+
+void brv_log_softmax(int tier, const float *x, float *out, ptrdiff_t n) {
+    if (n <= 0) return;
+    float max, lse;
+    brv_log_softmax_shift(tier, x, n, &max, &lse);
+#if BRV_X86
+    if (tier >= BRV_TIER_AVX2) { shift_avx2(x, out, n, max, lse); return; }
+#endif
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = (x[i] - max) - lse;
 }

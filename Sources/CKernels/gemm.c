@@ -222,13 +222,6 @@ static inline AVX2 __attribute__((always_inline)) __m256 w8(int wtype, const voi
     }
 }
 
-static inline AVX2 __attribute__((always_inline)) float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /// NW weight rows x NX activation rows per inner step (16 ymm registers: NW·NX + NX + 1 <= 16). Each
 /// output's accumulator sees the same loads, widenings and FMAs whatever NW and NX are.
 static inline AVX2 __attribute__((always_inline)) void
@@ -311,18 +304,23 @@ static void pack_avx2(const float *x, ptrdiff_t m, ptrdiff_t k, float *xpack) {
     }
 }
 
-/// NW weight rows x NX activation rows over kn elements (a multiple of 8) of blocks whose rows are ldw / ldx
-/// floats apart; the NW·NX vector accumulators are carried between k-blocks in acc ([NW][NX][8]). Each
-/// lane sees the FMAs block_avx2 would give it, in the same order, so both paths give the same sums.
+/// The many-row path's blocks: 4 weight rows x 3 activation rows per inner step, weight rows 8 at a time.
+enum { MANY_NW = 4, MANY_NX = 3, MANY_ROWS = 8 };
+
+/// NW weight rows (nw real, the rest repeating the last) x NX activation rows over kn elements (a multiple of
+/// 8) of blocks whose rows are ldw / ldx floats apart; the NW·NX vector accumulators are carried between
+/// k-blocks in acc ([NW][MANY_NX][8], the first NX of each row's MANY_NX used). Each lane sees the FMAs
+/// block_avx2 would give it, in the same order, so both paths (and every NX) give the same sums.
 static inline AVX2 __attribute__((always_inline)) void
-partial_avx2(const int NW, const int NX, const float *x, ptrdiff_t ldx, ptrdiff_t nx, const float *w, ptrdiff_t ldw,
+partial_avx2(const int NW, const int NX, const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t ldw,
              ptrdiff_t nw, ptrdiff_t kn, float *acc, int first) {
+    enum { LA = MANY_NX };   // the accumulators' row length
     const float *wp[4], *xp[4];
     for (int a = 0; a < NW; a++) wp[a] = w + (a < nw ? a : nw - 1) * ldw;
-    for (int b = 0; b < NX; b++) xp[b] = x + (b < nx ? b : nx - 1) * ldx;
+    for (int b = 0; b < NX; b++) xp[b] = x + b * ldx;
     __m256 s[4][4];
     for (int a = 0; a < NW; a++)
-        for (int b = 0; b < NX; b++) s[a][b] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(acc + (a * NX + b) * 8);
+        for (int b = 0; b < NX; b++) s[a][b] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(acc + (a * LA + b) * 8);
     for (ptrdiff_t i = 0; i < kn; i += 8) {
         __m256 v[4];
         for (int b = 0; b < NX; b++) v[b] = _mm256_loadu_ps(xp[b] + i);
@@ -332,10 +330,8 @@ partial_avx2(const int NW, const int NX, const float *x, ptrdiff_t ldx, ptrdiff_
         }
     }
     for (int a = 0; a < NW; a++)
-        for (int b = 0; b < NX; b++) _mm256_storeu_ps(acc + (a * NX + b) * 8, s[a][b]);
+        for (int b = 0; b < NX; b++) _mm256_storeu_ps(acc + (a * LA + b) * 8, s[a][b]);
 }
-
-enum { MANY_NW = 4, MANY_NX = 3, MANY_ROWS = 8 };
 
 /// More than 4 activation rows:
 /// - x comes packed by k-block (pack_avx2), so rows are kn floats apart instead of k: with k a multiple of
@@ -385,8 +381,13 @@ gemm_avx2_many(int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdi
                 for (ptrdiff_t g = 0; g < groupsx; g++) {
                     const ptrdiff_t r = g * NX;
                     for (ptrdiff_t o = 0; o < slice && pf < pfEnd; o += 64, pf += 64) _mm_prefetch(pf, _MM_HINT_T0);
-                    partial_avx2(NW, NX, xpack + m * k0 + r * kn, kn, m - r < NX ? m - r : NX, wq, ldw,
-                                 nw - a < NW ? nw - a : NW, kn, acc + (g * ROWS + a) * NX * 8, k0 == 0);
+                    // the last group may hold 1 or 2 rows: a narrower block, not padding rows
+                    const ptrdiff_t nx = m - r < NX ? m - r : NX, nwa = nw - a < NW ? nw - a : NW;
+                    float *ga = acc + (g * ROWS + a) * NX * 8;
+                    const float *gx = xpack + m * k0 + r * kn;
+                    if (nx == 3) partial_avx2(NW, 3, gx, kn, wq, ldw, nwa, kn, ga, k0 == 0);
+                    else if (nx == 2) partial_avx2(NW, 2, gx, kn, wq, ldw, nwa, kn, ga, k0 == 0);
+                    else partial_avx2(NW, 1, gx, kn, wq, ldw, nwa, kn, ga, k0 == 0);
                 }
             }
         }
@@ -408,24 +409,27 @@ gemm_avx2_many(int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdi
 
 /// Up to 4 activation rows: one sweep over the weights, widened in registers (memory-bound). More rows:
 /// gemm_avx2_many over x packed by the caller (brv_gemm_pack, shared by the chunks of a call) or here; its
-/// scratch is allocated here. If that fails, one sweep per 4 rows: slower, but the same sums bit for bit.
+/// scratch is the calling thread's (brv_thread_scratch: allocated by a thread's first products, then reused).
+/// If that cannot grow, one sweep per 4 rows: slower, but the same sums bit for bit.
 #define AVX2_KERNEL(name, type) \
     static AVX2 void name(const float *x, const float *xpack, ptrdiff_t m, ptrdiff_t k, const void *w, \
                           const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, \
                           ptrdiff_t j1) { \
         if (m <= 4) { group_avx2(type, m, x, 0, k, w, scales, bias, y, ldy, j0, j1); return; } \
         const size_t groupsx = (size_t)(m + MANY_NX - 1) / MANY_NX; \
-        float *own = xpack ? NULL : malloc(sizeof(float) * (size_t)(m * k)), \
-              *wbuf = type == BRV_W_F32 ? NULL : malloc(sizeof(float) * MANY_ROWS * (size_t)k), \
-              *acc = malloc(sizeof(float) * 8 * MANY_ROWS * MANY_NX * groupsx); \
-        if ((xpack || own) && (type == BRV_W_F32 || wbuf) && acc) { \
+        /* floats of each part, rounded to 64 bytes: accumulators, widened weights, packed x */ \
+        const size_t nacc = (8 * MANY_ROWS * MANY_NX * groupsx + 15) & ~(size_t)15, \
+                     nw = type == BRV_W_F32 ? 0 : (MANY_ROWS * (size_t)k + 15) & ~(size_t)15, \
+                     nx = xpack ? 0 : (size_t)(m * k); \
+        float *acc = brv_thread_scratch(BRV_SCRATCH_GEMM, sizeof(float) * (nacc + nw + nx)); \
+        if (acc) { \
+            float *wbuf = nw ? acc + nacc : NULL, *own = nx ? acc + nacc + nw : NULL; \
             if (own) pack_avx2(x, m, k, own); \
             gemm_avx2_many(type, x, xpack ? xpack : own, m, k, w, scales, bias, y, ldy, j0, j1, wbuf, acc); \
         } else { \
             for (ptrdiff_t r = 0; r < m; r += 4) \
                 group_avx2(type, m - r < 4 ? m - r : 4, x, r, k, w, scales, bias, y, ldy, j0, j1); \
         } \
-        free(own); free(wbuf); free(acc); \
     }
 AVX2_KERNEL(gemm_avx2_f32, BRV_W_F32)
 AVX2_KERNEL(gemm_avx2_bf16, BRV_W_BF16)

@@ -2,7 +2,7 @@
 // (generation/utils.py): float32 scores, top 2·num_beams candidates over num_beams·V, finished
 // hypotheses kept in num_beams slots scored sum_logprobs / generated_length ** length_penalty, and the
 // early-stopping heuristics of `_check_early_stop_heuristic`. The caller runs the model and hands each
-// step the processed log-probabilities of the running beams.
+// step the best candidates of the running beams' processed log-probabilities (`offerProcessedRow`).
 
 import Foundation
 import Tensor
@@ -19,7 +19,8 @@ public struct BeamSearch: Sendable {
     public let lengthPenalty: Float
     public let earlyStopping: EarlyStopping
     public let eos: Set<Int>
-    let beamsToKeep: Int
+    /// Candidates kept each step: 2·num_beams (one more per extra EOS id).
+    public let beamsToKeep: Int
     let promptLength = 1
 
     /// Running beams (each starts with the decoder start token) and their summed log-probabilities.
@@ -44,28 +45,24 @@ public struct BeamSearch: Sendable {
 
     public var currentLength: Int { running[0].count }
 
-    /// One step. `logProbs[b]` holds beam b's processed log-probabilities (V each, laid out beam after beam).
+    /// One step from the top `beamsToKeep` of (running score + processed log-probability) over numBeams·V,
+    /// indexed beam · V + token (every beam's row offered to `top`, with `runningScores[b]` as its base).
     /// Returns, for each new running beam, the index of the beam it continues (to reorder KV caches).
-    public mutating func step(logProbs: UnsafeBufferPointer<Float>, vocabulary v: Int) -> [Int] {
-        require(!isDone && logProbs.count == numBeams * v, "beam search: stepped after finishing, or logits of the wrong size")
+    public mutating func step(top: TopKList, vocabulary v: Int) -> [Int] {
+        require(!isDone && top.k == beamsToKeep && top.count == min(beamsToKeep, numBeams * v),
+                "beam search: stepped after finishing, or not every candidate offered")
         let curLen = currentLength
-        // top-k over num_beams·V of (running score + log-prob)
-        var top = TopKSelector(k: beamsToKeep)
-        for b in 0..<numBeams {
-            let base = runningScores[b]
-            for t in 0..<v { top.offer(base + logProbs[b * v + t], index: b * v + t) }
-        }
-        let cands = top.sorted()   // descending, ties by lower index
+        let cands = top.values, indices = top.indices   // descending, ties by lower index
         var seqs: [[Int]] = [], origins: [Int] = [], hits: [Bool] = []
-        for c in cands {
-            let (b, t) = (c.index / v, c.index % v)
+        for index in indices {
+            let (b, t) = (index / v, index % v)
             seqs.append(running[b] + [t])
             origins.append(b)
             hits.append(eos.contains(t) || curLen + 1 >= maxLength)
         }
 
         // next running beams: the best candidates that did not stop
-        let runScores = cands.indices.map { cands[$0].value + (hits[$0] ? -1e9 : 0) }
+        let runScores = cands.indices.map { cands[$0] + (hits[$0] ? -1e9 : 0) }
         let next = stableTop(runScores, count: numBeams)
         let newOrigins = next.map { origins[$0] }
         running = next.map { seqs[$0] }
@@ -76,7 +73,7 @@ public struct BeamSearch: Sendable {
         let divisor = Float(pow(Double(curLen + 1 - promptLength), Double(lengthPenalty)))
         var merged = finished
         for j in cands.indices {
-            var s = cands[j].value / divisor
+            var s = cands[j] / divisor
             if allFinishedBefore && earlyStopping == .on { s += -1e9 }
             if !heuristicUnsatisfied { s += -1e9 }
             let didFinish = hits[j] && j < numBeams
@@ -104,35 +101,4 @@ public struct BeamSearch: Sendable {
 /// Indices of the `count` largest values, descending; ties keep the lower index first.
 func stableTop(_ values: [Float], count: Int) -> [Int] {
     Array(values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }.prefix(count))
-}
-
-/// Streaming top-k: keeps the k largest (value, index) pairs; ties prefer the lower index.
-struct TopKSelector {
-    struct Entry { var value: Float; var index: Int }
-    let k: Int
-    private(set) var entries: [Entry] = []   // kept sorted descending
-
-    init(k: Int) {
-        self.k = k
-        entries.reserveCapacity(k + 1)
-    }
-
-    @inline(__always)
-    mutating func offer(_ value: Float, index: Int) {
-        if entries.count == k {
-            let last = entries[k - 1]
-            // strictly better, or equal with a lower index (indices arrive ascending, so never)
-            guard value > last.value || (value == last.value && index < last.index) else { return }
-            entries.removeLast()
-        }
-        var pos = entries.count
-        while pos > 0 {
-            let e = entries[pos - 1]
-            if e.value > value || (e.value == value && e.index < index) { break }
-            pos -= 1
-        }
-        entries.insert(Entry(value: value, index: index), at: pos)
-    }
-
-    func sorted() -> [Entry] { entries }
 }

@@ -39,6 +39,8 @@ public struct DecodingBatch: @unchecked Sendable {
         var search: Search
         var caches: [DecoderCache]     // one per running row; a beam search starts with one row
         var pendingTokens: [[Int]]     // the tokens each row feeds at the next step
+        var scores: [Float]            // [V]: a row's processed scores, formed where processors need them
+        var top: TopKList              // the step's best candidates (beam search) or token (greedy)
     }
 
     public let model: any Seq2SeqModel
@@ -72,8 +74,11 @@ public struct DecodingBatch: @unchecked Sendable {
             let start = c.decoderStartTokenId
             let search: Search = c.numBeams > 1 ? .beam(BeamSearch(startToken: start, config: c))
                                                 : .greedy(GreedySearch(startToken: start, config: c))
+            var keep = 1   // candidates a step keeps: the beam search's, else the argmax
+            if case .beam(let b) = search { keep = b.beamsToKeep }
             active.append(Active(request: r, encoded: e, processors: LogitsProcessorList(c), search: search,
-                                 caches: [model.makeCache(capacity: c.maxLength)], pendingTokens: [[start]]))
+                                 caches: [model.makeCache(capacity: c.maxLength)], pendingTokens: [[start]],
+                                 scores: [Float](repeating: 0, count: v), top: TopKList(k: keep)))
         }
     }
 
@@ -99,7 +104,7 @@ public struct DecodingBatch: @unchecked Sendable {
             encoded += Array(repeating: a.encoded, count: a.caches.count)
         }
         for i in active.indices { active[i].caches = [] }   // caches now live in `caches` alone (unique)
-        let logits = model.decode(tokens, caches: &caches, encoded: encoded, allPositions: false).toArray()
+        let logits = model.decode(tokens, caches: &caches, encoded: encoded, allPositions: false)
         let v = model.vocabularySize
 
         // each request's search (log-softmax over the vocabulary, processors, top-k) is its own state alone:
@@ -110,7 +115,7 @@ public struct DecodingBatch: @unchecked Sendable {
         // each request's caches held by its own array alone, so a beam reorder can reuse them in place
         var split = active.indices.map { Array(caches[starts[$0]..<starts[$0] + active[$0].pendingTokens.count]) }
         caches = []
-        logits.withUnsafeBufferPointer { all in
+        logits.withHostFloats { all in
             outcomes.withUnsafeMutableBufferPointer { out in
                 split.withUnsafeMutableBufferPointer { split in
                     active.withUnsafeMutableBufferPointer { act in
@@ -138,9 +143,22 @@ public struct DecodingBatch: @unchecked Sendable {
                                 vocabulary v: Int) -> GenerationResult? {
         switch a.search {
         case .greedy(var greedy):
-            var scores = Array(logits)
-            scores.withUnsafeMutableBufferPointer { a.processors.process($0, sequence: greedy.tokens) }
-            let token = scores.withUnsafeBufferPointer { greedy.step(scores: $0) }
+            let token: Int
+            if greedy.sample {
+                // sampling draws from the whole processed row
+                token = a.scores.withUnsafeMutableBufferPointer { s in
+                    _ = s.initialize(from: logits)
+                    a.processors.process(s, sequence: greedy.tokens)
+                    return greedy.step(scores: UnsafeBufferPointer(s))
+                }
+            } else {
+                // argmax of the processed logits (max = lse = base = 0: the row's own values)
+                a.top.removeAll()
+                offerProcessedRow(logits.baseAddress!, vocabulary: v, max: 0, lse: 0, base: 0, sequence: greedy.tokens,
+                                  offset: 0, processors: a.processors, scores: &a.scores, top: &a.top)
+                token = a.top[0].index
+                greedy.step(chosen: token)
+            }
             a.search = .greedy(greedy)
             if greedy.isDone { return GenerationResult(id: a.request.id, sequences: [greedy.tokens]) }
             a.caches = caches
@@ -148,18 +166,17 @@ public struct DecodingBatch: @unchecked Sendable {
             return nil
 
         case .beam(var beam):
-            let n = beam.numBeams
-            // log-softmax of each running beam (one computed row stands for all beams at the first step)
-            var logProbs = [Float](repeating: 0, count: n * v)
-            logProbs.withUnsafeMutableBufferPointer { lp in
-                for b in 0..<n {
-                    let src = logits.baseAddress! + (caches.count == 1 ? 0 : b) * v
-                    let dst = lp.baseAddress! + b * v
-                    logSoftmaxRow(src, into: dst, count: v)
-                    a.processors.process(UnsafeMutableBufferPointer(start: dst, count: v), sequence: beam.running[b])
-                }
+            // each running beam's log-softmax, processors and running score, offered to the step's top-k (one
+            // computed row stands for all beams at the first step); no row of log-probabilities is written
+            a.top.removeAll()
+            for b in 0..<beam.numBeams {
+                let row = logits.baseAddress! + (caches.count == 1 ? 0 : b) * v
+                let (m, lse) = logSoftmaxShift(row, count: v)
+                offerProcessedRow(row, vocabulary: v, max: m, lse: lse, base: beam.runningScores[b],
+                                  sequence: beam.running[b], offset: b * v, processors: a.processors, scores: &a.scores,
+                                  top: &a.top)
             }
-            let origins = logProbs.withUnsafeBufferPointer { beam.step(logProbs: $0, vocabulary: v) }
+            let origins = beam.step(top: a.top, vocabulary: v)
             a.search = .beam(beam)
             if beam.isDone {
                 return GenerationResult(id: a.request.id, sequences: beam.results(a.request.config.numReturnSequences))
@@ -167,6 +184,29 @@ public struct DecodingBatch: @unchecked Sendable {
             a.caches = reordered(&caches, origins: origins)
             a.pendingTokens = beam.running.map { [$0.last!] }
             return nil
+        }
+    }
+}
+
+/// Offers a row's processed scores, base + processors((x[t] - max) - lse), to `top` with indices offset + t.
+/// When the processors touch only some tokens, those alone are formed in `scores` ([V], scratch) and processed,
+/// and the rest of the row is scanned straight from the logits; otherwise (forced BOS/EOS steps) the whole row
+/// is formed and processed first. Either way every token is offered once with the value the whole-row path
+/// gives it, so the selection is the same.
+func offerProcessedRow(_ row: UnsafePointer<Float>, vocabulary v: Int, max: Float, lse: Float, base: Float,
+                       sequence: [Int], offset: Int, processors: LogitsProcessorList, scores: inout [Float],
+                       top: inout TopKList) {
+    let touched = processors.touchedTokens(sequence: sequence, vocabulary: v)
+    scores.withUnsafeMutableBufferPointer { s in
+        if let touched {
+            for t in touched { s[t] = (row[t] - max) - lse }
+            processors.process(s, sequence: sequence)
+            top.scan(row, count: v, max: max, lse: lse, base: base, skipping: touched, offset: offset)
+            for t in touched { top.offer(base + s[t], index: offset + t) }
+        } else {
+            for t in 0..<v { s[t] = (row[t] - max) - lse }
+            processors.process(s, sequence: sequence)
+            top.scan(s.baseAddress!, count: v, base: base, offset: offset)
         }
     }
 }

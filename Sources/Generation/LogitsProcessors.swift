@@ -5,17 +5,30 @@
 
 public protocol LogitsProcessor: Sendable {
     func process(_ scores: UnsafeMutableBufferPointer<Float>, sequence: [Int])
+    /// The tokens `process` reads or writes for `sequence` in a row of `vocabulary` scores, ascending, when
+    /// it touches only some (a decode step then forms only their scores); nil when it may touch any.
+    func touchedTokens(sequence: [Int], vocabulary: Int) -> [Int]?
+}
+
+public extension LogitsProcessor {
+    func touchedTokens(sequence: [Int], vocabulary: Int) -> [Int]? { nil }
+}
+
+/// Distinct ids of `tokens` inside 0..<vocabulary, ascending.
+func tokenSet(_ tokens: [Int], vocabulary: Int) -> [Int] {
+    Set(tokens.filter { $0 >= 0 && $0 < vocabulary }).sorted()
 }
 
 public struct RepetitionPenalty: LogitsProcessor {
     public let penalty: Float
     public init(_ penalty: Float) { self.penalty = penalty }
     public func process(_ scores: UnsafeMutableBufferPointer<Float>, sequence: [Int]) {
-        for t in Set(sequence) where t >= 0 && t < scores.count {
+        for t in tokenSet(sequence, vocabulary: scores.count) {
             let s = scores[t]
             scores[t] = s < 0 ? s * penalty : s / penalty
         }
     }
+    public func touchedTokens(sequence: [Int], vocabulary: Int) -> [Int]? { tokenSet(sequence, vocabulary: vocabulary) }
 }
 
 /// Bans every token that would repeat an n-gram of the sequence.
@@ -23,14 +36,24 @@ public struct NoRepeatNGram: LogitsProcessor {
     public let n: Int
     public init(_ n: Int) { self.n = n }
     public func process(_ scores: UnsafeMutableBufferPointer<Float>, sequence s: [Int]) {
+        for t in banned(s, vocabulary: scores.count) { scores[t] = -.infinity }
+    }
+    public func touchedTokens(sequence: [Int], vocabulary: Int) -> [Int]? {
+        tokenSet(banned(sequence, vocabulary: vocabulary), vocabulary: vocabulary)
+    }
+
+    /// The tokens that would complete an n-gram already in `s` (the last n-1 tokens followed by them).
+    func banned(_ s: [Int], vocabulary: Int) -> [Int] {
         let len = s.count
-        guard len >= n else { return }
+        guard n >= 1, len >= n else { return [] }
         let prefixStart = len - n + 1   // the last n-1 tokens
+        var out: [Int] = []
         for i in 0...(len - n) {
             var match = true
             for j in 0..<(n - 1) where s[i + j] != s[prefixStart + j] { match = false; break }
-            if match, s[i + n - 1] < scores.count { scores[s[i + n - 1]] = -.infinity }
+            if match, s[i + n - 1] >= 0, s[i + n - 1] < vocabulary { out.append(s[i + n - 1]) }
         }
+        return out
     }
 }
 
@@ -40,7 +63,10 @@ public struct MinLength: LogitsProcessor {
     public let eos: [Int]
     public init(_ minLength: Int, eos: [Int]) { self.minLength = minLength; self.eos = eos }
     public func process(_ scores: UnsafeMutableBufferPointer<Float>, sequence: [Int]) {
-        if sequence.count < minLength { for e in eos where e < scores.count { scores[e] = -.infinity } }
+        if sequence.count < minLength { for e in eos where e >= 0 && e < scores.count { scores[e] = -.infinity } }
+    }
+    public func touchedTokens(sequence: [Int], vocabulary: Int) -> [Int]? {
+        sequence.count < minLength ? tokenSet(eos, vocabulary: vocabulary) : []
     }
 }
 
@@ -53,7 +79,12 @@ public struct MinNewTokens: LogitsProcessor {
         self.promptLength = promptLength; self.minNewTokens = minNewTokens; self.eos = eos
     }
     public func process(_ scores: UnsafeMutableBufferPointer<Float>, sequence: [Int]) {
-        if sequence.count - promptLength < minNewTokens { for e in eos where e < scores.count { scores[e] = -.infinity } }
+        if sequence.count - promptLength < minNewTokens {
+            for e in eos where e >= 0 && e < scores.count { scores[e] = -.infinity }
+        }
+    }
+    public func touchedTokens(sequence: [Int], vocabulary: Int) -> [Int]? {
+        sequence.count - promptLength < minNewTokens ? tokenSet(eos, vocabulary: vocabulary) : []
     }
 }
 
@@ -66,6 +97,7 @@ public struct ForcedBOS: LogitsProcessor {
         for i in scores.indices { scores[i] = -.infinity }
         scores[token] = 0
     }
+    public func touchedTokens(sequence: [Int], vocabulary: Int) -> [Int]? { sequence.count == 1 ? nil : [] }
 }
 
 /// Only EOS when the next token is the last one `maxLength` allows.
@@ -77,6 +109,9 @@ public struct ForcedEOS: LogitsProcessor {
         guard sequence.count == maxLength - 1 else { return }
         for i in scores.indices { scores[i] = -.infinity }
         for e in eos { scores[e] = 0 }
+    }
+    public func touchedTokens(sequence: [Int], vocabulary: Int) -> [Int]? {
+        sequence.count == maxLength - 1 ? nil : []
     }
 }
 
@@ -148,6 +183,16 @@ public struct LogitsProcessorList: Sendable {
 
     public func process(_ scores: UnsafeMutableBufferPointer<Float>, sequence: [Int]) {
         for p in processors { p.process(scores, sequence: sequence) }
+    }
+
+    /// Every processor's touched tokens, ascending; nil when one may touch any.
+    public func touchedTokens(sequence: [Int], vocabulary: Int) -> [Int]? {
+        var all: [Int] = []
+        for p in processors {
+            guard let t = p.touchedTokens(sequence: sequence, vocabulary: vocabulary) else { return nil }
+            all += t
+        }
+        return processors.count > 1 ? Set(all).sorted() : all
     }
 }
 

@@ -23,11 +23,16 @@ public struct GreedySearch: Sendable {
     /// `scores`: the processed scores of the next token. Returns the chosen token.
     @discardableResult
     public mutating func step(scores: UnsafeBufferPointer<Float>) -> Int {
-        require(!isDone, "greedy search stepped after it finished")
         let token = sample ? draw(scores) : argmax(scores)
+        step(chosen: token)
+        return token
+    }
+
+    /// Appends a token chosen outside (the argmax of the processed scores, found without forming them all).
+    public mutating func step(chosen token: Int) {
+        require(!isDone, "greedy search stepped after it finished")
         tokens.append(token)
         isDone = eos.contains(token) || tokens.count >= maxLength
-        return token
     }
 
     private func argmax(_ s: UnsafeBufferPointer<Float>) -> Int {

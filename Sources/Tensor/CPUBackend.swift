@@ -329,31 +329,38 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 "attention: float32 only")
         let out = empty(query.shape)
         let qp = query.storage.floats, op = out.storage.floats
-        // Small spans (short sentences, decoder steps): one unit per (span, head) on each core, OpenBLAS
-        // running each tiny product on the calling thread. Large spans (long inputs): every head's scores
-        // by BLAS (which threads large products itself), the softmax rows split over the cores, then every
-        // head's output. Each head's arithmetic is the same either way.
+        // Single query rows (decoder steps): the fused kernel, one unit per row (or per group of heads when
+        // there are fewer rows than cores), reading each cached row once for the unit's heads. Other small
+        // spans (short sentences): one unit per (span, head) on each core, OpenBLAS running each tiny product
+        // on the calling thread. Large spans (long inputs): every head's scores by BLAS (which threads large
+        // products itself), the softmax rows split over the cores, then every head's output. Each head's
+        // arithmetic is the same whatever shares its call.
+        let decode = spans.filter { $0.queryCount == 1 }
         let isSmall = { (s: AttentionSpan) in s.queryCount * s.keyCount * d < Self.smallAttention }
-        let small = spans.filter(isSmall), large = spans.filter { !isSmall($0) }
+        let small = spans.filter { $0.queryCount > 1 && isSmall($0) }
+        let large = spans.filter { $0.queryCount > 1 && !isSmall($0) }
         let units = small.indices.flatMap { i in (0..<heads).map { (span: i, head: $0) } }
         let unitFlops = small.reduce(0) { $0 + $1.queryCount * $1.keyCount } * width
         let workers = unitFlops >= 1 << 18 ? min(threads, units.count) : 1
         let smallSize = small.map { $0.queryCount * $0.keyCount }.max() ?? 0
         let largeSize = (large.map { $0.queryCount * $0.keyCount }.max() ?? 0) * heads
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, smallSize * workers, largeSize))
-        defer { scratch.deallocate() }
+        let groups = decode.count >= 2 * threads ? 1 : min(heads, 2 * threads), perGroup = (heads + groups - 1) / groups
+        let decodeFlops = decode.reduce(0) { $0 + $1.keyCount } * width
+        let decodeWorkers = decodeFlops >= 1 << 16 ? min(threads, decode.count * groups) : 1
+        let decodeSize = heads * (decode.map(\.keyCount).max() ?? 0)
+        // this thread's scratch (no allocation once the first steps have run), else a fresh block
+        let need = max(1, smallSize * workers, largeSize, decodeSize * decodeWorkers)
+        let reused = brv_thread_scratch(Int32(BRV_SCRATCH_ATTENTION), need * 4)?.assumingMemoryBound(to: Float.self)
+        let scratch = reused ?? UnsafeMutablePointer<Float>.allocate(capacity: need)
+        defer { if reused == nil { scratch.deallocate() } }
 
-        /// scores: [nq, nk] = scale · q_h · k_hᵀ into `s`
+        /// scores: [nq, nk] = scale · q_h · k_hᵀ into `s` (nq > 1)
         func scores(_ span: AttentionSpan, _ h: Int, _ s: UnsafeMutablePointer<Float>) {
             let nq = span.queryCount, nk = span.keyCount
             let q = qp + span.queryStart * width + h * d
             let k = keys[span.keyIndex].storage.floats + span.keyStart * width + h * d
-            if nq == 1 {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(nk), Int32(d), scale, k, Int32(width), q, 1, 0, s, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(d), scale,
-                            q, Int32(width), k, Int32(width), 0, s, Int32(nk))
-            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(d), scale,
+                        q, Int32(width), k, Int32(width), 0, s, Int32(nk))
         }
         /// softmax of score row j of head h (causal spans see the keys up to their own position), after
         /// the relative position bias when there is one
@@ -367,21 +374,26 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             softmaxRow(row, count: visible)
             for i in visible..<nk { row[i] = 0 }
         }
-        /// out_h: [nq, d] = p · v_h
+        /// out_h: [nq, d] = p · v_h (nq > 1)
         func weighted(_ span: AttentionSpan, _ h: Int, _ s: UnsafeMutablePointer<Float>) {
             let nq = span.queryCount, nk = span.keyCount
             let o = op + span.queryStart * width + h * d
             let v = values[span.keyIndex].storage.floats + span.keyStart * width + h * d
-            if nq == 1 {
-                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(nk), Int32(d), 1, v, Int32(width), s, 1, 0, o, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(d), Int32(nk), 1,
-                            s, Int32(nk), v, Int32(width), 0, o, Int32(width))
-            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(d), Int32(nk), 1,
+                        s, Int32(nk), v, Int32(width), 0, o, Int32(width))
         }
 
         for span in spans {
             require(keys[span.keyIndex].columns == width && span.keyStart + span.keyCount <= keys[span.keyIndex].rows, "attention: span outside its keys")
+        }
+        let tier = self.tier.rawValue
+        Parallel.strided(decode.count * groups, workers: decodeWorkers) { w, u in
+            let span = decode[u / groups], h0 = (u % groups) * perGroup, h1 = min(heads, h0 + perGroup)
+            guard h0 < h1 else { return }
+            let keyRow = span.keyStart * width, nk = span.keyCount
+            brv_attend_row(tier, qp + span.queryStart * width, keys[span.keyIndex].storage.floats + keyRow,
+                           values[span.keyIndex].storage.floats + keyRow, width, nk, d, h0, h1, scale, biasTable,
+                           2 * radius + 1, radius, nk - 1, op + span.queryStart * width, scratch + w * decodeSize)
         }
         Parallel.strided(units.count, workers: workers) { w, u in
             let span = small[units[u].span], h = units[u].head

@@ -87,9 +87,10 @@ public enum SkinnyGEMM {
             chunks = max(1, min(threads, n / 256))
             per = ((n + chunks - 1) / chunks + 3) & ~3
         }
+        // the packed activations in this thread's scratch (no allocation once the first steps have run); when
+        // that cannot grow, each chunk packs its own
         let packed = brv_gemm_pack_size(tier.rawValue, m, k)
-        let xpack: UnsafeMutablePointer<Float>? = packed > 0 ? .allocate(capacity: packed) : nil
-        defer { xpack?.deallocate() }
+        let xpack = packed > 0 ? brv_thread_scratch(Int32(BRV_SCRATCH_PACK), packed * 4)?.assumingMemoryBound(to: Float.self) : nil
         if let xpack { brv_gemm_pack(tier.rawValue, x, m, k, xpack) }
         let xs = UInt(bitPattern: x), ws = UInt(bitPattern: w), ys = UInt(bitPattern: y)
         let ps = xpack.map { UInt(bitPattern: $0) }

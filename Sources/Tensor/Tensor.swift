@@ -63,6 +63,15 @@ public struct Tensor: @unchecked Sendable {
     /// The values as float32 (weights widened, int8 scaled).
     public func toArray() -> [Float] { backend.download(self) }
 
+    /// The values as float32 lent to `body`: a CPU float32 tensor's own storage (no copy; a decode step's
+    /// logits are rows x V floats), anything else downloaded first.
+    public func withHostFloats<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        if storage.backend is CPUBackend && dtype == .f32 {
+            return try withExtendedLifetime(storage) { try body(UnsafeBufferPointer(start: storage.floats, count: count)) }
+        }
+        return try toArray().withUnsafeBufferPointer(body)
+    }
+
     public func reshaped(_ newShape: [Int]) -> Tensor {
         require(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
         return Tensor(shape: newShape, storage: storage)

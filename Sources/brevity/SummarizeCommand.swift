@@ -37,6 +37,9 @@ struct SummarizeCommand: AsyncParsableCommand {
     @Option(help: "Time the generation: run it this many times after a warm-up, report to standard error.")
     var benchRepeat: Int = 0
 
+    @Flag(help: "With --bench-repeat: time the encoder alone over the inputs (batched by --max-batch-size; the cross-attention keys and values included), instead of generating.")
+    var benchEncoder = false
+
     @Option(help: "Weights' type: float32, bfloat16, float16, int8 (default: DTYPE, else float32).")
     var dtype: String?
 
@@ -49,6 +52,7 @@ struct SummarizeCommand: AsyncParsableCommand {
     func validate() throws {
         if maxBatchSize < 1 { throw ValidationError("--max-batch-size must be at least 1") }
         if benchRepeat < 0 { throw ValidationError("--bench-repeat must be non-negative") }
+        if benchEncoder && benchRepeat < 1 { throw ValidationError("--bench-encoder needs --bench-repeat of at least 1") }
         if format == .jsonl && !files.isEmpty { throw ValidationError("files are read with --format text only") }
         _ = try weightType(dtype)
     }
@@ -98,6 +102,10 @@ struct SummarizeCommand: AsyncParsableCommand {
             if let bad = ids.first(where: { $0 < 0 || $0 >= engine.vocabularySize }) {
                 fail("input \(i + 1): token id \(bad) outside the model's vocabulary of \(engine.vocabularySize)")
             }
+        }
+        if benchEncoder {
+            benchEncode(engine, inputs, type: chosenType)
+            return
         }
         // Outputs are written in input order as soon as each one and all before it are done, so a long
         // job's results arrive (and survive an interruption) as it goes; a terminal gets a progress line.
@@ -206,9 +214,28 @@ struct SummarizeCommand: AsyncParsableCommand {
             _ = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
+        report(times, engine: engine, type: type)
+    }
+
+    /// One JSON line to standard error: what ran, the timed runs and their median.
+    private func report(_ times: [Double], engine: any Seq2SeqModel, type: DType, extra: String = "") {
         let median = times.sorted()[times.count / 2]
-        let kind = type.userName
-        FileHandle.standardError.write(Data("{\"dtype\": \"\(kind)\", \"device\": \"\(engine.backend.name)\", \"cpu_kernels\": \"\(CPUBackend.shared.tier.name)\", \"bench_seconds\": \(times), \"median\": \(median)}\n".utf8))
+        FileHandle.standardError.write(Data("{\"dtype\": \"\(type.userName)\", \"device\": \"\(engine.backend.name)\", \"cpu_kernels\": \"\(CPUBackend.shared.tier.name)\", \(extra)\"bench_seconds\": \(times), \"median\": \(median)}\n".utf8))
+    }
+
+    /// The encoder over every input (batches of maxBatchSize, as generation encodes them): a warm-up, then
+    /// `benchRepeat` timed passes; medians to standard error as one JSON line.
+    private func benchEncode(_ engine: any Seq2SeqModel, _ inputs: [[Int]], type: DType) {
+        var times: [Double] = []
+        for run in 0...benchRepeat {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for start in stride(from: 0, to: inputs.count, by: maxBatchSize) {
+                let encoded = engine.encode(Array(inputs[start..<min(inputs.count, start + maxBatchSize)]))
+                _ = encoded.last?.crossValues.last?.toArray().count   // waits for a device's queue
+            }
+            if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
+        }
+        report(times, engine: engine, type: type, extra: "\"encoder\": true, \"tokens\": \(inputs.map(\.count)), ")
     }
 
     private func fail(_ message: String) -> Never {

@@ -67,6 +67,22 @@ final class SummarizeCLITests: XCTestCase {
         }
     }
 
+    /// `--bench-encoder` times the encoder alone: no summaries written, one JSON line of timings.
+    func testBenchEncoderTimesTheEncoderAlone() throws {
+        let stdin = "{\"input_ids\": [0, 10, 11, 12, 2]}\n{\"input_ids\": [0, 13, 2]}\n"
+        let r = try run(["--model", modelDir.path, "--bench-encoder", "--bench-repeat", "3"], stdin: stdin)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.out, "", "no summaries")
+        let line = try XCTUnwrap(r.err.split(separator: "\n").last)
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(obj["encoder"] as? Bool, true)
+        XCTAssertEqual(ints(obj["tokens"]), [5, 3])
+        let times = try XCTUnwrap(obj["bench_seconds"] as? [Double])
+        XCTAssertEqual(times.count, 3)
+        XCTAssertTrue(times.allSatisfy { $0 > 0 })
+        XCTAssertEqual(obj["median"] as? Double, times.sorted()[1])
+    }
+
     func testBadInputExitsNonZeroNamingTheProblem() throws {
         let ok = "{\"input_ids\": [0, 10, 11, 2]}\n"
         let cases: [([String], String, String)] = [
@@ -79,6 +95,7 @@ final class SummarizeCLITests: XCTestCase {
             ([], "{\"txt\": \"a\"}\n", "txt"),                                    // unknown field
             ([], "nonsense\n", "line 1"),
             ([], "{\"input_ids\": [0, 99999, 2]}\n", "99999"),                    // id outside the vocabulary
+            (["--bench-encoder"], ok, "--bench-repeat"),                           // nothing to time
         ]
         for (args, stdin, needle) in cases {
             let r = try run(["--model", modelDir.path] + args, stdin: stdin)

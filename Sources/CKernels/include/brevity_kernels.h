@@ -53,12 +53,49 @@ void brv_widen(int wtype, const void *src, const float *scales, float *dst, ptrd
 /// element's result does not depend on its index or on n.
 void brv_gelu(int tier, const float *x, float *y, ptrdiff_t n);
 
-/// out[i] = x[i] - max - log(Σ exp(x - max)) over n elements (x == out allowed), the sum in double.
+/// out[i] = (x[i] - max) - lse over n elements, lse = log(Σ exp(x - max)) (x == out allowed), the sum in double.
 void brv_log_softmax(int tier, const float *x, float *out, ptrdiff_t n);
+
+/// The two constants of brv_log_softmax over n elements: its out[i] is exactly (x[i] - *max) - *lse.
+void brv_log_softmax_shift(int tier, const float *x, ptrdiff_t n, float *max, float *lse);
+
+/// An entry of a top-k list: a value and its index (beam · V + token for beam search).
+typedef struct {
+    float value;
+    int64_t index;
+} brv_candidate;
+
+/// Offers (value, index) to the top-k list top[0..<*count] (k entries at most, best first: the larger value,
+/// then the lower index), which keeps the best k of everything offered whatever the order of the offers.
+void brv_topk_offer(float value, int64_t index, brv_candidate *top, ptrdiff_t k, ptrdiff_t *count);
+
+/// Offers base + ((x[t] - max) - lse) with index offset + t for every t in [0, n) not listed in skip (nskip
+/// indices, ascending) to the list, as brv_topk_offer; the AVX2 tier compares 8 values with the k-th at a time.
+/// With max = lse = base = 0 the values are the row's own.
+void brv_topk_scan(int tier, const float *x, ptrdiff_t n, float max, float lse, float base, const int64_t *skip,
+                   ptrdiff_t nskip, int64_t offset, brv_candidate *top, ptrdiff_t k, ptrdiff_t *count);
+
+/// One query row against nk cached keys and values (a decode step's attention), heads h0..<h1 of width d:
+/// out[h·d ..< (h+1)·d] = Σ_j p_hj · v[j·ld + h·d ...], p_h the softmax over j of scale · (q_h · k_jh)
+/// (+ the head's relative position bias when bias is not NULL: bias[h·bias_stride + radius + clamp(j - position,
+/// -radius, radius)], T5). q and out are the row (head h at h·d); key and value rows are ld floats apart;
+/// scratch holds (h1 - h0)·nk floats. A head's result does not depend on h0, h1 or what else shares the step.
+void brv_attend_row(int tier, const float *q, const float *k, const float *v, ptrdiff_t ld, ptrdiff_t nk,
+                    ptrdiff_t d, ptrdiff_t h0, ptrdiff_t h1, float scale, const float *bias, ptrdiff_t bias_stride,
+                    ptrdiff_t radius, ptrdiff_t position, float *out, float *scratch);
 
 /// Blocks up to `mmapThreshold` bytes come from the heap and return to it (glibc's default, 128 KiB, maps and
 /// zeroes fresh pages for every larger block); the heap is trimmed past `trimThreshold`. 0 when applied.
 int brv_heap_tune(size_t mmapThreshold, size_t trimThreshold);
+
+/// Scratch slots of brv_thread_scratch: the kernels' (gemm), and the callers' (packed activations, attention).
+enum { BRV_SCRATCH_GEMM = 0, BRV_SCRATCH_PACK = 1, BRV_SCRATCH_ATTENTION = 2, BRV_SCRATCH_SLOTS = 3 };
+
+/// A buffer of at least `bytes` (64-byte aligned) owned by the calling thread for `slot`, reused by its next
+/// call with that slot (the contents are not kept when it grows) and freed when the thread ends: after the
+/// first decode steps a step's products and attention take their scratch without allocating. NULL when
+/// memory is short or the slot is unknown.
+void *brv_thread_scratch(int slot, size_t bytes);
 
 /// A task of brv_parallel: runs index `index` of a job (ctx: the caller's).
 typedef void (*brv_task)(void *ctx, ptrdiff_t index);
