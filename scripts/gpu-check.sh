@@ -3,7 +3,9 @@
 # Python with torch and transformers; no Swift toolchain, no network). It needs, beside the checkout,
 # `make dist`'s tarball under dist/ (a static build) and dist/tools/hey (Debian's hey binary), both
 # carried there. Steps:
-#   1. `brevity cuda-check`: NVRTC compiles the kernels for the GPU; the driver reports it.
+#   1. `brevity cuda-check`: NVRTC compiles the kernels for the GPU; the driver reports it. Then `brevity
+#      cpu-check` on the host's CPU: where it has AVX-512, the first run of the `avx512` kernels on hardware
+#      (a failure there is reported, not fatal to the GPU check: that tier is opt-in).
 #   2. scripts/gpu/compare.py: the fixtures on the GPU (float32, float16, bfloat16) against the CPU backend
 #      and transformers' ids; every `--device cuda` start also runs the op-by-op self-test against the CPU.
 #   3. Random weights of bart-large-cnn's exact shape made with the machine's PyTorch (bench/bart/make_model.py).
@@ -36,6 +38,8 @@ STATUS=0
 if has check; then
   say "1. cuda-check"
   "$BIN" cuda-check --arch sm_80 --arch sm_90 2>&1 | tee "$OUT/cuda-check.txt" || STATUS=1
+  say "1b. cpu-check (host CPU: $(grep -o -m1 -w 'avx512f' /proc/cpuinfo || echo 'no avx512f'))"
+  "$BIN" cpu-check 2>&1 | tee "$OUT/cpu-check.txt" || say "cpu-check: a CPU kernel check failed (see $OUT/cpu-check.txt)"
 fi
 
 if has compare; then

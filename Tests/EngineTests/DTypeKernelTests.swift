@@ -1,7 +1,7 @@
-// Weight types and the C kernels (issue 11): every tier this CPU has x every weight type against a Double
-// reference over the widened weights, on odd shapes (tails of 1..15 elements, edge blocks of 1..3 rows);
-// a row's result independent of the rows sharing its call; conversions and quantization exact to their
-// definitions; BREVITY_CPU_FEATURES parsing.
+// Weight types and the C kernels (issue 11): every tier this CPU has x every weight type through
+// CPUKernelCheck (against a Double reference over the widened weights on odd shapes, a row's result
+// independent of the rows sharing its call) and that check's own failure; many rows against narrow weights;
+// conversions and quantization exact to their definitions; BREVITY_CPU_FEATURES parsing.
 
 import Foundation
 import Tensor
@@ -36,57 +36,36 @@ final class DTypeKernelTests: XCTestCase {
         return (y, mag)
     }
 
-    func testEveryTierAndWeightTypeMatchesDoubleOnOddShapes() {
-        var seed: UInt64 = 11
-        let shapes = [(1, 1, 1), (1, 17, 5), (2, 7, 3), (3, 33, 7), (4, 100, 9), (5, 31, 13), (7, 64, 257), (13, 129, 6), (16, 15, 4),
-                      (9, 1100, 19), (32, 520, 11)]   // several k-blocks of the many-row path, with a tail
+    /// The kernels' products against Double on odd shapes and a row's result alone and batched, for every
+    /// weight type and every tier this CPU has (Sources/Tensor/CPUKernelCheck.swift, also `brevity cpu-check`).
+    func testKernelCheckPassesOnEveryTierThisCPUHas() throws {
         for tier in CPUTier.allCases where tier <= CPUTier.supported {
-            let b = CPUBackend(tier: tier)
-            for type in DType.allCases {
-                for (m, k, n) in shapes {
-                    let x = random(m * k, seed: &seed), values = random(n * k, seed: &seed), bias = random(n, seed: &seed)
-                    let w = weight(values, rows: n, columns: k, type, on: b)
-                    XCTAssertEqual(w.dtype, type)
-                    let stored = w.toArray()   // what the kernel multiplies by
-                    let (expected, magnitude) = reference(x, m: m, k: k, stored, n: n, bias)
-                    let y = Tensor(x, shape: [m, k], on: b).linear(w, bias: Tensor(bias, shape: [n], on: b)).toArray()
-                    var worst = 0.0
-                    for i in y.indices { worst = max(worst, abs(Double(y[i]) - expected[i]) / (magnitude[i] + 1e-30)) }
-                    // float32 accumulation of k products: relative to Σ|terms|, well under k · 2^-24
-                    XCTAssertLessThan(worst, 1e-6 * Double(max(k, 8)), "\(tier.name) \(type) m=\(m) k=\(k) n=\(n)")
-                }
-            }
+            let lines = try CPUKernelCheck().run(tier: tier)
+            XCTAssertEqual(lines.count, 2 * DType.allCases.count + 1, tier.name)
+            for line in lines { XCTAssertTrue(line.passed, "\(line)") }
+        }
+        if CPUTier.supported < .avx512 {
+            XCTAssertThrowsError(try CPUKernelCheck().run(tier: .avx512)) { XCTAssertTrue("\($0)".contains("supports"), "\($0)") }
         }
     }
 
-    /// The decode-shaped path computes each row with the same instructions whatever shares its call, so a
-    /// text's logits do not depend on its batch (issue 11, item 5).
-    func testRowResultsDoNotDependOnTheBatch() {
-        var seed: UInt64 = 12
-        // three k-blocks of the many-row path, the last partial, and a 4-element tail; 300 weight rows: three
-        // chunks sharing one packing of the activations, the last partial
-        let (k, n) = (1100, 300)
-        for tier in CPUTier.allCases where tier <= CPUTier.supported {
-            let b = CPUBackend(tier: tier)
-            for type in DType.allCases {
-                let w = weight(random(n * k, seed: &seed), rows: n, columns: k, type, on: b)
-                let bias = Tensor(random(n, seed: &seed), shape: [n], on: b)
-                let rows = type == .f32 ? SkinnyGEMM.maxRows : 16   // float32 past maxRows goes to BLAS
-                let x = random(rows * k, seed: &seed)
-                let saved = SkinnyGEMM.minWeights
-                SkinnyGEMM.minWeights = 0
-                defer { SkinnyGEMM.minWeights = saved }
-                let together = Tensor(x, shape: [rows, k], on: b).linear(w, bias: bias).toArray()
-                for r in 0..<rows {
-                    let alone = Tensor(Array(x[r * k..<(r + 1) * k]), shape: [1, k], on: b).linear(w, bias: bias).toArray()
-                    XCTAssertEqual(alone, Array(together[r * n..<(r + 1) * n]), "\(tier.name) \(type) row \(r)")
-                }
-                if type == .f32 { continue }
-                // a batch of 4 against the same rows of the batch of 16
-                let four = Tensor(Array(x[4 * k..<8 * k]), shape: [4, k], on: b).linear(w, bias: bias).toArray()
-                XCTAssertEqual(four, Array(together[4 * n..<8 * n]), "\(tier.name) \(type) rows 4..<8")
-            }
+    /// The check fails a product that is off in one output: that output's error, and the rows that differ
+    /// between a call alone and the batch (only the batch's last row carries the error there).
+    func testKernelCheckCatchesAWrongProduct() throws {
+        let check = CPUKernelCheck { backend, x, w, bias in
+            var y = x.linear(w, bias: bias).toArray()
+            y[y.count - 1] += 0.01
+            return Tensor(y, shape: [x.rows, w.shape[0]], on: backend)
         }
+        let lines = try check.run(tier: .portable)
+        for type in DType.allCases {
+            let products = lines.first { $0.check == "\(type.userName) products" }
+            XCTAssertEqual(products?.passed, false, "\(type)")
+            let rows = lines.first { $0.check == "\(type.userName) rows alone and batched" }
+            XCTAssertEqual(rows?.error, 15, "\(type)")
+        }
+        XCTAssertEqual(lines.last?.check, "ops")
+        XCTAssertEqual(lines.last?.passed, true, "the other ops do not go through the substituted product")
     }
 
     /// Many rows against a narrow weight: widened block by block into BLAS; the same values as the kernel
