@@ -19,8 +19,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         // splits large products by columns). Its own threads would spin-wait (sched_yield) after each call,
         // taking the cores from the decode kernels that follow.
         openblas_set_num_threads(1)
-        // Activations of up to 32 MiB (a step's logits: rows x 50264 floats) come from the heap and go back to
-        // it: above glibc's default 128 KiB threshold each would be a fresh mmap, zeroed page by page
+        // Buffers of up to 32 MiB (HostBufferPool's largest; a step's logits: rows x 50264 floats) come from the
+        // heap: above glibc's default 128 KiB threshold each would be a fresh mmap, zeroed page by page
         // (clear_page was 10% of a bf16 decode), then unmapped. Weights (converted once) stay mmapped.
         _ = brv_heap_tune(32 << 20, 256 << 20)
     }
@@ -31,6 +31,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     /// Cores used by the kernels, BLAS included.
     public var threads = CPUBackend.cores
+
+    /// Tensor buffers, recycled (HostBufferPool): a decode loop past its first steps allocates none.
+    let buffers = HostBufferPool()
+
+    /// Buffers obtained from the system by this backend's tensors, ever, and requests served from its free lists.
+    public var bufferStatistics: (fresh: Int, reuses: Int) {
+        let s = buffers.statistics
+        return (s.fresh, s.reuses)
+    }
 
     /// y: [n, ldy] columns 0..<m (beta: 0 overwrite, 1 accumulate) = x: [n, k] · w: [m, k]ᵀ, float32, split
     /// over the cores by output columns (blocks of 64), each part a single-threaded sgemm.
@@ -65,10 +74,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     func allocate(count: Int, dtype: DType, zeroed: Bool, scales: TensorStorage? = nil) -> TensorStorage {
         let bytes = max(count * dtype.byteSize, 4)
-        let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let (p, capacity) = buffers.take(bytes)
         if zeroed { p.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
+        let pool = buffers
         return TensorStorage(backend: self, pointer: p, count: count, dtype: dtype, scales: scales,
-                             release: { $0.deallocate() })
+                             release: { pool.give($0, capacity: capacity) })
     }
 
     public func upload(_ values: UnsafeBufferPointer<Float>) -> TensorStorage {
