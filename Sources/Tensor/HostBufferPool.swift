@@ -47,22 +47,17 @@ final class HostBufferPool: @unchecked Sendable {
 
     /// A 64-byte-aligned buffer of at least `bytes` and its capacity (pass both back to `give`).
     func take(_ bytes: Int) -> (pointer: UnsafeMutableRawPointer, capacity: Int) {
-        let size = bytes > largest ? max(bytes, 1) : Self.sizeClass(bytes)
-        if size <= largest {
-            lock.lock()
-            if let p = free[size]?.popLast() {
-                stats.reuses += 1
-                stats.cached -= size
-                lock.unlock()
-                return (p, size)
-            }
-            stats.fresh += 1
+        let pooled = bytes <= largest
+        let size = pooled ? Self.sizeClass(bytes) : bytes
+        lock.lock()
+        if pooled, let p = free[size]?.popLast() {
+            stats.reuses += 1
+            stats.cached -= size
             lock.unlock()
-        } else {
-            lock.lock()
-            stats.fresh += 1
-            lock.unlock()
+            return (p, size)
         }
+        stats.fresh += 1
+        lock.unlock()
         return (UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), size)
     }
 

@@ -37,11 +37,17 @@ public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
     /// above what the CPU has is refused (it would fault), as is an unknown name.
     public static func fromEnvironment(_ value: String?) throws -> CPUTier {
         guard let value, !value.isEmpty else { return detected }
-        guard let asked = allCases.first(where: { $0.name == value.lowercased() }) else {
-            throw TensorError.invalid("BREVITY_CPU_FEATURES=\(value): expected portable, avx2 or avx512")
+        return try named(value, setting: "BREVITY_CPU_FEATURES=")
+    }
+
+    /// The tier called `name` (any case), refused when unknown or above what this CPU supports; errors
+    /// begin with `setting` (`BREVITY_CPU_FEATURES=`, `--tier `) and the name.
+    public static func named(_ name: String, setting: String) throws -> CPUTier {
+        guard let asked = allCases.first(where: { $0.name == name.lowercased() }) else {
+            throw TensorError.invalid("\(setting)\(name): expected portable, avx2 or avx512")
         }
         guard asked <= supported else {
-            throw TensorError.invalid("BREVITY_CPU_FEATURES=\(value): this CPU supports \(supported.name) at most")
+            throw TensorError.invalid("\(setting)\(name): this CPU supports \(supported.name) at most")
         }
         return asked
     }

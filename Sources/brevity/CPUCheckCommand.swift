@@ -20,16 +20,11 @@ struct CPUCheckCommand: ParsableCommand {
 
     func run() throws {
         var chosen: [CPUTier] = []
-        for name in tiers {
-            guard let tier = CPUTier.allCases.first(where: { $0.name == name.lowercased() }) else {
-                printError("cpu-check: --tier \(name): expected portable, avx2 or avx512")
-                throw ExitCode(2)
-            }
-            guard tier <= CPUTier.supported else {
-                printError("cpu-check: --tier \(name): this CPU supports \(CPUTier.supported.name) at most")
-                throw ExitCode(2)
-            }
-            chosen.append(tier)
+        do {
+            chosen = try tiers.map { try CPUTier.named($0, setting: "--tier ") }
+        } catch {
+            printError("cpu-check: \(error)")
+            throw ExitCode(2)
         }
         if chosen.isEmpty { chosen = CPUTier.allCases.filter { $0 <= CPUTier.supported } }
         if !json {

@@ -4,7 +4,7 @@
 // conversions and quantization exact to their definitions; BREVITY_CPU_FEATURES parsing.
 
 import Foundation
-import Tensor
+@testable import Tensor
 import XCTest
 
 final class DTypeKernelTests: XCTestCase {
@@ -15,13 +15,9 @@ final class DTypeKernelTests: XCTestCase {
         }
     }
 
-    /// `values` as a weight of `type` (float32: a fresh copy, since `weight(from:)` would use the array's
-    /// memory in place).
+    /// `values` as a weight of `type` (float32: a copy of its own), as the kernel check makes them.
     func weight(_ values: [Float], rows: Int, columns: Int, _ type: DType, on b: CPUBackend) -> Tensor {
-        if type == .f32 { return Tensor(values, shape: [rows, columns], on: b) }
-        let owner = NSObject()
-        let s = values.withUnsafeBytes { b.weight(from: $0.baseAddress!, type: .f32, rows: rows, columns: columns, as: type, owner: owner) }
-        return Tensor(shape: [rows, columns], storage: s)
+        CPUKernelCheck.weight(values, rows: rows, columns: columns, type, on: b)
     }
 
     /// y = x · wᵀ + bias in Double over the weights as stored (widened, scaled): the kernels' exact inputs.
