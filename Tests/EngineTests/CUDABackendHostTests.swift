@@ -146,13 +146,14 @@ final class CUDABackendHostTests: XCTestCase {
 
     func testEmulatedBackendPassesTheSelfTestInEveryType() throws {
         for type in [DType.f32, .f16, .bf16] {
-            let gpu = CUDAEmulator()
+            let gpu = try CUDAEmulator()
             let backend = try CUDABackend(stream: gpu, dtype: type)
             let results = try BackendSelfTest(type: type).run(backend)
             XCTAssertTrue(results.allSatisfy { $0.error.isFinite }, "\(type)")
             XCTAssertGreaterThan(gpu.launches.count, 5)
         }
-        XCTAssertThrowsError(try CUDABackend(stream: CUDAEmulator(), dtype: .int8)) { XCTAssertTrue("\($0)".contains("CPU only"), "\($0)") }
+        let gpu = try CUDAEmulator()
+        XCTAssertThrowsError(try CUDABackend(stream: gpu, dtype: .int8)) { XCTAssertTrue("\($0)".contains("CPU only"), "\($0)") }
     }
 
     func testEmulatedBackendGeneratesTransformersIdsAndKeepsMemoryInThePool() throws {
@@ -169,7 +170,7 @@ final class CUDABackendHostTests: XCTestCase {
         let defaults = try GenerationConfig.model(folder: folder)
         let settings = try GenerateSetting.load(name).prefix(settingCount)
         for type in types {
-            let gpu = CUDAEmulator()
+            let gpu = try CUDAEmulator()
             let model = try ModelRegistry.load(folder: folder, backend: CUDABackend(stream: gpu, dtype: type), weightType: type)
             var same = 0, total = 0
             for s in settings {
@@ -199,7 +200,7 @@ final class CUDABertHostTests: XCTestCase {
     func testMiniLMHiddenStatesOnTheEmulatedBackendEqualTheCPU() throws {
         let folder = try TestPaths.miniLMFolder()
         let cpu = try BertModel(folder: folder)
-        let gpu = try BertModel(folder: folder, backend: CUDABackend(stream: CUDAEmulator(), dtype: .f32), weightType: .f32)
+        let gpu = try BertModel(folder: folder, backend: CUDABackend(stream: try CUDAEmulator(), dtype: .f32), weightType: .f32)
         let inputs = [[101, 1996, 2103, 2473, 4844, 1037, 2047, 5166, 102], [101, 2009, 3740, 1012, 102]]
         for (c, g) in zip(cpu.hiddenStates(inputs), gpu.hiddenStates(inputs)) {
             XCTAssertEqual(c.shape, g.shape)

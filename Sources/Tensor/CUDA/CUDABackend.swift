@@ -14,8 +14,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public let dtype: DType
     /// Threads per block of the row kernels (a multiple of 32, at most 1024).
     static let rowThreads = 256
-    /// Most keys one attention span may have: the kernel keeps a row of scores in 48 KiB of shared memory.
-    public static let maxAttentionKeys = 12 * 1024
+    /// Most keys one attention span may have: the kernel keeps a row of scores (4 bytes a key) in the 48 KiB
+    /// of shared memory a launch may use without an opt-in, beside block_max's and block_sum's 32 partials.
+    public static let maxAttentionKeys = (48 * 1024 - 2 * 32 * 4) / 4
 
     public init(stream: any CUDAQueue, dtype: DType) throws {
         guard dtype != .int8 else {
