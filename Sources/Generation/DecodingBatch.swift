@@ -115,14 +115,31 @@ public struct DecodingBatch: @unchecked Sendable {
         // each request's caches held by its own array alone, so a beam reorder can reuse them in place
         var split = active.indices.map { Array(caches[starts[$0]..<starts[$0] + active[$0].pendingTokens.count]) }
         caches = []
-        logits.withHostFloats { all in
+        if logits.backend.choosesTokens, let (requests, first, k) = choiceRequests(starts: starts, vocabulary: v) {
+            // the backend chooses each row's candidates where the logits are (a GPU); the host processes the
+            // touched tokens and settles the searches
+            let choices = logits.backend.chooseTokens(logits, rows: requests, k: k)
             outcomes.withUnsafeMutableBufferPointer { out in
                 split.withUnsafeMutableBufferPointer { split in
                     active.withUnsafeMutableBufferPointer { act in
                         Parallel.forEach(act.count) { i in
-                            let rows = act[i].pendingTokens.count, start = starts[i]
-                            let rowLogits = UnsafeBufferPointer(rebasing: all[start * v..<(start + rows) * v])
-                            out[i] = Self.advance(&act[i], logits: rowLogits, caches: &split[i], vocabulary: v)
+                            let rows = first[i]..<(i + 1 < first.count ? first[i + 1] : requests.count)
+                            out[i] = Self.advance(&act[i], requests: requests[rows], choices: choices[rows], caches: &split[i],
+                                                  vocabulary: v)
+                        }
+                    }
+                }
+            }
+        } else {
+            logits.withHostFloats { all in
+                outcomes.withUnsafeMutableBufferPointer { out in
+                    split.withUnsafeMutableBufferPointer { split in
+                        active.withUnsafeMutableBufferPointer { act in
+                            Parallel.forEach(act.count) { i in
+                                let rows = act[i].pendingTokens.count, start = starts[i]
+                                let rowLogits = UnsafeBufferPointer(rebasing: all[start * v..<(start + rows) * v])
+                                out[i] = Self.advance(&act[i], logits: rowLogits, caches: &split[i], vocabulary: v)
+                            }
                         }
                     }
                 }
@@ -135,6 +152,85 @@ public struct DecodingBatch: @unchecked Sendable {
         }
         active = keep
         return done
+    }
+
+    /// The step's rows for `Backend.chooseTokens`: one per greedy request (raw logits) and one per beam
+    /// (running score + log-softmax; at the first step every beam reads the one row), each with the tokens its
+    /// processors touch; the index of each request's first row; and the most candidates a row must keep.
+    /// nil when a row needs its whole logits: sampling, or a processor that may touch any token (a forced
+    /// token).
+    private func choiceRequests(starts: [Int], vocabulary v: Int) -> ([ChoiceRequest], [Int], Int)? {
+        var requests: [ChoiceRequest] = [], first: [Int] = [], k = 1
+        for (a, start) in zip(active, starts) {
+            first.append(requests.count)
+            switch a.search {
+            case .greedy(let g):
+                guard !g.sample, let touched = a.processors.touchedTokens(sequence: g.tokens, vocabulary: v) else { return nil }
+                requests.append(ChoiceRequest(row: start, logSoftmax: false, base: 0, touched: touched))
+            case .beam(let b):
+                k = max(k, b.beamsToKeep)
+                for i in 0..<b.numBeams {
+                    guard let touched = a.processors.touchedTokens(sequence: b.running[i], vocabulary: v) else { return nil }
+                    requests.append(ChoiceRequest(row: start + (a.pendingTokens.count == 1 ? 0 : i), logSoftmax: true,
+                                                  base: b.runningScores[i], touched: touched))
+                }
+            }
+        }
+        return (requests, first, k)
+    }
+
+    /// Feeds one step's chosen candidates (`Backend.chooseTokens`, one per row of `requests`) to a request's
+    /// search: its touched tokens processed here as on the host path, every candidate offered to its top-k.
+    private static func advance(_ a: inout Active, requests: ArraySlice<ChoiceRequest>, choices: ArraySlice<ChoiceResult>,
+                                caches: inout [DecoderCache], vocabulary v: Int) -> GenerationResult? {
+        a.top.removeAll()
+        for (b, (r, c)) in zip(requests, choices).enumerated() {
+            let sequence: [Int]
+            switch a.search {
+            case .greedy(let g): sequence = g.tokens
+            case .beam(let beam): sequence = beam.running[b]
+            }
+            let offset = b * v
+            a.scores.withUnsafeMutableBufferPointer { s in
+                // touched tokens as offerProcessedRow forms them: processors((x - max) - lse), plus the base
+                let (m, lse) = r.logSoftmax ? (c.max, c.lse) : (0, 0)
+                for (t, x) in zip(r.touched, c.touchedLogits) { s[t] = (x - m) - lse }
+                if !r.touched.isEmpty { a.processors.process(s, sequence: sequence) }
+                for t in r.touched { a.top.offer(r.base + s[t], index: offset + t) }
+            }
+            for (value, index) in zip(c.values, c.indices) { a.top.offer(value, index: offset + index) }
+        }
+        switch a.search {
+        case .greedy(var greedy):
+            let token = a.top[0].index
+            greedy.step(chosen: token)
+            return settle(&a, greedy: greedy, token: token, caches: caches)
+        case .beam(var beam):
+            return settle(&a, beam: &beam, caches: &caches, vocabulary: v)
+        }
+    }
+
+    /// After a greedy step chose `token`: the result when the request finished, else its next row.
+    private static func settle(_ a: inout Active, greedy: GreedySearch, token: Int, caches: [DecoderCache]) -> GenerationResult? {
+        a.search = .greedy(greedy)
+        if greedy.isDone { return GenerationResult(id: a.request.id, sequences: [greedy.tokens]) }
+        a.caches = caches
+        a.pendingTokens = [[token]]
+        return nil
+    }
+
+    /// A beam step from the candidates in `a.top`: the result when the request finished, else its beams'
+    /// caches (reordered) and next rows.
+    private static func settle(_ a: inout Active, beam: inout BeamSearch, caches: inout [DecoderCache],
+                               vocabulary v: Int) -> GenerationResult? {
+        let origins = beam.step(top: a.top, vocabulary: v)
+        a.search = .beam(beam)
+        if beam.isDone {
+            return GenerationResult(id: a.request.id, sequences: beam.results(a.request.config.numReturnSequences))
+        }
+        a.caches = reordered(&caches, origins: origins)
+        a.pendingTokens = beam.running.map { [$0.last!] }
+        return nil
     }
 
     /// Feeds one step's logits to a request's search; returns its result when it finished. `caches` (the
@@ -159,11 +255,7 @@ public struct DecodingBatch: @unchecked Sendable {
                 token = a.top[0].index
                 greedy.step(chosen: token)
             }
-            a.search = .greedy(greedy)
-            if greedy.isDone { return GenerationResult(id: a.request.id, sequences: [greedy.tokens]) }
-            a.caches = caches
-            a.pendingTokens = [[token]]
-            return nil
+            return settle(&a, greedy: greedy, token: token, caches: caches)
 
         case .beam(var beam):
             // each running beam's log-softmax, processors and running score, offered to the step's top-k (one
@@ -176,14 +268,7 @@ public struct DecodingBatch: @unchecked Sendable {
                                   sequence: beam.running[b], offset: b * v, processors: a.processors, scores: &a.scores,
                                   top: &a.top)
             }
-            let origins = beam.step(top: a.top, vocabulary: v)
-            a.search = .beam(beam)
-            if beam.isDone {
-                return GenerationResult(id: a.request.id, sequences: beam.results(a.request.config.numReturnSequences))
-            }
-            a.caches = reordered(&caches, origins: origins)
-            a.pendingTokens = beam.running.map { [$0.last!] }
-            return nil
+            return settle(&a, beam: &beam, caches: &caches, vocabulary: v)
         }
     }
 }

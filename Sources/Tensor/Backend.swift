@@ -96,9 +96,21 @@ public protocol Backend: AnyObject, Sendable {
     /// scores = scale · q·kᵀ (+ the relative position bias), softmax over each query's visible keys.
     func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
                    scale: Float, bias: RelativePositionBias?) -> Tensor
+
+    /// Whether decoding should ask `chooseTokens` for a step's candidates rather than read whole logits
+    /// rows (a GPU: only the candidates cross to the host).
+    var choosesTokens: Bool { get }
+    /// A decode step's token choice over `logits` [rows, V] (TokenChoice.swift), k candidates a row at most.
+    func chooseTokens(_ logits: Tensor, rows: [ChoiceRequest], k: Int) -> [ChoiceResult]
 }
 
 public extension Backend {
+    /// The host reads the logits and chooses (the CPU backend's logits already are host memory).
+    var choosesTokens: Bool { false }
+    func chooseTokens(_ logits: Tensor, rows: [ChoiceRequest], k: Int) -> [ChoiceResult] {
+        hostChooseTokens(logits, rows: rows, k: k)
+    }
+
     /// Attention without a position bias (BART, Pegasus, BERT).
     func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
                    scale: Float) -> Tensor {

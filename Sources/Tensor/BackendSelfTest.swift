@@ -79,6 +79,28 @@ public struct BackendSelfTest: Sendable {
         let (logits, lr) = pair(values(3 * 1000, 8), [3, 1000])
         try check("logSoftmax", candidate.logSoftmax(logits), reference.logSoftmax(lr))
 
+        // a decode step's token choice: given its own max and lse, the candidate picks what the host's scan
+        // picks, bit for bit; its lse is within the tolerance of the host's
+        let host = reference.download(lr), requests = [
+            ChoiceRequest(row: 0, logSoftmax: true, base: -1.5, touched: [3, 17, 400, 999]),
+            ChoiceRequest(row: 2, logSoftmax: false, base: 0, touched: []),
+            ChoiceRequest(row: 0, logSoftmax: true, base: 0, touched: [])]
+        var choiceError = 0.0
+        for (r, c) in zip(requests, candidate.chooseTokens(logits, rows: requests, k: 8)) {
+            let row = Array(host[r.row * 1000..<(r.row + 1) * 1000])
+            var top = TopKList(k: 8)
+            let (m, lse) = row.withUnsafeBufferPointer { p in
+                top.scan(p.baseAddress!, count: 1000, max: r.logSoftmax ? c.max : 0, lse: r.logSoftmax ? c.lse : 0, base: r.base,
+                         skipping: r.touched)
+                return logSoftmaxShift(p.baseAddress!, count: 1000)
+            }
+            let same = c.indices == top.indices && c.values == top.values && c.max == m && c.touchedLogits == r.touched.map { row[$0] }
+            choiceError = same ? max(choiceError, Double(abs(c.lse - lse)) / Double(max(1, abs(lse)))) : .nan
+            if !same { break }
+        }
+        results.append(("chooseTokens", choiceError))
+        guard choiceError <= tolerance else { throw Mismatch(op: "chooseTokens", error: choiceError, tolerance: tolerance) }
+
         // attention: two packed encoder inputs over one key set, then decoder rows over their own caches
         let heads = 4, width = 32
         let (q, qr) = pair(values(9 * width), [9, width]), (k, kr) = pair(values(9 * width), [9, width]), (v, vr) = pair(values(9 * width), [9, width])

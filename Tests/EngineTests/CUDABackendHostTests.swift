@@ -159,7 +159,9 @@ final class CUDABackendHostTests: XCTestCase {
     func testEmulatedBackendGeneratesTransformersIdsAndKeepsMemoryInThePool() throws {
         // bart-tiny in two types; one model of every other architecture (Pegasus' sinusoidal positions, T5's
         // relative bias, RMS norm and gated feed-forward) in float32
-        for (name, types, settingCount) in [("bart-tiny", [DType.f32, .bf16], 4), ("pegasus-tiny", [.f32], 2),
+        // every bart-tiny setting (beams, penalties, n-gram bans, forced tokens) in float32: the step's choice
+        // goes through choose_tokens, and through the whole logits at forced-token steps
+        for (name, types, settingCount) in [("bart-tiny", [DType.f32], 10), ("bart-tiny", [.bf16], 4), ("pegasus-tiny", [.f32], 2),
                                             ("t5-tiny", [.f32], 2), ("flan-t5-tiny", [.f32], 2)] {
             try checkEmulatedGeneration(name, types: types, settingCount: settingCount)
         }
@@ -187,6 +189,7 @@ final class CUDABackendHostTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(total, 20)
             // bf16 rounds every activation: most outputs still agree on this model
             if type == .bf16 { XCTAssertGreaterThanOrEqual(same * 2, total) }
+            XCTAssertGreaterThan(gpu.launches["choose_tokens_\(type.kernelSuffix)", default: 0], 10, "token choice on the device")
             // the decode loop reuses pooled blocks: far more reuses than allocations
             let stats = gpu.pool.statistics
             XCTAssertGreaterThan(stats.reuses, 10 * stats.driverAllocations, "\(stats)")

@@ -55,9 +55,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         Tensor(shape: shape, storage: storage(count: shape.reduce(1, *), type: type ?? dtype, zeroed: false))
     }
 
-    private func kernel(_ name: String) -> String { "\(name)_\(dtype.kernelSuffix)" }
+    func kernel(_ name: String) -> String { "\(name)_\(dtype.kernelSuffix)" }
 
-    private func requireOwn(_ tensors: Tensor..., op: String) {
+    func requireOwn(_ tensors: Tensor..., op: String) {
         for t in tensors {
             require(t.backend === self && t.dtype == dtype, "\(op): a \(t.dtype) tensor of backend \(t.backend.name) on the CUDA backend in \(dtype)")
         }
@@ -294,6 +294,52 @@ public final class CUDABackend: Backend, @unchecked Sendable {
                 .pointer(bias.map { Self.address($0.table) } ?? 0), .int32(Int32(bias?.radius ?? 0))]))
             for b in [table, rowSpan, k, v] { gpu.pool.give(b) }
             return out
+        }
+    }
+}
+
+extension CUDABackend {
+    /// Most candidates a row the device kernel keeps (MAX_CHOICES in CUDAKernelSource): beam search keeps
+    /// 2 · num_beams; a larger k is chosen on the host.
+    public static let maxChoices = 64
+
+    public var choosesTokens: Bool { true }
+
+    /// The step's token choice on the device (kernel choose_tokens): three small uploads, one launch, and one
+    /// download of k candidates a row plus the touched tokens' logits, instead of rows x V logits.
+    public func chooseTokens(_ logits: Tensor, rows: [ChoiceRequest], k: Int) -> [ChoiceResult] {
+        requireOwn(logits, op: "chooseTokens")
+        guard k >= 1, k <= Self.maxChoices, !rows.isEmpty, logits.columns > 0 else { return hostChooseTokens(logits, rows: rows, k: k) }
+        let v = logits.columns
+        checkChoiceRequests(rows, logitsRows: logits.rows, vocabulary: v)
+        var table: [Int32] = [], bases: [Float] = [], touched: [Int32] = []
+        for r in rows {
+            table += [Int32(r.row), r.logSoftmax ? 1 : 0, Int32(touched.count), Int32(r.touched.count)]
+            bases.append(r.base)
+            touched += r.touched.map { Int32($0) }
+        }
+        require(touched.count < Int(Int32.max), "chooseTokens: \(touched.count) touched tokens")
+        let stride = 3 + 2 * k, count = rows.count * stride + touched.count
+        let out = [Float](unsafeUninitializedCapacity: count) { buffer, n in
+            locked {
+                let t = gpu.upload(table), b = gpu.upload(bases), s = gpu.upload(touched.isEmpty ? [0] : touched)
+                let o = gpu.take(count * 4)
+                gpu.launch(kernel("choose_tokens"), grid: (rows.count, 1), block: Self.rowThreads, sharedBytes: 0, KernelArguments([
+                    .pointer(Self.address(logits)), .int32(Int32(v)), .pointer(t.address), .pointer(b.address), .pointer(s.address),
+                    .int32(Int32(k)), .pointer(o.address)]))
+                gpu.download(o.address, bytes: count * 4, into: buffer.baseAddress!)
+                for block in [t, b, s, o] { gpu.pool.give(block) }
+            }
+            n = count
+        }
+        var touchedAt = rows.count * stride
+        return rows.indices.map { i in
+            let o = i * stride, n = Int(out[o + 2])
+            let result = ChoiceResult(max: out[o], lse: out[o + 1], values: Array(out[(o + 3)..<(o + 3 + n)]),
+                                      indices: (0..<n).map { Int(Int32(bitPattern: out[o + 3 + k + $0].bitPattern)) },
+                                      touchedLogits: Array(out[touchedAt..<(touchedAt + rows[i].touched.count)]))
+            touchedAt += rows[i].touched.count
+            return result
         }
     }
 }

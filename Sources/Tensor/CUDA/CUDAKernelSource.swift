@@ -6,7 +6,7 @@
 public enum CUDAKernelSource {
     /// Kernel names, each with its three type suffixes.
     public static let kernels = ["embed", "add", "mul", "layer_norm", "rms_norm", "bias_act", "attention", "log_softmax",
-                          "gather_rows", "to_f32", "from_f32"]
+                          "gather_rows", "to_f32", "from_f32", "choose_tokens"]
 
     /// Each kernel's parameters in order, read from `source`'s `extern "C"` declarations: launches are
     /// checked against them (`KernelArguments.kinds`), so an argument out of order is an error, not memory
@@ -212,6 +212,84 @@ __device__ void from_f32(const float *x, T *y, long n) {
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) y[i] = fromf<T>(x[i]);
 }
 
+// Whether candidate (v, i) ranks before (bv, bi): the larger value, then the lower index; index < 0 is no
+// candidate and ranks last. The host's order (Sources/CKernels/topk.c), so both pick the same tokens.
+__device__ __forceinline__ bool better(float v, int i, float bv, int bi) {
+    return i >= 0 && (bi < 0 || v > bv || (v == bv && i < bi));
+}
+
+// The best candidate over the block; every thread gets it.
+__device__ void block_best(float &v, int &i) {
+    __shared__ float bestValue[32];
+    __shared__ int bestIndex[32];
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, i, o);
+        if (better(ov, oi, v, i)) { v = ov; i = oi; }
+    }
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    __syncthreads();
+    if (lane == 0) { bestValue[warp] = v; bestIndex[warp] = i; }
+    __syncthreads();
+    v = bestValue[0];
+    i = bestIndex[0];
+    for (int w = 1; w < (int)(blockDim.x >> 5); w++)
+        if (better(bestValue[w], bestIndex[w], v, i)) { v = bestValue[w]; i = bestIndex[w]; }
+}
+
+#define MAX_CHOICES 64
+
+// A decode step's token choice on the device, so only the candidates come back to the host. Selection s
+// (grid: one block per selection) reads logits row table[4s] of x [rows, V]; with table[4s+1] (log-softmax)
+// its values are base + ((x - max) - lse), else the raw logits. It writes out[s * (3 + 2K) ...]: max, lse,
+// the number of candidates n, then the K best values and their token ids (int bits), best first, over the
+// tokens not in its touched list (touched[table[4s+2] ..< + table[4s+3]], ascending: the host processes
+// those); and, after every selection's block, each touched token's raw logit. Order as `better`.
+template <typename T>
+__device__ void choose_tokens(const T *x, int V, const int *table, const float *bases, const int *touched, int K,
+                              float *out) {
+    const int s = blockIdx.x;
+    const T *row = x + (size_t)table[4 * s] * V;
+    const bool logSoftmax = table[4 * s + 1] != 0;
+    const int *skip = touched + table[4 * s + 2];
+    const int skipCount = table[4 * s + 3];
+    float *o = out + (size_t)s * (3 + 2 * K);
+    float m = NEG_INF;
+    for (int t = threadIdx.x; t < V; t += blockDim.x) m = fmaxf(m, tof(row[t]));
+    m = block_max(m);
+    float z = 0.f;
+    for (int t = threadIdx.x; t < V; t += blockDim.x) z += expf(tof(row[t]) - m);
+    const float lse = logf(block_sum(z));
+    const float shift = logSoftmax ? m : 0.f, scale = logSoftmax ? lse : 0.f, base = bases[s];
+    // each thread's best K over its tokens (ascending, so the touched list is walked once)
+    float value[MAX_CHOICES];
+    int index[MAX_CHOICES];
+    int n = 0, next = 0;
+    for (int t = threadIdx.x; t < V; t += blockDim.x) {
+        while (next < skipCount && skip[next] < t) next++;
+        if (next < skipCount && skip[next] == t) continue;
+        const float v = base + ((tof(row[t]) - shift) - scale);
+        if (n == K && !better(v, t, value[K - 1], index[K - 1])) continue;
+        int p = n < K ? n++ : K - 1;
+        for (; p > 0 && better(v, t, value[p - 1], index[p - 1]); p--) { value[p] = value[p - 1]; index[p] = index[p - 1]; }
+        value[p] = v;
+        index[p] = t;
+    }
+    // K rounds of the block's best head; its owner moves past it
+    int head = 0, chosen = 0;
+    for (; chosen < K; chosen++) {
+        float v = head < n ? value[head] : 0.f;
+        int i = head < n ? index[head] : -1;
+        block_best(v, i);
+        if (i < 0) break;
+        if (head < n && index[head] == i) head++;
+        if (threadIdx.x == 0) { o[3 + chosen] = v; o[3 + K + chosen] = __int_as_float(i); }
+    }
+    if (threadIdx.x == 0) { o[0] = m; o[1] = lse; o[2] = (float)chosen; }
+    float *raw = out + (size_t)gridDim.x * (3 + 2 * K) + table[4 * s + 2];
+    for (int j = threadIdx.x; j < skipCount; j += blockDim.x) raw[j] = tof(row[skip[j]]);
+}
+
 #define INSTANTIATE(S, T) \
     extern "C" __global__ void embed_##S(const int *ids, const T *table, float scale, const int *pos, \
                                          const T *positions, T *y, int C) { embed<T>(ids, table, scale, pos, positions, y, C); } \
@@ -228,7 +306,10 @@ __device__ void from_f32(const float *x, T *y, long n) {
     extern "C" __global__ void log_softmax_##S(const T *x, const T *bias, float *out, int V) { log_softmax<T>(x, bias, out, V); } \
     extern "C" __global__ void gather_rows_##S(const T *x, const int *rows, T *y, int C) { gather_rows<T>(x, rows, y, C); } \
     extern "C" __global__ void to_f32_##S(const T *x, float *y, long n) { to_f32<T>(x, y, n); } \
-    extern "C" __global__ void from_f32_##S(const float *x, T *y, long n) { from_f32<T>(x, y, n); }
+    extern "C" __global__ void from_f32_##S(const float *x, T *y, long n) { from_f32<T>(x, y, n); } \
+    extern "C" __global__ void choose_tokens_##S(const T *x, int V, const int *table, const float *bases, \
+                                                 const int *touched, int K, float *out) { \
+        choose_tokens<T>(x, V, table, bases, touched, K, out); }
 
 INSTANTIATE(f32, float)
 INSTANTIATE(f16, __half)
