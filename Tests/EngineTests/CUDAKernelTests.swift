@@ -35,6 +35,49 @@ final class CUDAKernelTests: XCTestCase {
         XCTAssertEqual(second[0].bytes, first[1].bytes)
     }
 
+    /// ptxas' report for each entry point of `log` (NVRTC with --ptxas-options=-v).
+    func resources(_ log: String) -> [String: (registers: Int, sharedBytes: Int, spillBytes: Int)] {
+        var out: [String: (registers: Int, sharedBytes: Int, spillBytes: Int)] = [:]
+        var entry = ""
+        func number(_ line: Substring, before word: String) -> Int {
+            guard let r = line.range(of: " \(word)") else { return 0 }
+            return Int(line[..<r.lowerBound].split(separator: " ").last ?? "") ?? 0
+        }
+        for line in log.split(separator: "\n") {
+            if let r = line.range(of: "Compiling entry function '") {
+                entry = String(line[r.upperBound...].prefix { $0 != "'" })
+                out[entry] = (0, 0, 0)
+            } else if line.contains("spill stores") {
+                out[entry]?.spillBytes = number(line, before: "bytes spill stores") + number(line, before: "bytes spill loads")
+            } else if line.contains("Used ") {
+                out[entry]?.registers = number(line, before: "registers")
+                out[entry]?.sharedBytes = number(line, before: "bytes smem")
+            }
+        }
+        return out
+    }
+
+    func testEveryKernelFitsABlockOf1024ThreadsWithoutSpills() throws {
+        // a launch fails on the GPU when registers x threads pass 64 K or shared memory passes 48 KiB: every
+        // kernel stays within 64 registers (any block up to 1024 threads; log_softmax takes 1024), spills
+        // nothing, and attention's static shared memory leaves room for its largest row of scores
+        let nvrtc = try compiler()
+        for arch in ["sm_80", "sm_90"] {
+            let out = try nvrtc.compile(CUDAKernelSource.source, name: "brevity_kernels.cu", arch: arch, cache: nil,
+                                        extraOptions: ["--ptxas-options=-v"])
+            let usage = resources(out.log)
+            XCTAssertEqual(Set(usage.keys), Set(CUDAKernelCheck.entryPoints), arch)
+            for (name, u) in usage {
+                XCTAssertGreaterThan(u.registers, 0, "\(arch) \(name)")
+                XCTAssertLessThanOrEqual(u.registers, 64, "\(arch) \(name)")
+                XCTAssertEqual(u.spillBytes, 0, "\(arch) \(name)")
+                XCTAssertLessThanOrEqual(u.sharedBytes + (name.hasPrefix("attention") ? 4 * CUDABackend.maxAttentionKeys : 0), 48 * 1024,
+                                         "\(arch) \(name)")
+            }
+            print("ptxas \(arch): most registers \(usage.values.map(\.registers).max() ?? 0), most static shared memory \(usage.values.map(\.sharedBytes).max() ?? 0) B")
+        }
+    }
+
     func testCompileErrorsCarryTheLog() throws {
         let nvrtc = try compiler()
         XCTAssertThrowsError(try nvrtc.compile("extern \"C\" __global__ void k() { undeclared_thing(); }", name: "broken.cu",

@@ -65,12 +65,14 @@ public final class NVRTCCompiler: @unchecked Sendable {
         public let cached: Bool
     }
 
-    /// Compiles `source` for `arch` ("sm_90" for a cubin, "compute_90" for PTX), through the disk cache.
-    public func compile(_ source: String, name: String, arch: String, cache: KernelCache? = KernelCache.standard)
-        throws -> Output {
+    /// Compiles `source` for `arch` ("sm_90" for a cubin, "compute_90" for PTX), through the disk cache;
+    /// `extraOptions` go to NVRTC after the usual ones (e.g. "--ptxas-options=-v": each kernel's registers
+    /// and shared memory in the log).
+    public func compile(_ source: String, name: String, arch: String, cache: KernelCache? = KernelCache.standard,
+                        extraOptions: [String] = []) throws -> Output {
         let isPTX = arch.hasPrefix("compute_")
         let options = ["--gpu-architecture=\(arch)", "--std=c++17", "-default-device", "-DNDEBUG"]
-            + includes.map { "-I\($0)" }
+            + includes.map { "-I\($0)" } + extraOptions
         let key = KernelCache.key([source, arch, "\(version.major).\(version.minor)"] + options)
         if let cache, let image = cache.load(key: key, arch: arch) {
             return Output(image: image, isPTX: isPTX, log: "", cached: true)
