@@ -185,11 +185,15 @@ final class CUDABackendHostTests: XCTestCase {
                     }
                 }
             }
-            print("emulated CUDA backend, \(name) \(type.userName): \(same)/\(total) generations identical to transformers float32")
+            let tableCounts = (model.backend as! CUDABackend).tableStatistics
+            print("emulated CUDA backend, \(name) \(type.userName): \(same)/\(total) generations identical to transformers float32; "
+                  + "attention tables \(tableCounts.uploads) uploaded, \(tableCounts.hits) reused")
             XCTAssertGreaterThanOrEqual(total, 20)
             // bf16 rounds every activation: most outputs still agree on this model
             if type == .bf16 { XCTAssertGreaterThanOrEqual(same * 2, total) }
             XCTAssertGreaterThan(gpu.launches["choose_tokens_\(type.kernelSuffix)", default: 0], 10, "token choice on the device")
+            // attention's tables: every layer of a step sends the same spans, every step the same caches
+            XCTAssertGreaterThan(tableCounts.hits, 2 * tableCounts.uploads, "\(tableCounts)")
             // the decode loop reuses pooled blocks: far more reuses than allocations
             let stats = gpu.pool.statistics
             XCTAssertGreaterThan(stats.reuses, 10 * stats.driverAllocations, "\(stats)")

@@ -1,5 +1,5 @@
 // The CUDA backend's host-side bookkeeping without a GPU (issue 12): the device memory pool over a fake
-// driver, and attention spans packed for the kernel.
+// driver, attention spans packed for the kernel, and the cache of uploaded tables.
 
 import Tensor
 import XCTest
@@ -88,5 +88,29 @@ final class CUDAHostTests: XCTestCase {
         for (spans, rows, keys, needle) in bad {
             XCTAssertThrowsError(try PackedSpans(spans, queryRows: rows, keyRows: keys)) { XCTAssertTrue("\($0)".contains(needle), "\($0)") }
         }
+    }
+
+    func testTablesAreUploadedOncePerContentAndTheLeastRecentGoBackToThePool() throws {
+        let gpu = try CUDAEmulator()
+        let cache = DeviceTableCache(capacity: 2)
+        func read(_ a: UInt64, _ n: Int) -> [Int32] {
+            (0..<n).map { UnsafeRawPointer(bitPattern: UInt(a))!.load(fromByteOffset: 4 * $0, as: Int32.self) }
+        }
+        let a = cache.address(of: [Int32(1), 2, 3], on: gpu)
+        XCTAssertEqual(cache.address(of: [Int32(1), 2, 3], on: gpu), a, "the same bytes: the same table")
+        XCTAssertEqual(read(a, 3), [1, 2, 3])
+        let b = cache.address(of: [UInt64(7)], on: gpu)
+        XCTAssertNotEqual(a, b)
+        _ = cache.address(of: [Int32(1), 2, 3], on: gpu)   // a is now the most recent
+        let c = cache.address(of: [Int32(9)], on: gpu)     // full: b, the least recent, goes back
+        XCTAssertEqual(read(c, 1), [9])
+        XCTAssertEqual(cache.address(of: [Int32(1), 2, 3], on: gpu), a)
+        XCTAssertEqual(gpu.pool.statistics.inUse, 2 * 256)
+        XCTAssertEqual([cache.uploads, cache.hits], [3, 3])
+        _ = cache.address(of: [UInt64(7)], on: gpu)        // b again: uploaded anew, c goes back
+        XCTAssertEqual([cache.uploads, cache.hits], [4, 3])
+        XCTAssertEqual(gpu.pool.statistics.inUse, 2 * 256)
+        cache.removeAll(from: gpu)
+        XCTAssertEqual(gpu.pool.statistics.inUse, 0)
     }
 }

@@ -18,6 +18,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// of shared memory a launch may use without an opt-in, beside block_max's and block_sum's 32 partials.
     public static let maxAttentionKeys = (48 * 1024 - 2 * 32 * 4) / 4
 
+    /// Attention's span and pointer tables, uploaded once per content (DeviceTableCache.swift).
+    let tables = DeviceTableCache()
+
     public init(stream: any CUDAQueue, dtype: DType) throws {
         guard dtype != .int8 else {
             throw CUDAError.unusable("DTYPE int8 runs on the CPU only; on a GPU use float16, bfloat16 or float32")
@@ -25,6 +28,11 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         gpu = stream
         self.dtype = dtype
     }
+
+    deinit { locked { tables.removeAll(from: gpu) } }
+
+    /// Attention tables uploaded, and those found already on the device.
+    public var tableStatistics: (uploads: Int, hits: Int) { locked { (tables.uploads, tables.hits) } }
 
     /// The GPU's name, for /health and the logs.
     public var deviceName: String { gpu.deviceName }
@@ -286,13 +294,12 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         return locked {
             let out = empty(query.shape)
             guard query.rows > 0 else { return out }
-            let table = gpu.upload(packed.table), rowSpan = gpu.upload(packed.rowSpan)
-            let k = gpu.upload(keys.map { Self.address($0) }), v = gpu.upload(values.map { Self.address($0) })
+            let table = tables.address(of: packed.table, on: gpu), rowSpan = tables.address(of: packed.rowSpan, on: gpu)
+            let k = tables.address(of: keys.map { Self.address($0) }, on: gpu), v = tables.address(of: values.map { Self.address($0) }, on: gpu)
             gpu.launch(kernel("attention"), grid: (query.rows, heads), block: 128, sharedBytes: packed.maxKeys * 4, KernelArguments([
-                .pointer(Self.address(query)), .pointer(k.address), .pointer(v.address), .pointer(table.address),
-                .pointer(rowSpan.address), .pointer(Self.address(out)), .int32(Int32(width)), .int32(Int32(d)), .float(scale),
+                .pointer(Self.address(query)), .pointer(k), .pointer(v), .pointer(table), .pointer(rowSpan),
+                .pointer(Self.address(out)), .int32(Int32(width)), .int32(Int32(d)), .float(scale),
                 .pointer(bias.map { Self.address($0.table) } ?? 0), .int32(Int32(bias?.radius ?? 0))]))
-            for b in [table, rowSpan, k, v] { gpu.pool.give(b) }
             return out
         }
     }
