@@ -2,7 +2,9 @@
 // step's logits, log-softmax's constants and the best k candidates over the tokens the logits processors
 // leave alone, plus the raw logits of those they touch. A GPU backend runs it on the device, so a step sends
 // the host k candidates a row instead of V logits; the host implementation below is the reference
-// (DecodingBatch's own host path forms the same values: topk.c).
+// (DecodingBatch's own host path forms the same values: topk.c). A GPU computes the row's max and lse itself,
+// so its values may differ from the host's in the last bits; given those constants it picks the same
+// candidates. NaN logits have no order (the host's vector and scalar scans differ on them too).
 
 /// One row of a step's token choice.
 public struct ChoiceRequest: Sendable, Equatable {

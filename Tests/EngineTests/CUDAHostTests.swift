@@ -96,21 +96,36 @@ final class CUDAHostTests: XCTestCase {
         func read(_ a: UInt64, _ n: Int) -> [Int32] {
             (0..<n).map { UnsafeRawPointer(bitPattern: UInt(a))!.load(fromByteOffset: 4 * $0, as: Int32.self) }
         }
-        let a = cache.address(of: [Int32(1), 2, 3], on: gpu)
-        XCTAssertEqual(cache.address(of: [Int32(1), 2, 3], on: gpu), a, "the same bytes: the same table")
+        /// One table for a launch of its own.
+        func table<T>(_ values: [T]) -> UInt64 {
+            cache.beginLaunch()
+            return cache.address(of: values, on: gpu)
+        }
+        let a = table([Int32(1), 2, 3])
+        XCTAssertEqual(table([Int32(1), 2, 3]), a, "the same bytes: the same table")
         XCTAssertEqual(read(a, 3), [1, 2, 3])
-        let b = cache.address(of: [UInt64(7)], on: gpu)
+        let b = table([UInt64(7)])
         XCTAssertNotEqual(a, b)
-        _ = cache.address(of: [Int32(1), 2, 3], on: gpu)   // a is now the most recent
-        let c = cache.address(of: [Int32(9)], on: gpu)     // full: b, the least recent, goes back
+        _ = table([Int32(1), 2, 3])   // a is now the most recent
+        let c = table([Int32(9)])     // full: b, the least recent, goes back
         XCTAssertEqual(read(c, 1), [9])
-        XCTAssertEqual(cache.address(of: [Int32(1), 2, 3], on: gpu), a)
+        XCTAssertEqual(table([Int32(1), 2, 3]), a)
         XCTAssertEqual(gpu.pool.statistics.inUse, 2 * 256)
         XCTAssertEqual([cache.uploads, cache.hits], [3, 3])
-        _ = cache.address(of: [UInt64(7)], on: gpu)        // b again: uploaded anew, c goes back
+        _ = table([UInt64(7)])        // b again: uploaded anew, c goes back
         XCTAssertEqual([cache.uploads, cache.hits], [4, 3])
         XCTAssertEqual(gpu.pool.statistics.inUse, 2 * 256)
         cache.removeAll(from: gpu)
         XCTAssertEqual(gpu.pool.statistics.inUse, 0)
+
+        // one launch's tables stay while it needs more than the capacity: none is handed out twice
+        cache.beginLaunch()
+        let four = (0..<4).map { cache.address(of: [Int32($0), 100], on: gpu) }
+        XCTAssertEqual(Set(four).count, 4)
+        XCTAssertEqual(four.map { read($0, 2) }, (0..<4).map { [Int32($0), 100] })
+        cache.beginLaunch()
+        _ = cache.address(of: [Int32(5)], on: gpu)   // the next launch may evict the last one's
+        XCTAssertEqual(gpu.pool.statistics.inUse, 4 * 256)
+        cache.removeAll(from: gpu)
     }
 }

@@ -64,8 +64,9 @@ final class CUDASimulator: @unchecked Sendable {
 
     /// The host C++ for `source`: the runtime first, shared memory rewritten, trampolines after.
     static func translate(_ source: String) throws -> String {
-        var text = source.replacingOccurrences(of: "#include <cuda_fp16.h>\n", with: "")
-            .replacingOccurrences(of: "#include <cuda_bf16.h>\n", with: "")
+        // blank lines for the includes, so the compiler's line numbers are the kernel source's
+        var text = source.replacingOccurrences(of: "#include <cuda_fp16.h>\n", with: "\n")
+            .replacingOccurrences(of: "#include <cuda_bf16.h>\n", with: "\n")
         text = text.replacing(try Regex(#"extern __shared__ (\w+) (\w+)\[\];"#)) { m in
             "BRV_SIM_DYNAMIC_SHARED(\(m.output[1].substring!), \(m.output[2].substring!));"
         }

@@ -82,6 +82,7 @@ static void start(Fiber &f) {
     // entry's return address 16-byte aligned (as after a call), six zeroed registers below it
     void **sp = (void **)((((uintptr_t)f.stack + stackBytes) & ~(uintptr_t)15) - 16);
     sp[0] = (void *)entry;
+    sp[1] = nullptr;   // entry's own return address: the end of the stack for an unwinder
     sp -= 6;
     memset(sp, 0, 6 * sizeof(void *));
     f.sp = sp;
@@ -187,7 +188,7 @@ static bool releaseShuffles(unsigned threads) {
 static void runBlock(unsigned threads) {
     for (unsigned i = 0; i < threads; i++) {
         Fiber &f = fibers[i];
-        if (!f.stack) f.stack = (char *)malloc(stackBytes);
+        if (!f.stack && !(f.stack = (char *)malloc(stackBytes))) { fail("no memory for a fiber stack"); return; }
         start(f);
         f.state = running;
     }
@@ -250,8 +251,10 @@ template <typename V> inline V __shfl_xor_sync(unsigned mask, V v, int offset) {
 template <typename A> inline A min(A a, A b) { return b < a ? b : a; }
 template <typename A> inline A max(A a, A b) { return a < b ? b : a; }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
-inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
-inline int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
+inline uint32_t brv_sim_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+inline float brv_sim_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+inline float __int_as_float(int i) { return brv_sim_float((uint32_t)i); }
+inline int __float_as_int(float f) { return (int)brv_sim_bits(f); }
 
 // IEEE binary16 and bfloat16 with round-to-nearest-even conversions from float.
 struct __half { uint16_t bits; };
@@ -267,14 +270,11 @@ inline float __half2float(__half h) {
         do { e++; mantissa <<= 1; } while (!(mantissa & 0x400));
         u = sign | ((uint32_t)(112 - e) << 23) | ((mantissa & 0x3ff) << 13);
     }
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
+    return brv_sim_float(u);
 }
 
 inline __half __float2half_rn(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
+    const uint32_t u = brv_sim_bits(f);
     uint16_t sign = (u >> 16) & 0x8000;
     uint32_t a = u & 0x7fffffff;
     __half h;
@@ -292,16 +292,10 @@ inline __half __float2half_rn(float f) {
     return h;
 }
 
-inline float __bfloat162float(__nv_bfloat16 b) {
-    uint32_t u = (uint32_t)b.bits << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
+inline float __bfloat162float(__nv_bfloat16 b) { return brv_sim_float((uint32_t)b.bits << 16); }
 
 inline __nv_bfloat16 __float2bfloat16_rn(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
+    uint32_t u = brv_sim_bits(f);
     __nv_bfloat16 b;
     if ((u & 0x7fffffff) > 0x7f800000) { b.bits = (uint16_t)((u >> 16) | 0x40); return b; }
     u += 0x7fff + ((u >> 16) & 1);

@@ -50,6 +50,10 @@ final class DeviceTokenChoiceTests: XCTestCase {
         }
     }
 
+    func testTheKernelKeepsAsManyCandidatesAsTheBackendAsks() {
+        XCTAssertTrue(CUDAKernelSource.source.contains("#define MAX_CHOICES \(CUDABackend.maxChoices)\n"))
+    }
+
     func testHostChoiceIsTheReferenceAndChecksItsRequests() {
         let cpu = CPUBackend()
         XCTAssertFalse(cpu.choosesTokens)

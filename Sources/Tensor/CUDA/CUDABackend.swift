@@ -294,6 +294,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         return locked {
             let out = empty(query.shape)
             guard query.rows > 0 else { return out }
+            tables.beginLaunch()
             let table = tables.address(of: packed.table, on: gpu), rowSpan = tables.address(of: packed.rowSpan, on: gpu)
             let k = tables.address(of: keys.map { Self.address($0) }, on: gpu), v = tables.address(of: values.map { Self.address($0) }, on: gpu)
             gpu.launch(kernel("attention"), grid: (query.rows, heads), block: 128, sharedBytes: packed.maxKeys * 4, KernelArguments([
@@ -306,7 +307,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 }
 
 extension CUDABackend {
-    /// Most candidates a row the device kernel keeps (MAX_CHOICES in CUDAKernelSource): beam search keeps
+    /// Most candidates a row the device kernel keeps (MAX_CHOICES in CUDAKernelSource; a test holds them
+    /// equal): beam search keeps
     /// 2 · num_beams; a larger k is chosen on the host.
     public static let maxChoices = 64
 
