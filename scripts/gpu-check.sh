@@ -8,7 +8,9 @@
 #      (a failure there is reported, not fatal to the GPU check: that tier is opt-in).
 #   2. scripts/gpu/compare.py: the fixtures on the GPU (float32, float16, bfloat16) against the CPU backend
 #      and transformers' ids; every `--device cuda` start also runs the op-by-op self-test against the CPU.
-#   3. Random weights of bart-large-cnn's exact shape made with the machine's PyTorch (bench/bart/make_model.py).
+#   3. Random weights of bart-large-cnn's exact shape made with the machine's PyTorch (bench/bart/make_model.py);
+#      3b. decode steps timed on the GPU (1 and 8 texts, beam 4, 56-142 tokens): ms a step and what a step
+#      gives the stream (launches, cuBLAS calls, uploads, copies, synchronizations).
 #   4. The originals' three hey scenarios against `brevity serve --device cuda` (float16), then against a
 #      transformers float16 service written like the Python original (scripts/gpu/peer_service.py).
 # Prints a table last; results also under $OUT (default bench/out/gpu). DURATION_SCALE (default 0.5)
@@ -70,6 +72,15 @@ if has load; then
     for _ in $(seq $(( $2 * 10 ))); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
     return 1
   }
+  say "3b. decode steps on the GPU: 1 and 8 texts, beam 4 (summarize --bench-repeat: ms a step, launches and copies a step)"
+  for n in 1 8; do
+    for _ in $(seq $n); do python3 -c 'import json,sys; print(json.dumps({"text": sys.argv[1]}))' "$TEXT"; done > "$WORK/in-$n.jsonl"
+    timeout 120 "$BIN" summarize --model "$WORK/bart" --device cuda --bench-repeat 3 \
+      --params '{"num_beams": 4, "min_length": 56, "max_length": 142, "no_repeat_ngram_size": 3}' \
+      < "$WORK/in-$n.jsonl" > /dev/null 2> "$OUT/steps-$n.txt" || say "summarize --bench-repeat failed"
+    tail -n 1 "$OUT/steps-$n.txt" | tee -a "$OUT/log.txt"
+  done
+
   say "4a. brevity serve --device cuda (float16)"
   "$BIN" serve --model "$WORK/bart" --device cuda --host 127.0.0.1 --port 8000 --log-level info > "$OUT/brevity-serve.log" 2>&1 &
   SERVER=$!

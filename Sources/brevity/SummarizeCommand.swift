@@ -207,14 +207,28 @@ struct SummarizeCommand: AsyncParsableCommand {
     }
 
     /// Warm-up, then `benchRepeat` timed runs; medians to standard error as one JSON line.
+    /// With each run's decoder steps and, on a GPU, what a step gives the stream (launches, cuBLAS calls,
+    /// uploads, device copies, synchronizations), per step: where a step's time goes on the host.
     private func bench(_ engine: any Seq2SeqModel, _ inputs: [[Int]], _ configs: [ResolvedGeneration], type: DType) throws {
         var times: [Double] = []
+        var steps = 0
+        let stream = (engine.backend as? CUDABackend)?.gpu as? CUDAStream
+        let before = stream?.counts
         for _ in 0..<benchRepeat {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize)
+            _ = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize, afterStep: { _ in steps += 1 })
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
-        report(times, engine: engine, type: type)
+        let perRun = Double(steps) / Double(benchRepeat)
+        var extra = "\"steps\": \(steps / benchRepeat), \"ms_per_step\": \(times.sorted()[times.count / 2] * 1000 / max(perRun, 1)), "
+        if let stream, let before {
+            let c = stream.counts, s = max(Double(steps), 1)
+            func per(_ a: Int, _ b: Int) -> String { String(format: "%.1f", Double(a - b) / s) }
+            extra += "\"per_step\": {\"launches\": \(per(c.launches, before.launches)), \"gemms\": \(per(c.gemms, before.gemms)), "
+                + "\"uploads\": \(per(c.uploads, before.uploads)), \"copies\": \(per(c.copies, before.copies)), "
+                + "\"synchronizations\": \(per(c.synchronizations, before.synchronizations))}, "
+        }
+        report(times, engine: engine, type: type, extra: extra)
     }
 
     /// One JSON line to standard error: what ran, the timed runs and their median.

@@ -83,6 +83,21 @@ final class SummarizeCLITests: XCTestCase {
         XCTAssertEqual(obj["median"] as? Double, times.sorted()[1])
     }
 
+    /// `--bench-repeat` on generation: timings, the decoder steps of a run and the median time per step.
+    func testBenchReportsDecoderStepsAndTimePerStep() throws {
+        let stdin = "{\"input_ids\": [0, 10, 11, 12, 2]}\n{\"input_ids\": [0, 13, 2]}\n"
+        // min_length = max_length: both beams searches run to the end, 7 steps after the start token
+        let r = try run(["--model", modelDir.path, "--bench-repeat", "2", "--params", "{\"num_beams\": 2, \"min_length\": 8, \"max_length\": 8}"],
+                        stdin: stdin)
+        XCTAssertEqual(r.status, 0, r.err)
+        let line = try XCTUnwrap(r.err.split(separator: "\n").last)
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(obj["steps"] as? Int, 7)
+        let median = try XCTUnwrap(obj["median"] as? Double), perStep = try XCTUnwrap(obj["ms_per_step"] as? Double)
+        XCTAssertEqual(perStep, median * 1000 / 7, accuracy: 1e-9)
+        XCTAssertNil(obj["per_step"], "stream counts only on a GPU")
+    }
+
     func testBadInputExitsNonZeroNamingTheProblem() throws {
         let ok = "{\"input_ids\": [0, 10, 11, 2]}\n"
         let cases: [([String], String, String)] = [

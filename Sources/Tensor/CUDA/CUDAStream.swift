@@ -59,6 +59,12 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
     /// The kernels' image: a cubin for the device, or PTX the driver finishes.
     public let kernelImage: String
 
+    /// What the stream was given, ever: the host-side work a decode step costs (`summarize --bench-repeat`).
+    public struct Counts: Sendable, Equatable {
+        public var launches = 0, gemms = 0, uploads = 0, copies = 0, synchronizations = 0
+    }
+    public private(set) var counts = Counts()
+
     /// Opens `device`, compiles (or reads from the disk cache) the kernels for it, and loads cuBLAS.
     public init(device: CUDADevice, compiler: NVRTCCompiler? = nil, cublasPath: String? = ProcessInfo.processInfo.environment["BREVITY_CUBLAS"]) throws {
         self.device = device
@@ -136,12 +142,14 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
     /// Host -> device, queued on the stream; `keep` (the host buffer) lives until the next synchronization.
     public func upload(_ source: UnsafeRawPointer, bytes: Int, to address: UInt64, keep: AnyObject) {
         guard bytes > 0 else { return }
+        counts.uploads += 1
         must(driver.cuMemcpyHtoDAsync(address, source, bytes, stream), "cuMemcpyHtoDAsync(\(bytes))")
         pendingHost.append(keep)
     }
 
     public func copy(from source: UInt64, to destination: UInt64, bytes: Int) {
         guard bytes > 0 else { return }
+        counts.copies += 1
         must(driver.cuMemcpyDtoDAsync(destination, source, bytes, stream), "cuMemcpyDtoDAsync(\(bytes))")
     }
 
@@ -156,6 +164,7 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
     }
 
     public func synchronize() {
+        counts.synchronizations += 1
         must(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
         pendingHost.removeAll(keepingCapacity: true)
     }
@@ -166,6 +175,7 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
         guard let f = functions[name] else { fatalError("CUDA backend: no kernel \(name)") }
         if let wrong = arguments.check(against: name) { fatalError("CUDA backend: \(wrong)") }
         guard grid.0 > 0, grid.1 > 0 else { return }
+        counts.launches += 1
         let code = arguments.withParameters { params in
             driver.cuLaunchKernel(f, UInt32(grid.0), UInt32(grid.1), 1, UInt32(block), 1, 1, UInt32(sharedBytes),
                                   stream, params, nil)
@@ -176,6 +186,7 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
     /// y[rows, outputs] = x · wᵀ through cuBLAS in `type`, float accumulation.
     public func gemm(_ plan: GemmPlan, w: UInt64, x: UInt64, y: UInt64, type: DType) {
         var alpha: Float = 1, beta: Float = 0
+        counts.gemms += 1
         let t = Int32(type.cudaDataType)
         let status = blas.cublasGemmEx(handle, Int32(plan.transposeA ? BRV_CUBLAS_OP_T : BRV_CUBLAS_OP_N),
                                        Int32(plan.transposeB ? BRV_CUBLAS_OP_T : BRV_CUBLAS_OP_N),
