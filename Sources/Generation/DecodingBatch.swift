@@ -115,33 +115,30 @@ public struct DecodingBatch: @unchecked Sendable {
         // each request's caches held by its own array alone, so a beam reorder can reuse them in place
         var split = active.indices.map { Array(caches[starts[$0]..<starts[$0] + active[$0].pendingTokens.count]) }
         caches = []
+        /// Every request advanced by `body(request, its caches, its index)` on the engine's threads.
+        func advanceAll(_ body: (inout Active, inout [DecoderCache], Int) -> GenerationResult?) {
+            outcomes.withUnsafeMutableBufferPointer { out in
+                split.withUnsafeMutableBufferPointer { split in
+                    active.withUnsafeMutableBufferPointer { act in
+                        Parallel.forEach(act.count) { i in out[i] = body(&act[i], &split[i], i) }
+                    }
+                }
+            }
+        }
         if logits.backend.choosesTokens, let (requests, first, k) = choiceRequests(starts: starts, vocabulary: v) {
             // the backend chooses each row's candidates where the logits are (a GPU); the host processes the
             // touched tokens and settles the searches
             let choices = logits.backend.chooseTokens(logits, rows: requests, k: k)
-            outcomes.withUnsafeMutableBufferPointer { out in
-                split.withUnsafeMutableBufferPointer { split in
-                    active.withUnsafeMutableBufferPointer { act in
-                        Parallel.forEach(act.count) { i in
-                            let rows = first[i]..<(i + 1 < first.count ? first[i + 1] : requests.count)
-                            out[i] = Self.advance(&act[i], requests: requests[rows], choices: choices[rows], caches: &split[i],
-                                                  vocabulary: v)
-                        }
-                    }
-                }
+            advanceAll { a, caches, i in
+                let rows = first[i]..<(i + 1 < first.count ? first[i + 1] : requests.count)
+                return Self.advance(&a, requests: requests[rows], choices: choices[rows], caches: &caches, vocabulary: v)
             }
         } else {
             logits.withHostFloats { all in
-                outcomes.withUnsafeMutableBufferPointer { out in
-                    split.withUnsafeMutableBufferPointer { split in
-                        active.withUnsafeMutableBufferPointer { act in
-                            Parallel.forEach(act.count) { i in
-                                let rows = act[i].pendingTokens.count, start = starts[i]
-                                let rowLogits = UnsafeBufferPointer(rebasing: all[start * v..<(start + rows) * v])
-                                out[i] = Self.advance(&act[i], logits: rowLogits, caches: &split[i], vocabulary: v)
-                            }
-                        }
-                    }
+                advanceAll { a, caches, i in
+                    let rows = a.pendingTokens.count, start = starts[i]
+                    let rowLogits = UnsafeBufferPointer(rebasing: all[start * v..<(start + rows) * v])
+                    return Self.advance(&a, logits: rowLogits, caches: &caches, vocabulary: v)
                 }
             }
         }
@@ -191,13 +188,9 @@ public struct DecodingBatch: @unchecked Sendable {
             case .beam(let beam): sequence = beam.running[b]
             }
             let offset = b * v
-            a.scores.withUnsafeMutableBufferPointer { s in
-                // touched tokens as offerProcessedRow forms them: processors((x - max) - lse), plus the base
-                let (m, lse) = r.logSoftmax ? (c.max, c.lse) : (0, 0)
-                for (t, x) in zip(r.touched, c.touchedLogits) { s[t] = (x - m) - lse }
-                if !r.touched.isEmpty { a.processors.process(s, sequence: sequence) }
-                for t in r.touched { a.top.offer(r.base + s[t], index: offset + t) }
-            }
+            let (m, lse) = r.logSoftmax ? (c.max, c.lse) : (0, 0)
+            offerTouched(r.touched, logits: c.touchedLogits, max: m, lse: lse, base: r.base, sequence: sequence, offset: offset,
+                         processors: a.processors, scores: &a.scores, top: &a.top)
             for (value, index) in zip(c.values, c.indices) { a.top.offer(value, index: offset + index) }
         }
         switch a.search {
@@ -281,18 +274,28 @@ public struct DecodingBatch: @unchecked Sendable {
 func offerProcessedRow(_ row: UnsafePointer<Float>, vocabulary v: Int, max: Float, lse: Float, base: Float,
                        sequence: [Int], offset: Int, processors: LogitsProcessorList, scores: inout [Float],
                        top: inout TopKList) {
-    let touched = processors.touchedTokens(sequence: sequence, vocabulary: v)
-    scores.withUnsafeMutableBufferPointer { s in
-        if let touched {
-            for t in touched { s[t] = (row[t] - max) - lse }
-            processors.process(s, sequence: sequence)
-            top.scan(row, count: v, max: max, lse: lse, base: base, skipping: touched, offset: offset)
-            for t in touched { top.offer(base + s[t], index: offset + t) }
-        } else {
+    guard let touched = processors.touchedTokens(sequence: sequence, vocabulary: v) else {
+        scores.withUnsafeMutableBufferPointer { s in
             for t in 0..<v { s[t] = (row[t] - max) - lse }
             processors.process(s, sequence: sequence)
             top.scan(s.baseAddress!, count: v, base: base, offset: offset)
         }
+        return
+    }
+    top.scan(row, count: v, max: max, lse: lse, base: base, skipping: touched, offset: offset)
+    offerTouched(touched, logits: touched.map { row[$0] }, max: max, lse: lse, base: base, sequence: sequence, offset: offset,
+                 processors: processors, scores: &scores, top: &top)
+}
+
+/// Offers the tokens the processors touch, base + processors((x - max) - lse) with index offset + t, where
+/// `logits` holds each touched token's raw logit; they are formed in `scores` ([V], scratch) alone.
+func offerTouched(_ touched: [Int], logits: [Float], max: Float, lse: Float, base: Float, sequence: [Int], offset: Int,
+                  processors: LogitsProcessorList, scores: inout [Float], top: inout TopKList) {
+    guard !touched.isEmpty else { return }
+    scores.withUnsafeMutableBufferPointer { s in
+        for (t, x) in zip(touched, logits) { s[t] = (x - max) - lse }
+        processors.process(s, sequence: sequence)
+        for t in touched { top.offer(base + s[t], index: offset + t) }
     }
 }
 

@@ -308,8 +308,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
 extension CUDABackend {
     /// Most candidates a row the device kernel keeps (MAX_CHOICES in CUDAKernelSource; a test holds them
-    /// equal): beam search keeps
-    /// 2 · num_beams; a larger k is chosen on the host.
+    /// equal): beam search keeps 2 · num_beams; a larger k is chosen on the host.
     public static let maxChoices = 64
 
     public var choosesTokens: Bool { true }

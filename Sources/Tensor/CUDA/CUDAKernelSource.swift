@@ -181,17 +181,25 @@ __device__ void attention(const T *q, const T *const *keys, const T *const *valu
     }
 }
 
+// log-softmax's constants over a row of V, read by the whole block: m = max(x + bias) and
+// lse = log Σ exp(x + bias - m), in float (bias may be null). Every thread gets both.
+template <typename T>
+__device__ void row_shift(const T *row, const T *bias, int V, float &m, float &lse) {
+    m = NEG_INF;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) m = fmaxf(m, tof(row[i]) + (bias ? tof(bias[i]) : 0.f));
+    m = block_max(m);
+    float z = 0.f;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) z += expf(tof(row[i]) + (bias ? tof(bias[i]) : 0.f) - m);
+    lse = logf(block_sum(z));
+}
+
 // One row per block: out = x + bias - max - log Σ exp(x + bias - max), in float (bias may be null).
 template <typename T>
 __device__ void log_softmax(const T *x, const T *bias, float *out, int V) {
     const T *row = x + (size_t)blockIdx.x * V;
     float *o = out + (size_t)blockIdx.x * V;
-    float m = NEG_INF;
-    for (int i = threadIdx.x; i < V; i += blockDim.x) m = fmaxf(m, tof(row[i]) + (bias ? tof(bias[i]) : 0.f));
-    m = block_max(m);
-    float z = 0.f;
-    for (int i = threadIdx.x; i < V; i += blockDim.x) z += expf(tof(row[i]) + (bias ? tof(bias[i]) : 0.f) - m);
-    const float lse = logf(block_sum(z));
+    float m, lse;
+    row_shift(row, bias, V, m, lse);
     for (int i = threadIdx.x; i < V; i += blockDim.x) o[i] = tof(row[i]) + (bias ? tof(bias[i]) : 0.f) - m - lse;
 }
 
@@ -254,12 +262,8 @@ __device__ void choose_tokens(const T *x, int V, const int *table, const float *
     const int *skip = touched + table[4 * s + 2];
     const int skipCount = table[4 * s + 3];
     float *o = out + (size_t)s * (3 + 2 * K);
-    float m = NEG_INF;
-    for (int t = threadIdx.x; t < V; t += blockDim.x) m = fmaxf(m, tof(row[t]));
-    m = block_max(m);
-    float z = 0.f;
-    for (int t = threadIdx.x; t < V; t += blockDim.x) z += expf(tof(row[t]) - m);
-    const float lse = logf(block_sum(z));
+    float m, lse;
+    row_shift(row, (const T *)nullptr, V, m, lse);
     const float shift = logSoftmax ? m : 0.f, scale = logSoftmax ? lse : 0.f, base = bases[s];
     // each thread's best K over its tokens (ascending, so the touched list is walked once)
     float value[MAX_CHOICES];
