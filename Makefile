@@ -16,9 +16,11 @@ define apt-install
 	@if ! dpkg -s $(1) >/dev/null 2>&1; then echo "installing $(1)"; $(call apt-get-install,$(1)); fi
 endef
 
-# System packages the build and the tests need (installed only when missing).
+# System packages the build and the tests need (installed only when missing): OpenBLAS, and oneDNN (its headers
+# for the build; the library is opened at run time, Sources/CKernels/dnnl.c, and used for many-row products).
 deps:
 	$(call apt-install,libopenblas-dev)
+	$(call apt-install,libdnnl-dev)
 
 # python3 -m venv, for the test runners' pinned venvs (Debian's python3-venv when ensurepip is missing).
 python3-venv:

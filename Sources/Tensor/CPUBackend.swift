@@ -1,5 +1,6 @@
 // The CPU backend: host memory; projections through the C kernels (decode-shaped products, any weight
-// type) or OpenBLAS `cblas_sgemm` (many rows: float32 weights directly, others widened block by block).
+// type) or, for many rows, oneDNN (MatrixLibrary) where it opens and passes its check, else OpenBLAS
+// `cblas_sgemm` (float32 weights directly, others widened block by block).
 
 import CBLAS
 import CKernels
@@ -13,8 +14,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// is reported by the commands at start-up through `CPUTier.fromEnvironment`).
     public var tier: CPUTier
 
+    /// Many-row products through oneDNN (nil: OpenBLAS). The portable tier, the reference of the checks, keeps
+    /// to OpenBLAS.
+    public var matrixLibrary: MatrixLibrary?
+
     public init(tier: CPUTier? = nil) {
         self.tier = tier ?? .process
+        matrixLibrary = self.tier == .portable ? nil : MatrixLibrary.process
         // One pool of threads for everything: OpenBLAS runs single-threaded inside our workers (`gemm`
         // splits large products by columns). Its own threads would spin-wait (sched_yield) after each call,
         // taking the cores from the decode kernels that follow.
@@ -185,6 +191,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             SkinnyGEMM.run(tier: tier, x: x.storage.floats, m: n, k: k, w: weight.storage.pointer, dtype: wt,
                            scales: weight.storage.scales?.floats, n: m, bias: bias?.storage.floats, y: yp,
                            threads: threads)
+            return y
+        }
+        if let library = matrixLibrary,
+           library.linear(rows: n, k: k, n: m, x: x.storage.floats, weight: weight.storage, bias: bias?.storage.floats,
+                          y: yp, backend: self) {
             return y
         }
         var beta: Float = 0

@@ -89,6 +89,11 @@ public struct CPUKernelCheck: Sendable {
             lines.append(Line(tier: tier, check: "\(type.userName) rows alone and batched", error: Double(differing), bound: 0,
                               detail: "\(differing) of \(rows) rows differ"))
         }
+        if let library = backend.matrixLibrary?.taking(float32: true, because: "every type forced by the check") {
+            let forced = CPUBackend(tier: tier)
+            forced.matrixLibrary = library
+            lines += manyRowChecks(library, forced, values)
+        }
         // the other ops (norms, activations, attention, embeddings, log-softmax) against the portable tier
         do {
             let results = try BackendSelfTest(type: .f32).run(backend, reference: CPUBackend(tier: .portable))
@@ -100,6 +105,56 @@ public struct CPUKernelCheck: Sendable {
         }
         return lines
     }
+
+    /// Products past SkinnyGEMM's rows, which go to oneDNN (MatrixLibrary): every weight type against Double
+    /// over the stored weights (bfloat16-rounded activations where the library takes bfloat16 natively: bound
+    /// 2^-8 of Σ|terms|), and a row's result the same in batches that put it at other places of its tiles.
+    func manyRowChecks(_ library: MatrixLibrary, _ backend: CPUBackend, _ values: (Int) -> [Float]) -> [Line] {
+        var lines: [Line] = []
+        let tile = MatrixLibrary.largestTile, many = SkinnyGEMM.maxRows + 1
+        for type in DType.allCases {
+            let native = library.nativeTypes.contains(type) && type != .f32
+            var worst = 0.0
+            for (m, k, n) in [(many, 33, 17), (tile + 5, 100, 45), (2 * tile + 3, 520, 11)] {
+                let x = values(m * k), bias = values(n)
+                let w = Self.weight(values(n * k), rows: n, columns: k, type, on: backend)
+                let stored = w.toArray()
+                let seen = native ? x.map { Float(bitPattern: UInt32(floatToBFloat16($0)) << 16) } : x
+                let y = product(backend, Tensor(x, shape: [m, k], on: backend), w, Tensor(bias, shape: [n], on: backend)).toArray()
+                guard y.count == m * n else { worst = .nan; break }
+                for r in 0..<m {
+                    for c in 0..<n {
+                        var s = Double(bias[c]), magnitude = abs(Double(bias[c]))
+                        for i in 0..<k { let p = Double(seen[r * k + i]) * Double(stored[c * k + i]); s += p; magnitude += abs(p) }
+                        let bound = native ? 1.0 / 256 : 1e-6 * Double(max(k, 8))
+                        let e = abs(Double(y[r * n + c]) - s) / (magnitude + 1e-30) / bound
+                        worst = e.isNaN ? .nan : max(worst, e)
+                    }
+                }
+                if worst.isNaN { break }
+            }
+            lines.append(Line(tier: tier(of: backend), check: "\(type.userName) many-row products",
+                              error: worst, bound: 1, detail: "\(library.describe(type)): 3 shapes against Double, worst error \(Self.format(worst)) of its bound"))
+            // rows 0..<2·tile+9 together, then windows starting 1, 37 and tile - 1 rows on: each row's result unchanged
+            let (k, n, rows) = (300, 70, 2 * tile + 9)
+            let w = Self.weight(values(n * k), rows: n, columns: k, type, on: backend)
+            let bias = Tensor(values(n), shape: [n], on: backend), x = values(rows * k)
+            let together = product(backend, Tensor(x, shape: [rows, k], on: backend), w, bias).toArray()
+            var differing = together.count == rows * n ? 0 : rows
+            for start in [1, 37, tile - 1] where differing == 0 {
+                let count = min(rows - start, tile + many)
+                let part = product(backend, Tensor(Array(x[start * k..<(start + count) * k]), shape: [count, k], on: backend), w, bias).toArray()
+                for r in 0..<count where part.count != count * n || Array(part[r * n..<(r + 1) * n]) != Array(together[(start + r) * n..<(start + r + 1) * n]) {
+                    differing += 1
+                }
+            }
+            lines.append(Line(tier: tier(of: backend), check: "\(type.userName) many rows in other batches", error: Double(differing), bound: 0,
+                              detail: "\(differing) rows differ (windows of \(tile + many) rows at 3 offsets)"))
+        }
+        return lines
+    }
+
+    private func tier(of backend: CPUBackend) -> CPUTier { backend.tier }
 
     /// `values` as a [rows, columns] weight of `type` (float32: a copy of its own).
     static func weight(_ values: [Float], rows: Int, columns: Int, _ type: DType, on b: CPUBackend) -> Tensor {

@@ -29,6 +29,7 @@ struct CPUCheckCommand: ParsableCommand {
         if chosen.isEmpty { chosen = CPUTier.allCases.filter { $0 <= CPUTier.supported } }
         if !json {
             print("cpu: \(CPUBackend.cores) cores, supports \(CPUTier.supported.name), kernels by default \(CPUTier.detected.name)")
+            print("many-row products: " + DType.allCases.map { "\($0.userName) \(MatrixLibrary.manyRows($0))" }.joined(separator: "; "))
         }
         var failed = false
         for tier in chosen {

@@ -11,14 +11,14 @@ import XCTest
 
 final class DTypeModelTests: XCTestCase {
     /// Logits at every position of a fixed decoder prefix, all inputs of the fixture together.
-    func logits(_ model: any Seq2SeqModel, inputs: [[Int]]) -> [Float] {
+    static func logits(_ model: any Seq2SeqModel, inputs: [[Int]]) -> [Float] {
         let encoded = model.encode(inputs)
         var caches = inputs.map { _ in model.makeCache(capacity: 8) }
         let prefix = inputs.map { [2, 0] + Array($0.dropFirst().prefix(4)) }
         return model.decode(prefix, caches: &caches, encoded: encoded, allPositions: true).toArray()
     }
 
-    func normalizedError(_ a: [Float], _ b: [Float]) -> Double {
+    static func normalizedError(_ a: [Float], _ b: [Float]) -> Double {
         var num = 0.0, den = 0.0
         for i in a.indices { let d = Double(a[i]) - Double(b[i]); num += d * d; den += Double(a[i]) * Double(a[i]) }
         return (num / den).squareRoot()
@@ -33,10 +33,10 @@ final class DTypeModelTests: XCTestCase {
         let inputs = [[0, 20, 30, 40, 50, 2], [0, 7, 8, 9, 10, 11, 12, 13, 2]]
         for name in Fixtures.models {
             let folder = Fixtures.folder(name)
-            let reference = logits(try ModelRegistry.load(folder: folder), inputs: inputs)
+            let reference = Self.logits(try ModelRegistry.load(folder: folder), inputs: inputs)
             for type in DType.allCases {
                 let model = try ModelRegistry.load(folder: folder, weightType: type)
-                let e = normalizedError(reference, logits(model, inputs: inputs))
+                let e = Self.normalizedError(reference, Self.logits(model, inputs: inputs))
                 print("\(name) \(type.userName): normalized logits error \(String(format: "%.2e", e))")
                 XCTAssertLessThanOrEqual(e, Self.bounds[type]!, "\(name) \(type)")
                 if type != .f32 { XCTAssertGreaterThan(e, 0, "\(name) \(type): weights were not converted") }

@@ -34,6 +34,8 @@ final class DTypeServiceTests: XCTestCase {
             let h = json(try await client.execute(uri: "/health", method: .get).body) as? [String: Any]
             XCTAssertEqual(h?["dtype"] as? String, "bfloat16")
             XCTAssertEqual(h?["cpu_kernels"] as? String, CPUBackend.shared.tier.name)
+            XCTAssertEqual(h?["cpu_products"] as? String, MatrixLibrary.manyRows(.bf16))
+            XCTAssertTrue((h?["cpu_products"] as? String)?.contains("bfloat16") == true, "\(h?["cpu_products"] ?? "none")")
             XCTAssertEqual(h?["device_reason"] as? String, "--device cpu")
             XCTAssertEqual(h?["device"] as? String, "cpu")
             let r = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders,

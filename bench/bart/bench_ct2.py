@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """CTranslate2 on the benchmark model (BART, Pegasus or T5), converted from the same safetensors
 (docs/architecture.md §4 workload: 60-token inputs, the length forced, no-repeat 3-gram), one case per call. Usage:
-    bench_ct2.py MODEL_FOLDER INPUTS_JSONL CASE COMPUTE_TYPE      (CASE: beam1, beam4, 8x_beam4, long_beam4 (142
+    bench_ct2.py MODEL_FOLDER INPUTS_JSONL CASE COMPUTE_TYPE      (CASE: article, 8x_article (the article file),
+    beam1, beam4, 8x_beam4, long_beam4 (142
     tokens forced), encoder1024 (CTranslate2 has no encoder call for seq2seq models: the encoder and one decoder
     step); float32 or int8)
 The converted model is cached beside the inputs (bench/data/, gitignored). CTranslate2 counts generated
@@ -29,7 +30,7 @@ if not os.path.exists(os.path.join(out, "model.bin")):
     transformers.PegasusConfig.normalize_embedding = False
     ctranslate2.converters.TransformersConverter(folder).convert(out, force=True)
 tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
-beams, n, length = {"beam1": (1, 1, 60), "beam4": (4, 1, 60), "8x_beam4": (4, 8, 60), "long_beam4": (4, 1, 142),
+beams, n, length = {"article": (4, 1, 60), "8x_article": (4, 8, 60), "beam1": (1, 1, 60), "beam4": (4, 1, 60), "8x_beam4": (4, 8, 60), "long_beam4": (4, 1, 142),
                      "encoder1024": (1, 1, 2)}[case]
 sources = [[tok.id_to_token(i) for i in json.loads(l)["input_ids"]] for l in open(inputs_path)][:n]
 t0 = time.perf_counter()

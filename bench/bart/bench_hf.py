@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """transformers' `generate` on the benchmark model: the docs/architecture.md §4 workload (60-token input, 60 tokens
-forced with min_length = max_length = 60, no-repeat 3-gram), beam 1, beam 4 and 8 inputs x beam 4; with the long
-input file (bench/bart/run.sh), long_beam4 (142 tokens forced, beam 4) and encoder1024 (the encoder alone).
+forced with min_length = max_length = 60, no-repeat 3-gram), beam 1, beam 4 and 8 inputs x beam 4; with the article file,
+article and 8x_article (one and 8 real articles of different lengths, padded and masked, beam 4, 60 forced); with
+the long input file (bench/bart/run.sh), long_beam4 (142 tokens forced, beam 4) and encoder1024 (the encoder alone).
 Prints one JSON line per case: medians of REPEAT runs after a warm-up, THREADS torch threads. Any seq2seq model
 transformers' AutoModelForSeq2SeqLM loads (BART, Pegasus, T5). IDS_OUT=path also writes the warm-up's sequences,
 one {"token_ids": [...]} line per input (padding stripped), to compare with Brevity's output.
@@ -25,12 +26,16 @@ torch.set_num_threads(threads)
 model = AutoModelForSeq2SeqLM.from_pretrained(folder, dtype=getattr(torch, dtype)).eval()
 inputs = [json.loads(l)["input_ids"] for l in open(inputs_path)]
 # name, beams (0: the encoder alone), inputs, forced length
-cases = [("beam1", 1, 1, 60), ("beam4", 4, 1, 60), ("8x_beam4", 4, 8, 60), ("long_beam4", 4, 1, 142), ("encoder1024", 0, 1, 0)]
+cases = [("article", 4, 1, 60), ("8x_article", 4, 8, 60), ("beam1", 1, 1, 60), ("beam4", 4, 1, 60), ("8x_beam4", 4, 8, 60), ("long_beam4", 4, 1, 142), ("encoder1024", 0, 1, 0)]
 for name, beams, n, length in cases:
-    if (only and name != only) or (not only and length != 60):
+    if (only and name != only) or (not only and (length != 60 or "article" in name)):
         continue
-    ids = torch.tensor(inputs[:n])
-    kwargs = dict(num_beams=beams, min_length=length, max_length=length, no_repeat_ngram_size=3)
+    # inputs of different lengths (articles) padded on the right, masked as a tokenizer's batch would be
+    width = max(len(i) for i in inputs[:n])
+    pad = model.config.pad_token_id
+    ids = torch.tensor([i + [pad] * (width - len(i)) for i in inputs[:n]])
+    mask = torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in inputs[:n]])
+    kwargs = dict(num_beams=beams, min_length=length, max_length=length, no_repeat_ngram_size=3, attention_mask=mask)
     run = (lambda: model.get_encoder()(input_ids=ids)) if beams == 0 else (lambda: model.generate(ids, **kwargs))
     with torch.inference_mode():
         out = run()   # warm-up

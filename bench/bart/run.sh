@@ -6,13 +6,15 @@
 # default; 8 x beam 4 runs REPEAT_8X=1 time after its warm-up: 3 gives it a median too, ~4 more minutes with
 # transformers bfloat16). Needs the fixture venv (scripts/fixtures/bart/requirements.txt, plus ctranslate2):
 # VENV=~/.cache/brevity/venv-bart.
-# Cases: beam1, beam4, 8x_beam4 (60-token inputs, 60 tokens forced); long_beam4 (one input of LONG_TOKENS,
+# Cases: article and 8x_article (the headline: the first and the first 8 of ten CNN/DailyMail test articles of
+# ../shared/data/news, tokenized by the model's tokenizer and cut at ARTICLE_TOKENS, 700 by default, beam 4, 60
+# tokens forced); beam1, beam4, 8x_beam4 (60-token inputs, 60 tokens forced); long_beam4 (one input of LONG_TOKENS,
 # 1,024 for BART and Pegasus, 512 for T5 (its tokenizer's limit), 142 tokens forced, beam 4: REPEAT_LONG=1 run
 # after its warm-up); encoder1024 (the encoder alone over that input: Brevity's pass includes the decoder's
 # cross-attention keys and values, which transformers computes at its first step; CTranslate2 has no encoder
 # call for seq2seq models, so its line is the encoder plus one decoder step).
 #   ARCH=bart-large-cnn (default) | pegasus-large | t5-base   the shape (bench/bart/make_model.py), its inputs
-#   CASES="beam1 beam4 8x_beam4 long_beam4 encoder1024"  BREVITY_DTYPES="float32 bfloat16 int8"
+#   CASES="article 8x_article beam1 beam4 8x_beam4 long_beam4 encoder1024"  BREVITY_DTYPES="float32 bfloat16 int8"
 #   HF_DTYPES="float32 bfloat16"  CT2_TYPES="float32 int8" ("" skips CTranslate2)
 #   BIN=path: an already-built binary (no swift build)
 # Brevity's float32 sequences are compared with transformers' float32 ones (every input of the case, every
@@ -34,7 +36,10 @@ REPEAT_8X=${REPEAT_8X:-1}
 REPEAT_LONG=${REPEAT_LONG:-1}
 export THREADS=${THREADS:-2}
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
-CASES=${CASES:-beam1 beam4 8x_beam4 long_beam4 encoder1024}
+CASES=${CASES:-article 8x_article beam1 beam4 8x_beam4 long_beam4 encoder1024}
+REPEAT_ARTICLES=${REPEAT_ARTICLES:-$REPEAT}
+ARTICLE_TOKENS=${ARTICLE_TOKENS:-700}
+NEWS=${NEWS:-../shared/data/news/cnndm-dev.jsonl}
 BREVITY_DTYPES=${BREVITY_DTYPES:-float32 bfloat16 int8}
 HF_DTYPES=${HF_DTYPES:-float32 bfloat16}
 CT2_TYPES=${CT2_TYPES-float32 int8}
@@ -63,9 +68,21 @@ with open(sys.argv[1], "w") as f:
         f.write(json.dumps({"input_ids": ids}) + "\n")
 PYEOF
 }
-INPUTS=bench/data/$TAG-inputs.jsonl LONG=bench/data/$TAG-long.jsonl
+INPUTS=bench/data/$TAG-inputs.jsonl LONG=bench/data/$TAG-long.jsonl ARTICLES=bench/data/$TAG-articles.jsonl
 make_inputs "$INPUTS" 60 8 0
 make_inputs "$LONG" "$LONG_TOKENS" 1 1
+# The first ten articles of $NEWS as the model's tokenizer encodes them (special tokens added), cut at
+# ARTICLE_TOKENS as a service truncates them (the last token kept the end of sequence).
+"$PY" - "$MODEL/tokenizer.json" "$NEWS" "$ARTICLE_TOKENS" "$ARTICLES" <<'PYEOF'
+import json, sys
+from tokenizers import Tokenizer
+tok = Tokenizer.from_file(sys.argv[1])
+tok.no_padding()
+tok.enable_truncation(int(sys.argv[3]))
+with open(sys.argv[4], "w") as f:
+    for line in list(open(sys.argv[2]))[:10]:
+        f.write(json.dumps({"input_ids": tok.encode(json.loads(line)["article"]).ids}) + "\n")
+PYEOF
 
 # peak resident memory of a command, appended to its JSON line, and "others": the share of the machine's
 # cores that other processes kept busy meanwhile (the CPU time of the whole machine, /proc/stat, less the
@@ -88,12 +105,14 @@ ct2_ok=1
 for case in $CASES; do
   # beams (0: the encoder alone), inputs, their source, the forced length, timed runs
   case $case in
+    article) beams=4 n=1 src=$ARTICLES len=60 r=$REPEAT_ARTICLES;;
+    8x_article) beams=4 n=8 src=$ARTICLES len=60 r=$REPEAT_ARTICLES;;
     beam1) beams=1 n=1 src=$INPUTS len=60 r=$REPEAT;;
     beam4) beams=4 n=1 src=$INPUTS len=60 r=$REPEAT;;
     8x_beam4) beams=4 n=8 src=$INPUTS len=60 r=$REPEAT_8X;;
     long_beam4) beams=4 n=1 src=$LONG len=142 r=$REPEAT_LONG;;
     encoder1024) beams=0 n=1 src=$LONG len=0 r=$REPEAT;;
-    *) echo "unknown case $case (beam1 beam4 8x_beam4 long_beam4 encoder1024)" >&2; exit 2;;
+    *) echo "unknown case $case (article 8x_article beam1 beam4 8x_beam4 long_beam4 encoder1024)" >&2; exit 2;;
   esac
   head -n "$n" "$src" > bench/data/$TAG-in-$case.jsonl
   rm -f bench/data/$TAG-out-float32.jsonl

@@ -1,0 +1,229 @@
+// Many-row products (the encoder over a document, cross-attention keys and values, steps past
+// SkinnyGEMM.maxRows) through oneDNN, which picks its kernels by the CPU's feature flags: AVX2, AVX-512, and
+// the dot-product and matrix units (AVX512-BF16, AMX) for bfloat16. Opened at run time (Sources/CKernels/dnnl.c);
+// where it is missing or fails its start-up check, OpenBLAS keeps the work, and the reason is kept for the log
+// and /health.
+//
+// Batch invariance (docs/architecture.md §5): oneDNN's kernels give a row different roundings depending on
+// the product's row count and the row's place in it (measured on AVX2: most row counts differ from each other,
+// and 2 to 4 places of a 32, 128 or 256-row product differ from the rest). So every shape runs as matmuls of
+// one fixed row count, its tile (the last padded with zeros), chosen at the shape's first call as the largest
+// tile whose every place gives a row the same result (Sources/CKernels/dnnl.c); a shape with none goes to
+// OpenBLAS. A row's result then depends on nothing but its own inputs.
+//
+// Which products: bfloat16 weights natively wherever oneDNN has bfloat16 on this CPU (AVX512-BF16, AMX).
+// float32 (and the types widened to it) where oneDNN beats OpenBLAS: on AVX-512 CPUs, and wherever OpenBLAS
+// chose kernels below the CPU (OpenBLASCore). On two Zen cores (AVX2) OpenBLAS's Haswell sgemm ran 68-74
+// GFLOP/s against oneDNN's 52-66 in tiles, so AVX2 CPUs keep float32 on OpenBLAS. BREVITY_MATRIX_LIBRARY=onednn
+// sends every many-row product to oneDNN, =none (or openblas) none.
+
+import CKernels
+import Foundation
+
+public final class MatrixLibrary: @unchecked Sendable {
+    /// The largest tile dnnl.c tries (rows per oneDNN call); the padding costs less than a tile a product.
+    public static let largestTile = 192
+
+    /// The library's instruction set ("avx2", "avx512_core_amx", ...) and version.
+    public let isa: String
+    public let version: String
+    /// The weight types whose products run here natively (float32 everywhere; bfloat16 where oneDNN has it
+    /// on this CPU); other types are widened to float32 block by block.
+    public let nativeTypes: Set<DType>
+    /// Whether float32 products, and the types widened to float32, run here (else on OpenBLAS), and why.
+    public private(set) var takesFloat32: Bool = false
+    public private(set) var float32Reason = ""
+
+    /// Weight rows widened to float32 per call for the types oneDNN does not take natively.
+    static let widenBlock = 1024
+
+    init(isa: String, version: String, nativeTypes: Set<DType>) {
+        self.isa = isa
+        self.version = version
+        self.nativeTypes = nativeTypes
+    }
+
+    /// What the process uses: oneDNN when it opens and passes `check`, else nil with `unavailableReason`.
+    /// BREVITY_MATRIX_LIBRARY: auto (the default, see above), onednn (every many-row product), none or openblas
+    /// (none: for comparisons).
+    public static let process: MatrixLibrary? = {
+        let setting = ProcessInfo.processInfo.environment["BREVITY_MATRIX_LIBRARY"]?.lowercased() ?? "auto"
+        switch setting {
+        case "none", "openblas":
+            failure.set("BREVITY_MATRIX_LIBRARY=\(setting)")
+            return nil
+        case "onednn":
+            return open()?.taking(float32: true, because: "BREVITY_MATRIX_LIBRARY=onednn")
+        default:
+            guard let library = open() else { return nil }
+            if let mismatch = OpenBLASCore.processMismatch {
+                return library.taking(float32: true, because: mismatch.reason)
+            }
+            if CPUTier.supported >= .avx512 {
+                return library.taking(float32: true, because: "AVX-512: oneDNN's float32 kernels over OpenBLAS's")
+            }
+            return library.taking(float32: false, because: "AVX2: OpenBLAS's \(OpenBLASCore.name) sgemm is faster here")
+        }
+    }()
+
+    /// This library with float32 products taken (or left to OpenBLAS) for `reason`: a copy.
+    public func taking(float32: Bool, because reason: String) -> MatrixLibrary {
+        let copy = MatrixLibrary(isa: isa, version: version, nativeTypes: nativeTypes, dropped: dropped)
+        copy.takesFloat32 = float32
+        copy.float32Reason = reason
+        return copy
+    }
+
+    /// Why `process` is nil (empty when it is not).
+    public static var unavailableReason: String { failure.get() }
+    private static let failure = LockedText()
+
+    /// Opens oneDNN and checks its products against a Double reference and its rows for invariance.
+    static func open() -> MatrixLibrary? {
+        var error = [CChar](repeating: 0, count: 512)
+        guard brv_dnnl_load(nil, Int32(CPUBackend.cores), &error, error.count) == 0 else {
+            failure.set("oneDNN not available: " + String(cString: error))
+            return nil
+        }
+        var native: Set<DType> = [.f32]
+        if brv_dnnl_supports(Int32(BRV_MM_BF16)) != 0 { native.insert(.bf16) }
+        let library = MatrixLibrary(isa: String(cString: brv_dnnl_isa()), version: String(cString: brv_dnnl_version()),
+                                    nativeTypes: native)
+        for type in [DType.f32, .bf16] where native.contains(type) {
+            if let problem = library.check(type) {
+                if type == .f32 {
+                    failure.set("oneDNN \(library.version) failed its check: \(problem)")
+                    return nil
+                }
+                library.dropped[type] = problem
+            }
+        }
+        return library.dropped.isEmpty ? library
+            : MatrixLibrary(isa: library.isa, version: library.version,
+                            nativeTypes: native.subtracting(library.dropped.keys), dropped: library.dropped)
+    }
+
+    /// Types taken out of `nativeTypes` by the start-up check, with the reason.
+    public private(set) var dropped: [DType: String] = [:]
+
+    convenience init(isa: String, version: String, nativeTypes: Set<DType>, dropped: [DType: String]) {
+        self.init(isa: isa, version: version, nativeTypes: nativeTypes)
+        self.dropped = dropped
+    }
+
+    /// Whether products of `type` weights run here.
+    public func takes(_ type: DType) -> Bool {
+        type != .f32 && nativeTypes.contains(type) || takesFloat32
+    }
+
+    /// How products of `type` weights run, for logs and /health: "onednn 2.6.3 avx2 (float32)", widened, or on
+    /// OpenBLAS, and why.
+    public func describe(_ type: DType) -> String {
+        guard takes(type) else {
+            return Self.blas(type) + "; \(float32Reason) (oneDNN \(version) \(isa) loaded)"
+                + (dropped[type].map { "; \(type.userName) on oneDNN failed its check: \($0)" } ?? "")
+        }
+        let how = nativeTypes.contains(type) ? type.userName : "\(type.userName) widened to float32"
+        let refused = Int(brv_dnnl_variant_shapes())
+        return "onednn \(version) \(isa) (\(how))" + (type == .f32 || !nativeTypes.contains(type) ? "; \(float32Reason)" : "")
+            + (refused > 0 ? "; \(refused) shapes on openblas (rows not computed alike)" : "")
+    }
+
+    static func blas(_ type: DType) -> String {
+        "openblas \(OpenBLASCore.name) (\(type == .f32 ? "float32" : "\(type.userName) widened to float32"))"
+            + (OpenBLASCore.processMismatch.map { "; \($0.reason)" } ?? "")
+    }
+
+    /// How this process runs many-row products of `type` weights, and why: for the start-up log and /health.
+    public static func manyRows(_ type: DType) -> String {
+        guard let library = process else { return "\(blas(type)); \(unavailableReason)" }
+        return library.describe(type)
+    }
+
+    /// The check of one native type on odd shapes (tails, several tiles): against Double over the values as the
+    /// product sees them (bfloat16-rounded activations and weights), bound k · 1e-6 of Σ|terms| for float32
+    /// and 2^-8 (bfloat16 activations) for bfloat16. Returns the first problem, nil when it passes.
+    func check(_ type: DType) -> String? {
+        var rng = SplitMix(seed: 0xD11)
+        func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() >> 40) / Float(1 << 23) - 1 } }
+        let narrow = { (v: Float) -> Float in type == .bf16 ? Float(bitPattern: UInt32(floatToBFloat16(v)) << 16) : v }
+        for (m, k, n) in [(1, 64, 48), (70, 33, 17), (Self.largestTile + 5, 100, 130), (2 * Self.largestTile + 1, 1024, 64)] {
+            let x = values(m * k).map(narrow), w = values(n * k).map(narrow), bias = values(n)
+            var y = [Float](repeating: .nan, count: m * n)
+            let ok = run(type, m: m, n: n, k: k, x: x, w: w, bias: bias, y: &y)
+            guard ok else { return "\(type.userName) \(m)x\(k)x\(n): oneDNN refused the product" }
+            for r in 0..<m {
+                for c in 0..<n {
+                    var s = Double(bias[c]), magnitude = abs(Double(bias[c]))
+                    for i in 0..<k { let p = Double(x[r * k + i]) * Double(w[c * k + i]); s += p; magnitude += abs(p) }
+                    let bound = type == .bf16 ? 1.0 / 256 : 1e-6 * Double(max(k, 8))
+                    let e = abs(Double(y[r * n + c]) - s) / (magnitude + 1e-30)
+                    if !(e <= bound) {
+                        return "\(type.userName) \(m)x\(k)x\(n): row \(r) column \(c) off by \(e) of Σ|terms| (bound \(bound))"
+                    }
+                }
+            }
+        }
+        return nil
+    }
+
+    /// y = x · wᵀ + bias for float32 arrays (bfloat16 types: rounded on the way in), through the C entry point.
+    private func run(_ type: DType, m: Int, n: Int, k: Int, x: [Float], w: [Float], bias: [Float], y: inout [Float]) -> Bool {
+        if type == .f32 {
+            return y.withUnsafeMutableBufferPointer { yp in
+                brv_dnnl_matmul(Int32(BRV_MM_F32), m, n, k, x, w, nil, nil, bias, yp.baseAddress, n) == 0
+            }
+        }
+        let xb = x.map(floatToBFloat16), wb = w.map(floatToBFloat16)
+        return y.withUnsafeMutableBufferPointer { yp in
+            brv_dnnl_matmul(Int32(BRV_MM_BF16), m, n, k, xb, wb, nil, nil, bias, yp.baseAddress, n) == 0
+        }
+    }
+
+    /// y: [rows, n] = x: [rows, k] · w: [n, k]ᵀ + bias, or false when oneDNN refused (nothing usable written):
+    /// float32 weights directly, bfloat16 ones natively where `nativeTypes` has them (activations rounded to
+    /// bfloat16 as transformers' bf16 models compute), other types widened to float32 `widenBlock` rows at a time.
+    func linear(rows: Int, k: Int, n: Int, x: UnsafePointer<Float>, weight: TensorStorage, bias: UnsafePointer<Float>?,
+                y: UnsafeMutablePointer<Float>, backend: CPUBackend) -> Bool {
+        let type = weight.dtype
+        guard takes(type) else { return false }
+        if type == .f32 {
+            return brv_dnnl_matmul(Int32(BRV_MM_F32), rows, n, k, x, weight.pointer, nil, nil, bias, y, n) == 0
+        }
+        if type == .bf16 && nativeTypes.contains(.bf16) {
+            let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * k)
+            defer { xb.deallocate() }
+            let xs = UInt(bitPattern: x), xbs = UInt(bitPattern: xb)
+            Parallel.chunks(rows, grain: max(1, (1 << 14) / max(k, 1)), threads: backend.threads) { range in
+                let src = UnsafePointer<Float>(bitPattern: xs)!, dst = UnsafeMutablePointer<UInt16>(bitPattern: xbs)!
+                DType.bf16.narrow(src + range.lowerBound * k, count: range.count * k, into: dst + range.lowerBound * k)
+            }
+            return brv_dnnl_matmul(Int32(BRV_MM_BF16), rows, n, k, xb, weight.pointer, nil, nil, bias, y, n) == 0
+        }
+        // widened blocks of weight rows (block boundaries fixed by the weight, whatever the rows)
+        let block = min(Self.widenBlock, n)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
+        defer { scratch.deallocate() }
+        let ss = UInt(bitPattern: scratch)
+        for j in stride(from: 0, to: n, by: block) {
+            let count = min(block, n - j)
+            Parallel.chunks(count, grain: max(1, (1 << 14) / max(k, 1)), threads: backend.threads) { range in
+                let dst = UnsafeMutablePointer<Float>(bitPattern: ss)!
+                for r in range { backend.widenRow(weight, j + r, columns: k, into: dst + r * k) }
+            }
+            if brv_dnnl_matmul(Int32(BRV_MM_F32), rows, count, k, x, scratch, nil, nil, bias.map { $0 + j },
+                               y + j, n) != 0 {
+                return false
+            }
+        }
+        return true
+    }
+}
+
+/// A string behind a lock (the reason oneDNN is not used, set once at start-up).
+final class LockedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text = ""
+    func set(_ value: String) { lock.lock(); text = value; lock.unlock() }
+    func get() -> String { lock.lock(); defer { lock.unlock() }; return text }
+}

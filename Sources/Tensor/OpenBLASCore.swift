@@ -1,0 +1,77 @@
+// OpenBLAS (Debian's DYNAMIC_ARCH build) picks its kernels by CPU model number, not by feature flags: a CPU newer
+// than its table (an Emerald Rapids Xeon, model 207, under 0.3.21) silently gets the SSE3 "Prescott" kernels,
+// half the speed of its AVX-512 ones. Here the family it picked (openblas_get_corename) is held against the
+// instruction set the CPU reports; below it, the `brevity` executable restarts itself once with
+// OPENBLAS_CORETYPE set from the feature flags (OpenBLAS reads it only as it loads), and many-row products go
+// to oneDNN (MatrixLibrary) in any case.
+
+import CBLAS
+import Foundation
+
+public enum OpenBLASCore {
+    /// The kernel family OpenBLAS chose in this process ("Haswell", "SkylakeX", "Prescott", ...).
+    public static var name: String {
+        guard let p = openblas_get_corename() else { return "unknown" }
+        return String(cString: p)
+    }
+
+    /// The instruction-set tier a kernel family of OpenBLAS 0.3 uses: AVX-512 families, AVX2 families, and
+    /// the rest (SSE and AVX1 families, whose sgemm is a fraction of an AVX2 one). Case-insensitive.
+    public static func tier(ofCore name: String) -> CPUTier {
+        switch name.lowercased() {
+        case "skylakex", "cooperlake", "sapphirerapids": return .avx512
+        case "haswell", "zen": return .avx2
+        default: return .portable
+        }
+    }
+
+    /// OPENBLAS_CORETYPE for a CPU of `tier` (by its feature flags): the best family OpenBLAS has for it.
+    public static func coreType(for tier: CPUTier) -> String? {
+        switch tier {
+        case .avx512: return "SkylakeX"
+        case .avx2: return "Haswell"
+        case .portable: return nil
+        }
+    }
+
+    /// Why the family `core` is wrong for a CPU of `cpu`, with what to use instead; nil when it fits (or
+    /// nothing better exists).
+    public static func mismatch(core: String, cpu: CPUTier) -> (reason: String, coreType: String)? {
+        guard tier(ofCore: core) < cpu, let better = coreType(for: cpu) else { return nil }
+        return ("OpenBLAS chose its \(core) kernels (by CPU model number) on a CPU with \(cpu.name); OPENBLAS_CORETYPE=\(better) fits it",
+                better)
+    }
+
+    /// This process's verdict: nil when OpenBLAS's choice fits the CPU.
+    public static var processMismatch: (reason: String, coreType: String)? {
+        mismatch(core: name, cpu: CPUTier.supported)
+    }
+
+    /// The environment variable that marks a process restarted by `restartIfMismatched` (no second restart).
+    public static let restartedVariable = "BREVITY_OPENBLAS_RESTARTED"
+
+    /// The environment a corrected process should run with, or nil when no restart is called for: OpenBLAS
+    /// mismatched, OPENBLAS_CORETYPE not set by the user, and not already restarted.
+    public static func restartEnvironment(core: String, cpu: CPUTier, environment: [String: String]) -> [String: String]? {
+        guard environment["OPENBLAS_CORETYPE"] == nil, environment[restartedVariable] == nil,
+              let fix = mismatch(core: core, cpu: cpu) else { return nil }
+        var env = environment
+        env["OPENBLAS_CORETYPE"] = fix.coreType
+        env[restartedVariable] = core
+        return env
+    }
+
+    /// Restarts the running executable (/proc/self/exe, same arguments) with OPENBLAS_CORETYPE set when OpenBLAS
+    /// chose kernels below the CPU; returns only when no restart was called for or the exec failed (with why).
+    /// Call before any other work: the process image is replaced.
+    public static func restartIfMismatched(arguments: [String]) -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let env = restartEnvironment(core: name, cpu: CPUTier.supported, environment: environment) else { return nil }
+        for key in ["OPENBLAS_CORETYPE", restartedVariable] { setenv(key, env[key]!, 1) }
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", &argv)
+        let why = String(cString: strerror(errno))
+        for key in ["OPENBLAS_CORETYPE", restartedVariable] { unsetenv(key) }
+        return "could not restart with OPENBLAS_CORETYPE=\(env["OPENBLAS_CORETYPE"]!): \(why)"
+    }
+}
