@@ -56,6 +56,7 @@ static entry entries[MAX_ENTRIES];
 static int entryCount;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int variantShapes;   // shapes refused because their rows were not computed alike
+static long productsRun;    // products computed here
 
 /// The tile chosen for a (type, n, k, ldy, bias) shape: its primitive, or NULL when no candidate computes its
 /// rows alike (or oneDNN refused the shape).
@@ -229,6 +230,7 @@ int brv_dnnl_matmul(int type, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const void 
         free(xpad);
         free(ypad);
     }
+    if (status == 0) productsRun++;
     pthread_mutex_unlock(&lock);
     if (status == 0 && type == BRV_MM_S8)
         for (ptrdiff_t r = 0; r < m; r++) {
@@ -243,6 +245,13 @@ int brv_dnnl_matmul(int type, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const void 
 int brv_dnnl_variant_shapes(void) {
     pthread_mutex_lock(&lock);
     int count = variantShapes;
+    pthread_mutex_unlock(&lock);
+    return count;
+}
+
+long brv_dnnl_products(void) {
+    pthread_mutex_lock(&lock);
+    long count = productsRun;
     pthread_mutex_unlock(&lock);
     return count;
 }
@@ -366,5 +375,7 @@ int brv_dnnl_matmul(int type, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const void 
 int brv_dnnl_supports(int type) { (void)type; return 0; }
 
 int brv_dnnl_variant_shapes(void) { return 0; }
+
+long brv_dnnl_products(void) { return 0; }
 
 #endif

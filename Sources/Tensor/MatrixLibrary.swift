@@ -111,6 +111,11 @@ public final class MatrixLibrary: @unchecked Sendable {
         self.dropped = dropped
     }
 
+    /// Products run here so far, and shapes sent back to OpenBLAS because no tile computed their rows alike.
+    public static var statistics: (products: Int, refusedShapes: Int) {
+        (Int(brv_dnnl_products()), Int(brv_dnnl_variant_shapes()))
+    }
+
     /// Whether products of `type` weights run here.
     public func takes(_ type: DType) -> Bool {
         type != .f32 && nativeTypes.contains(type) || takesFloat32

@@ -27,7 +27,13 @@ final class MatrixLibraryTests: XCTestCase {
         SkinnyGEMM.maxRowsWidened = 0
         CPUBackend.shared.matrixLibrary = library.taking(float32: true, because: "forced by the test")
         defer { SkinnyGEMM.maxRows = rows; SkinnyGEMM.maxRowsWidened = widened; CPUBackend.shared.matrixLibrary = saved }
-        return try body()
+        let before = MatrixLibrary.statistics
+        let result = try body()
+        let after = MatrixLibrary.statistics
+        print("oneDNN: \(after.products - before.products) products, \(after.refusedShapes - before.refusedShapes) shapes refused")
+        XCTAssertGreaterThan(after.products - before.products, 0, "the products went to oneDNN")
+        XCTAssertEqual(after.refusedShapes, before.refusedShapes, "no shape went back to OpenBLAS")
+        return result
     }
 
     func testOpensAndPassesItsCheckOnThisCPU() throws {

@@ -38,6 +38,9 @@ int brv_dnnl_matmul(int type, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const void 
 /// Shapes refused so far because a tile's rows were not computed alike.
 int brv_dnnl_variant_shapes(void);
 
+/// Products computed by brv_dnnl_matmul so far.
+long brv_dnnl_products(void);
+
 /// Whether oneDNN implements `type` on this CPU (a primitive of 16 x 16 x 64 can be made): bf16 and int8 need
 /// AVX-512 or AVX2-VNNI class hardware in oneDNN 2.6, float32 runs everywhere.
 int brv_dnnl_supports(int type);
