@@ -350,13 +350,20 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 "attention: float32 only")
         let out = empty(query.shape)
         let qp = query.storage.floats, op = out.storage.floats
-        // Single query rows (decoder steps): the fused kernel, one unit per row (or per group of heads when
-        // there are fewer rows than cores), reading each cached row once for the unit's heads. Other small
+        // Single query rows (decoder steps): the fused kernel, one unit per set of rows over the same keys (a
+        // text's beams in cross-attention; or per group of heads when there are fewer sets than cores), reading
+        // each cached row once for the unit's rows and heads. Other small
         // spans (short sentences): one unit per (span, head) on each core, OpenBLAS running each tiny product
         // on the calling thread. Large spans (long inputs): every head's scores by BLAS (which threads large
         // products itself), the softmax rows split over the cores, then every head's output. Each head's
         // arithmetic is the same whatever shares its call.
         let decode = spans.filter { $0.queryCount == 1 }
+        // decode rows over the same keys (a text's beams in cross-attention) share one pass over them
+        var sharedKeys: [[Int]] = [], groupOf: [SIMD3<Int>: Int] = [:]
+        for (i, span) in decode.enumerated() {
+            let key = SIMD3(span.keyIndex, span.keyStart, span.keyCount)
+            if let g = groupOf[key] { sharedKeys[g].append(i) } else { groupOf[key] = sharedKeys.count; sharedKeys.append([i]) }
+        }
         let isSmall = { (s: AttentionSpan) in s.queryCount * s.keyCount * d < Self.smallAttention }
         let small = spans.filter { $0.queryCount > 1 && isSmall($0) }
         let large = spans.filter { $0.queryCount > 1 && !isSmall($0) }
@@ -365,10 +372,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let workers = unitFlops >= 1 << 18 ? min(threads, units.count) : 1
         let smallSize = small.map { $0.queryCount * $0.keyCount }.max() ?? 0
         let largeSize = (large.map { $0.queryCount * $0.keyCount }.max() ?? 0) * heads
-        let groups = decode.count >= 2 * threads ? 1 : min(heads, 2 * threads), perGroup = (heads + groups - 1) / groups
+        let groups = sharedKeys.count >= 2 * threads ? 1 : min(heads, 2 * threads), perGroup = (heads + groups - 1) / groups
         let decodeFlops = decode.reduce(0) { $0 + $1.keyCount } * width
-        let decodeWorkers = decodeFlops >= 1 << 16 ? min(threads, decode.count * groups) : 1
-        let decodeSize = heads * (decode.map(\.keyCount).max() ?? 0)
+        let decodeWorkers = decodeFlops >= 1 << 16 ? min(threads, sharedKeys.count * groups) : 1
+        let decodeSize = heads * (decode.map(\.keyCount).max() ?? 0) * (sharedKeys.map(\.count).max() ?? 0)
         // this thread's scratch (no allocation once the first steps have run), else a fresh block
         let need = max(1, smallSize * workers, largeSize, decodeSize * decodeWorkers)
         let reused = brv_thread_scratch(Int32(BRV_SCRATCH_ATTENTION), need * 4)?.assumingMemoryBound(to: Float.self)
@@ -408,13 +415,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             require(keys[span.keyIndex].columns == width && span.keyStart + span.keyCount <= keys[span.keyIndex].rows, "attention: span outside its keys")
         }
         let tier = self.tier.rawValue
-        Parallel.strided(decode.count * groups, workers: decodeWorkers) { w, u in
-            let span = decode[u / groups], h0 = (u % groups) * perGroup, h1 = min(heads, h0 + perGroup)
+        Parallel.strided(sharedKeys.count * groups, workers: decodeWorkers) { w, u in
+            let members = sharedKeys[u / groups], span = decode[members[0]]
+            let h0 = (u % groups) * perGroup, h1 = min(heads, h0 + perGroup)
             guard h0 < h1 else { return }
             let keyRow = span.keyStart * width, nk = span.keyCount
-            brv_attend_row(tier, qp + span.queryStart * width, keys[span.keyIndex].storage.floats + keyRow,
-                           values[span.keyIndex].storage.floats + keyRow, width, nk, d, h0, h1, scale, biasTable,
-                           2 * radius + 1, radius, nk - 1, op + span.queryStart * width, scratch + w * decodeSize)
+            let rows = members.map { decode[$0].queryStart }
+            brv_attend_rows(tier, rows.count, rows, width, qp, keys[span.keyIndex].storage.floats + keyRow,
+                            values[span.keyIndex].storage.floats + keyRow, width, nk, d, h0, h1, scale, biasTable,
+                            2 * radius + 1, radius, nk - 1, op, scratch + w * decodeSize)
         }
         Parallel.strided(units.count, workers: workers) { w, u in
             let span = small[units[u].span], h = units[u].head

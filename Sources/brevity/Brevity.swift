@@ -13,7 +13,7 @@ struct Brevity: AsyncParsableCommand {
     /// OpenBLAS chose its kernels by CPU model number as it loaded: when that fell below what the CPU has, the
     /// process restarts once with OPENBLAS_CORETYPE set from the feature flags (OpenBLASCore).
     static func main() async {
-        if let problem = OpenBLASCore.restartIfMismatched(arguments: CommandLine.arguments) {
+        if let problem = OpenBLASCore.restartIfMismatched(arguments: CommandLine.arguments, log: { printError("brevity: \($0)") }) {
             printError("brevity: \(problem)")
         }
         await main(nil)

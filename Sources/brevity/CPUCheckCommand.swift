@@ -29,6 +29,8 @@ struct CPUCheckCommand: ParsableCommand {
         if chosen.isEmpty { chosen = CPUTier.allCases.filter { $0 <= CPUTier.supported } }
         if !json {
             print("cpu: \(CPUBackend.cores) cores, supports \(CPUTier.supported.name), kernels by default \(CPUTier.detected.name)")
+            print("openblas: \(OpenBLASCore.name)" + (OpenBLASCore.restartedFrom.map { ", restarted from \($0) with OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "")" } ?? "")
+                  + (OpenBLASCore.processMismatch.map { "; \($0.reason)" } ?? ""))
             print("many-row products: " + DType.allCases.map { "\($0.userName) \(MatrixLibrary.manyRows($0))" }.joined(separator: "; "))
         }
         var failed = false

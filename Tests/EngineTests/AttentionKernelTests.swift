@@ -54,6 +54,36 @@ final class AttentionKernelTests: XCTestCase {
         }
     }
 
+    /// Query rows over the same keys in one call (a text's beams in cross-attention), scattered among other rows:
+    /// each row's result is bit for bit the one brv_attend_row gives it alone, and the other rows are untouched.
+    func testRowsSharingKeysGiveEachRowItsResultAlone() {
+        var g = SystemRandomNumberGenerator()
+        for tier in CPUTier.allCases where tier <= CPUTier.supported {
+            for (d, nk) in [(8, 1), (24, 13), (64, 37), (20, 9)] {
+                let heads = 3, width = heads * d, ld = width + 5, radius = 4, stride = 2 * radius + 1
+                let q = (0..<7 * width).map { _ in Float.random(in: -1...1, using: &g) }
+                let k = (0..<nk * ld).map { _ in Float.random(in: -1...1, using: &g) }
+                let v = (0..<nk * ld).map { _ in Float.random(in: -1...1, using: &g) }
+                let table = (0..<heads * stride).map { _ in Float.random(in: -2...2, using: &g) }
+                let rows = [5, 0, 3, 6]
+                for bias in [nil, table] {
+                    var together = [Float](repeating: .nan, count: 7 * width)
+                    var scratch = [Float](repeating: 0, count: rows.count * heads * nk)
+                    brv_attend_rows(tier.rawValue, rows.count, rows, width, q, k, v, ld, nk, d, 0, heads, 0.3, bias, stride, radius,
+                                    nk - 1, &together, &scratch)
+                    for r in 0..<7 {
+                        let got = Array(together[r * width..<(r + 1) * width])
+                        guard rows.contains(r) else { XCTAssertTrue(got.allSatisfy(\.isNaN), "row \(r) untouched"); continue }
+                        var alone = [Float](repeating: .nan, count: width)
+                        brv_attend_row(tier.rawValue, Array(q[r * width..<(r + 1) * width]), k, v, ld, nk, d, 0, heads, 0.3, bias,
+                                       stride, radius, nk - 1, &alone, &scratch)
+                        XCTAssertEqual(got.map(\.bitPattern), alone.map(\.bitPattern), "\(tier.name) d=\(d) nk=\(nk) row \(r) bias=\(bias != nil)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Several heads in one call, each as the Double reference of its own columns and bias row, and a head's
     /// result the same bit for bit whatever range of heads shares the call.
     func testHeadRangesGiveEachHeadItsOwnResult() {

@@ -7,10 +7,11 @@ import TestSupport
 import XCTest
 
 final class CPUCheckCLITests: XCTestCase {
-    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    func run(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = try brevityBinary()
         p.arguments = ["cpu-check"] + args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let outPipe = Pipe(), errPipe = Pipe()
         p.standardOutput = outPipe
         p.standardError = errPipe
@@ -29,7 +30,9 @@ final class CPUCheckCLITests: XCTestCase {
         let checks = 2 * DType.allCases.count + 1
         for tier in tiers {
             let lines = text.out.split(separator: "\n").filter { $0.hasPrefix(tier.name + " ") }
-            XCTAssertEqual(lines.count, checks, "\(tier.name): \(text.out)")
+            // two more lines a type where oneDNN runs the many-row products (not for the portable reference)
+            let library = CPUBackend(tier: tier).matrixLibrary != nil
+            XCTAssertEqual(lines.count, checks + (library ? 2 * DType.allCases.count : 0), "\(tier.name): \(text.out)")
             XCTAssertTrue(lines.allSatisfy { $0.hasSuffix(" ok") }, text.out)
         }
         let json = try run(["--json", "--tier", "portable"])
@@ -39,6 +42,27 @@ final class CPUCheckCLITests: XCTestCase {
         }
         XCTAssertEqual(objects.count, checks)
         XCTAssertTrue(objects.allSatisfy { $0["tier"] as? String == "portable" && $0["passed"] as? Bool == true }, json.out)
+    }
+
+    /// A CPU OpenBLAS does not know gets its SSE3 "Prescott" kernels (faked here): brevity says so, restarts once
+    /// with OPENBLAS_CORETYPE set from the CPU's features, and sends the many-row products to oneDNN.
+    func testOpenBLASFallbackRestartsWithTheCoreTheFeaturesCallFor() throws {
+        guard CPUTier.supported >= .avx2, let fix = OpenBLASCore.coreType(for: CPUTier.supported) else {
+            throw XCTSkip("no OpenBLAS family above Prescott for this CPU")
+        }
+        let r = try run(["--tier", "portable"], environment: ["BREVITY_FAKE_OPENBLAS_CORE": "Prescott"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("OpenBLAS chose its Prescott kernels (by CPU model number) on a CPU with \(CPUTier.supported.name)"), r.err)
+        XCTAssertTrue(r.err.contains("OPENBLAS_CORETYPE=\(fix) fits it: restarting with it"), r.err)
+        XCTAssertEqual(r.err.components(separatedBy: "restarting").count, 2, "one restart: \(r.err)")
+        XCTAssertTrue(r.out.contains("openblas: Prescott, restarted from Prescott with OPENBLAS_CORETYPE=\(fix)"), r.out)
+        if CPUBackend.shared.matrixLibrary != nil {
+            XCTAssertTrue(r.out.contains("many-row products: float32 onednn"), r.out)
+        }
+        // a user's own OPENBLAS_CORETYPE stands: no restart
+        let own = try run(["--tier", "portable"], environment: ["BREVITY_FAKE_OPENBLAS_CORE": "Prescott", "OPENBLAS_CORETYPE": "Haswell"])
+        XCTAssertEqual(own.status, 0, own.err)
+        XCTAssertFalse(own.err.contains("restarting"), own.err)
     }
 
     func testUnknownOrUnsupportedTierExits2() throws {

@@ -84,6 +84,14 @@ void brv_attend_row(int tier, const float *q, const float *k, const float *v, pt
                     ptrdiff_t d, ptrdiff_t h0, ptrdiff_t h1, float scale, const float *bias, ptrdiff_t bias_stride,
                     ptrdiff_t radius, ptrdiff_t position, float *out, float *scratch);
 
+/// brv_attend_row for query rows rows[0..<nq] of q and out (rows `width` floats apart) over the same keys and
+/// values (a text's beams in cross-attention): each key and value row is read once for all of them, and each
+/// row's result is bit for bit what brv_attend_row gives it alone. scratch holds nq·(h1 - h0)·nk floats.
+void brv_attend_rows(int tier, ptrdiff_t nq, const ptrdiff_t *rows, ptrdiff_t width, const float *q, const float *k,
+                     const float *v, ptrdiff_t ld, ptrdiff_t nk, ptrdiff_t d, ptrdiff_t h0, ptrdiff_t h1, float scale,
+                     const float *bias, ptrdiff_t bias_stride, ptrdiff_t radius, ptrdiff_t position, float *out,
+                     float *scratch);
+
 /// Blocks up to `mmapThreshold` bytes come from the heap and return to it (glibc's default, 128 KiB, maps and
 /// zeroes fresh pages for every larger block); the heap is trimmed past `trimThreshold`. 0 when applied.
 int brv_heap_tune(size_t mmapThreshold, size_t trimThreshold);
