@@ -108,7 +108,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     health["dtype"] = models.dtype ?? config.dtype
     health["cpu_kernels"] = CPUBackend.shared.tier.name
     // what runs the products past the decode kernels' rows (the encoder over a document), and why
-    health["cpu_products"] = MatrixLibrary.manyRows(DType(userName: models.dtype ?? config.dtype) ?? .f32)
+    health["cpu_products"] = MatrixLibrary.products(DType(userName: models.dtype ?? config.dtype) ?? .f32)
     health["supported_model_types"] = ModelRegistry.architectures.mapValues(\.role.rawValue)
     if let r = models.abstractive?.deviceReason ?? (config.deviceReason.isEmpty ? nil : config.deviceReason) { health["device_reason"] = r }
     if let gpu = models.gpuName { health["gpu"] = gpu }

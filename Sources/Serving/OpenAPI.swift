@@ -255,7 +255,7 @@ enum OpenAPIDocument {
           "reason": {"type": "string", "description": "Why these models and this mode serve (e.g. the fallback after MODEL_NAME could not be had)"},
           "dtype": {"enum": ["float32", "bfloat16", "float16", "int8"], "description": "The type the weights are held in (DTYPE)"},
           "cpu_kernels": {"enum": ["avx512", "avx2", "portable"], "description": "The instruction set of the CPU kernels"},
-          "cpu_products": {"type": "string", "description": "What runs the many-row products on the CPU (the encoder over a document) for the weights' type, and why: oneDNN with its instruction set, or OpenBLAS with the reason"},
+          "cpu_products": {"type": "string", "description": "What runs the products on the CPU for the weights' type, and why: the decode kernels' instruction set, and for many rows (the encoder over a document) oneDNN with its instruction set or OpenBLAS with the reason"},
           "device_reason": {"type": "string", "description": "Why this device serves (DEVICE / --device)"},
           "gpu": {"type": "string", "description": "The GPU's name when device is cuda"},
           "supported_model_types": {"type": "object", "additionalProperties": {"enum": ["summarizer", "sentenceEncoder"]}, "description": "The config.json model_type values Brevity runs, and as what"}

@@ -18,8 +18,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// to OpenBLAS.
     public var matrixLibrary: MatrixLibrary?
 
+    /// The kernels' tier for the decode-shaped products of each weight type: `tier` for all when one was given,
+    /// else CPUTier.productTiers.
+    public var productTiers: [DType: CPUTier]
+
     public init(tier: CPUTier? = nil) {
         self.tier = tier ?? .process
+        productTiers = tier.map { t in Dictionary(uniqueKeysWithValues: DType.allCases.map { ($0, t) }) }
+            ?? CPUTier.productTiers.tiers
         matrixLibrary = self.tier == .portable ? nil : MatrixLibrary.process
         // One pool of threads for everything: OpenBLAS runs single-threaded inside our workers (`gemm`
         // splits large products by columns). Its own threads would spin-wait (sched_yield) after each call,
@@ -188,7 +194,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let skinny = CPUBackend.skinnyEnabled
             && (wt == .f32 ? n <= SkinnyGEMM.maxRows && m * k >= SkinnyGEMM.minWeights : n <= SkinnyGEMM.maxRowsWidened)
         if skinny {
-            SkinnyGEMM.run(tier: tier, x: x.storage.floats, m: n, k: k, w: weight.storage.pointer, dtype: wt,
+            SkinnyGEMM.run(tier: productTiers[wt] ?? tier, x: x.storage.floats, m: n, k: k, w: weight.storage.pointer, dtype: wt,
                            scales: weight.storage.scales?.floats, n: m, bias: bias?.storage.floats, y: yp,
                            threads: threads)
             return y

@@ -34,8 +34,9 @@ public struct CPUKernelCheck: Sendable {
         self.product = product
     }
 
-    /// Every check of `tier`; a tier above what this CPU supports is refused (its instructions would fault).
-    public func run(tier: CPUTier) throws -> [Line] {
+    /// Every check of `tier` for the weight types `types` (the ops and many-row lines with `everything`); a
+    /// tier above what this CPU supports is refused (its instructions would fault). It changes no global.
+    public func run(tier: CPUTier, types: [DType] = DType.allCases, everything: Bool = true) throws -> [Line] {
         guard tier <= CPUTier.supported else {
             throw TensorError.invalid("cpu-check: this CPU supports \(CPUTier.supported.name) at most, not \(tier.name)")
         }
@@ -43,7 +44,7 @@ public struct CPUKernelCheck: Sendable {
         var rng = SplitMix(seed: 0xC0DE)
         func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() >> 40) / Float(1 << 23) - 1 } }
         var lines: [Line] = []
-        for type in DType.allCases {
+        for type in types {
             // products against Double over the weights as stored (widened, times their scales): relative to
             // Σ|terms|, float32 accumulation of k products stays well under k · 2^-24; bound k · 1e-6
             var worst = 0.0
@@ -75,9 +76,7 @@ public struct CPUKernelCheck: Sendable {
             let (k, n, rows) = (1100, 300, 16)
             let w = Self.weight(values(n * k), rows: n, columns: k, type, on: backend)
             let bias = Tensor(values(n), shape: [n], on: backend), x = values(rows * k)
-            let saved = SkinnyGEMM.minWeights
-            SkinnyGEMM.minWeights = 0
-            defer { SkinnyGEMM.minWeights = saved }
+            // (330,000 weights: above SkinnyGEMM.minWeights, so float32 takes the kernels too)
             let together = product(backend, Tensor(x, shape: [rows, k], on: backend), w, bias).toArray()
             var differing = together.count == rows * n ? 0 : rows
             if differing == 0 {
@@ -89,6 +88,7 @@ public struct CPUKernelCheck: Sendable {
             lines.append(Line(tier: tier, check: "\(type.userName) rows alone and batched", error: Double(differing), bound: 0,
                               detail: "\(differing) of \(rows) rows differ"))
         }
+        guard everything else { return lines }
         if let library = backend.matrixLibrary?.taking(float32: true, because: "every type forced by the check") {
             let forced = CPUBackend(tier: tier)
             forced.matrixLibrary = library

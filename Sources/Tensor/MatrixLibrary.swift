@@ -145,6 +145,11 @@ public final class MatrixLibrary: @unchecked Sendable {
         return library.describe(type)
     }
 
+    /// Both kinds of products of `type` weights in this process: "decode kernels avx2; many rows openblas ...".
+    public static func products(_ type: DType) -> String {
+        "decode kernels \((CPUTier.productTiers.tiers[type] ?? CPUTier.detected).name) (\(CPUTier.productTiers.reason)); many rows \(manyRows(type))"
+    }
+
     /// The check of one native type on odd shapes (tails, several tiles): against Double over the values as the
     /// product sees them (bfloat16-rounded activations and weights), bound k · 1e-6 of Σ|terms| for float32
     /// and 2^-8 (bfloat16 activations) for bfloat16. Returns the first problem, nil when it passes.

@@ -23,15 +23,50 @@ public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
     /// What this CPU supports (the tests run every tier up to it).
     public static let supported = CPUTier(rawValue: brv_cpu_tier()) ?? .portable
 
-    /// The tier used unless told otherwise: the best supported one whose kernels have been verified on
-    /// hardware. The AVX-512 kernels pass their tests only where a CPU has AVX-512, and none has run them
-    /// yet, so they are opt-in (`BREVITY_CPU_FEATURES=avx512`) until one does.
+    /// The tier of the other ops and of float32 products unless told otherwise: avx2 at most. The AVX-512
+    /// kernels passed `brevity cpu-check` on an AVX-512 Xeon, but ran float32 at 8 x beam 4 slower there;
+    /// the narrower types take them (productTiers) after a start-up check, the rest on `BREVITY_CPU_FEATURES=avx512`.
     public static let detected = min(supported, .avx2)
 
     /// The process's tier: `BREVITY_CPU_FEATURES` when valid, else `detected` (an invalid value is reported
     /// by the commands at start-up through `fromEnvironment`).
     public static let process = (try? fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]))
         ?? detected
+
+    /// The tier of the decode-shaped products of each weight type, and why. `BREVITY_CPU_FEATURES` sets one
+    /// tier for all. Otherwise float32 stays on `detected` (on an AVX-512 Xeon the avx512 kernels were slower
+    /// for float32 at 8 x beam 4, 9.85 against 7.95 s), and the narrower types take the best tier this CPU has
+    /// once its products pass CPUKernelCheck in this process (on that Xeon avx512 was faster for bfloat16 and
+    /// int8 in every case, and `brevity cpu-check` passed there); a tier that fails stays unused.
+    public static let productTiers = chooseProductTiers(
+        supported: supported, detected: detected, setting: ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"],
+        process: process,
+        failures: { tier, types in
+            guard let lines = try? CPUKernelCheck().run(tier: tier, types: types, everything: false) else { return ["the check was refused"] }
+            return lines.filter { !$0.passed }.map(\.description)
+        })
+
+    /// productTiers' rule, given the CPU's tiers, BREVITY_CPU_FEATURES (`setting`, parsed as `process`) and the
+    /// start-up check (`failures`: the failed lines of a tier's products of some types).
+    static func chooseProductTiers(supported: CPUTier, detected: CPUTier, setting: String?, process: CPUTier,
+                                   failures: (CPUTier, [DType]) -> [String]) -> (tiers: [DType: CPUTier], reason: String) {
+        let all = { (t: CPUTier) in Dictionary(uniqueKeysWithValues: DType.allCases.map { ($0, t) }) }
+        if let setting, !setting.isEmpty { return (all(process), "BREVITY_CPU_FEATURES=\(setting)") }
+        guard supported > detected else { return (all(detected), "the best tier this CPU has") }
+        let failed = failures(supported, DType.allCases.filter { $0 != .f32 })
+        guard failed.isEmpty else {
+            return (all(detected), "\(supported.name) failed its start-up check (\(failed.joined(separator: "; ")))")
+        }
+        var tiers = all(supported)
+        tiers[.f32] = detected
+        return (tiers, "\(supported.name) passed its start-up check; float32 on \(detected.name), faster for it")
+    }
+
+    /// "float32 avx2, float16 avx512, ...: why", for logs and /health.
+    public static var productTiersDescription: String {
+        DType.allCases.map { "\($0.userName) \((productTiers.tiers[$0] ?? detected).name)" }.joined(separator: ", ")
+            + ": \(productTiers.reason)"
+    }
 
     /// `BREVITY_CPU_FEATURES` (portable, avx2, avx512) picks the tier, for tests and comparisons; a tier
     /// above what the CPU has is refused (it would fault), as is an unknown name.

@@ -116,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
                                           "dtype": .string(models.dtype ?? config.dtype),
                                           "device_reason": .string(models.abstractive?.deviceReason ?? config.deviceReason),
                                           "cpu_kernels": .string(CPUBackend.shared.tier.name),
-                                          "cpu_products": .string(MatrixLibrary.manyRows(DType(userName: models.dtype ?? config.dtype) ?? .f32)),
+                                          "cpu_products": .string(MatrixLibrary.products(DType(userName: models.dtype ?? config.dtype) ?? .f32)),
                                           "host": .string(config.host), "port": .stringConvertible(config.port)])
         let built = buildApplication(config: config, models: models, logger: logger)
         // The workers come last so that on SIGTERM they are told first: /ready turns 503 and new work is

@@ -47,6 +47,38 @@ final class DTypeKernelTests: XCTestCase {
         }
     }
 
+    /// The decode products' tier per weight type: float32 on the default tier, the narrower types on the
+    /// CPU's best once their start-up check passes, all on the default when it fails, one tier for all when
+    /// BREVITY_CPU_FEATURES sets it. Faked CPUs and checks; this CPU's own choice printed.
+    func testProductTiersPerWeightType() {
+        var asked: [DType] = []
+        let passed = CPUTier.chooseProductTiers(supported: .avx512, detected: .avx2, setting: nil, process: .avx2) { tier, types in
+            XCTAssertEqual(tier, .avx512)
+            asked = types
+            return []
+        }
+        XCTAssertEqual(asked, [.f16, .bf16, .int8])
+        XCTAssertEqual(passed.tiers, [.f32: .avx2, .f16: .avx512, .bf16: .avx512, .int8: .avx512])
+        XCTAssertTrue(passed.reason.contains("avx512 passed its start-up check"), passed.reason)
+        let failed = CPUTier.chooseProductTiers(supported: .avx512, detected: .avx2, setting: nil, process: .avx2) { _, _ in
+            ["avx512 int8 products: ... FAILED"]
+        }
+        XCTAssertEqual(Set(failed.tiers.values), [.avx2])
+        XCTAssertTrue(failed.reason.contains("avx512 failed its start-up check (avx512 int8 products"), failed.reason)
+        let set = CPUTier.chooseProductTiers(supported: .avx512, detected: .avx2, setting: "portable", process: .portable) { _, _ in
+            XCTFail("no check when the setting decides")
+            return []
+        }
+        XCTAssertEqual(Set(set.tiers.values), [.portable])
+        let avx2 = CPUTier.chooseProductTiers(supported: .avx2, detected: .avx2, setting: nil, process: .avx2) { _, _ in
+            XCTFail("nothing above the default to check")
+            return []
+        }
+        XCTAssertEqual(Set(avx2.tiers.values), [.avx2])
+        XCTAssertEqual(CPUBackend(tier: .portable).productTiers[.int8], .portable, "an explicit tier for every type")
+        print("this CPU: \(CPUTier.productTiersDescription)")
+    }
+
     /// The check fails a product that is off in one output: that output's error, and the rows that differ
     /// between a call alone and the batch (only the batch's last row carries the error there).
     func testKernelCheckCatchesAWrongProduct() throws {

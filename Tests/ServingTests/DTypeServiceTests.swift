@@ -34,7 +34,7 @@ final class DTypeServiceTests: XCTestCase {
             let h = json(try await client.execute(uri: "/health", method: .get).body) as? [String: Any]
             XCTAssertEqual(h?["dtype"] as? String, "bfloat16")
             XCTAssertEqual(h?["cpu_kernels"] as? String, CPUBackend.shared.tier.name)
-            XCTAssertEqual(h?["cpu_products"] as? String, MatrixLibrary.manyRows(.bf16))
+            XCTAssertEqual(h?["cpu_products"] as? String, MatrixLibrary.products(.bf16))
             XCTAssertTrue((h?["cpu_products"] as? String)?.contains("bfloat16") == true, "\(h?["cpu_products"] ?? "none")")
             XCTAssertEqual(h?["device_reason"] as? String, "--device cpu")
             XCTAssertEqual(h?["device"] as? String, "cpu")
