@@ -40,11 +40,17 @@ public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
     /// int8 in every case, and `brevity cpu-check` passed there); a tier that fails stays unused.
     public static let productTiers = chooseProductTiers(
         supported: supported, detected: detected, setting: ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"],
-        process: process,
-        failures: { tier, types in
-            guard let lines = try? CPUKernelCheck().run(tier: tier, types: types, everything: false) else { return ["the check was refused"] }
-            return lines.filter { !$0.passed }.map(\.description)
-        })
+        process: process, failures: startUpFailures)
+
+    /// The start-up check of a tier's products of `types` (CPUKernelCheck's products and rows lines): the lines
+    /// that failed, empty when it passes. It builds its own backend, never `CPUBackend.shared`, so it can run
+    /// while that is being made.
+    static func startUpFailures(_ tier: CPUTier, _ types: [DType]) -> [String] {
+        guard let lines = try? CPUKernelCheck().run(tier: tier, types: types, everything: false) else {
+            return ["\(tier.name) is beyond this CPU"]
+        }
+        return lines.filter { !$0.passed }.map(\.description)
+    }
 
     /// productTiers' rule, given the CPU's tiers, BREVITY_CPU_FEATURES (`setting`, parsed as `process`) and the
     /// start-up check (`failures`: the failed lines of a tier's products of some types).

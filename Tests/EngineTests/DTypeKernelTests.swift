@@ -76,6 +76,12 @@ final class DTypeKernelTests: XCTestCase {
         }
         XCTAssertEqual(Set(avx2.tiers.values), [.avx2])
         XCTAssertEqual(CPUBackend(tier: .portable).productTiers[.int8], .portable, "an explicit tier for every type")
+        // the real start-up check, as an AVX-512 CPU runs it for its best tier: this CPU's best passes, two lines a type
+        XCTAssertEqual(CPUTier.startUpFailures(CPUTier.supported, [.f16, .bf16, .int8]), [])
+        XCTAssertEqual(try CPUKernelCheck().run(tier: CPUTier.supported, types: [.bf16, .int8], everything: false).count, 4)
+        if CPUTier.supported < .avx512 {
+            XCTAssertEqual(CPUTier.startUpFailures(.avx512, [.int8]), ["avx512 is beyond this CPU"])
+        }
         print("this CPU: \(CPUTier.productTiersDescription)")
     }
 
