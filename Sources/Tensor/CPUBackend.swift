@@ -365,10 +365,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         // arithmetic is the same whatever shares its call.
         let decode = spans.filter { $0.queryCount == 1 }
         // decode rows over the same keys (a text's beams in cross-attention) share one pass over them
-        var sharedKeys: [[Int]] = [], groupOf: [SIMD3<Int>: Int] = [:]
-        for (i, span) in decode.enumerated() {
+        var sharedKeys: [(span: AttentionSpan, rows: [Int])] = [], groupOf: [SIMD3<Int>: Int] = [:]
+        for span in decode {
             let key = SIMD3(span.keyIndex, span.keyStart, span.keyCount)
-            if let g = groupOf[key] { sharedKeys[g].append(i) } else { groupOf[key] = sharedKeys.count; sharedKeys.append([i]) }
+            if let g = groupOf[key] {
+                sharedKeys[g].rows.append(span.queryStart)
+            } else {
+                groupOf[key] = sharedKeys.count
+                sharedKeys.append((span, [span.queryStart]))
+            }
         }
         let isSmall = { (s: AttentionSpan) in s.queryCount * s.keyCount * d < Self.smallAttention }
         let small = spans.filter { $0.queryCount > 1 && isSmall($0) }
@@ -381,7 +386,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let groups = sharedKeys.count >= 2 * threads ? 1 : min(heads, 2 * threads), perGroup = (heads + groups - 1) / groups
         let decodeFlops = decode.reduce(0) { $0 + $1.keyCount } * width
         let decodeWorkers = decodeFlops >= 1 << 16 ? min(threads, sharedKeys.count * groups) : 1
-        let decodeSize = heads * (decode.map(\.keyCount).max() ?? 0) * (sharedKeys.map(\.count).max() ?? 0)
+        let decodeSize = heads * (decode.map(\.keyCount).max() ?? 0) * (sharedKeys.map(\.rows.count).max() ?? 0)
         // this thread's scratch (no allocation once the first steps have run), else a fresh block
         let need = max(1, smallSize * workers, largeSize, decodeSize * decodeWorkers)
         let reused = brv_thread_scratch(Int32(BRV_SCRATCH_ATTENTION), need * 4)?.assumingMemoryBound(to: Float.self)
@@ -422,11 +427,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
         let tier = self.tier.rawValue
         Parallel.strided(sharedKeys.count * groups, workers: decodeWorkers) { w, u in
-            let members = sharedKeys[u / groups], span = decode[members[0]]
+            let (span, rows) = sharedKeys[u / groups]
             let h0 = (u % groups) * perGroup, h1 = min(heads, h0 + perGroup)
             guard h0 < h1 else { return }
             let keyRow = span.keyStart * width, nk = span.keyCount
-            let rows = members.map { decode[$0].queryStart }
             brv_attend_rows(tier, rows.count, rows, width, qp, keys[span.keyIndex].storage.floats + keyRow,
                             values[span.keyIndex].storage.floats + keyRow, width, nk, d, h0, h1, scale, biasTable,
                             2 * radius + 1, radius, nk - 1, op, scratch + w * decodeSize)

@@ -53,19 +53,8 @@ public struct CPUKernelCheck: Sendable {
                 let w = Self.weight(values(n * k), rows: n, columns: k, type, on: backend)
                 let stored = w.toArray()
                 let y = product(backend, Tensor(x, shape: [m, k], on: backend), w, Tensor(bias, shape: [n], on: backend)).toArray()
-                guard y.count == m * n else { worst = .nan; break }
-                for r in 0..<m {
-                    for c in 0..<n {
-                        var s = Double(bias[c]), magnitude = abs(Double(bias[c]))
-                        for i in 0..<k {
-                            let p = Double(x[r * k + i]) * Double(stored[c * k + i])
-                            s += p
-                            magnitude += abs(p)
-                        }
-                        let e = abs(Double(y[r * n + c]) - s) / (magnitude + 1e-30) / (1e-6 * Double(max(k, 8)))
-                        worst = e.isNaN ? .nan : max(worst, e)
-                    }
-                }
+                let e = Self.relativeError(x: x, w: stored, bias: bias, y: y, m: m, k: k, n: n) / (1e-6 * Double(max(k, 8)))
+                worst = e.isNaN ? .nan : max(worst, e)
                 if worst.isNaN { break }
             }
             lines.append(Line(tier: tier, check: "\(type.userName) products", error: worst, bound: 1,
@@ -92,7 +81,7 @@ public struct CPUKernelCheck: Sendable {
         if let library = backend.matrixLibrary?.taking(float32: true, because: "every type forced by the check") {
             let forced = CPUBackend(tier: tier)
             forced.matrixLibrary = library
-            lines += manyRowChecks(library, forced, values)
+            lines += manyRowChecks(library, forced, tier: tier, values)
         }
         // the other ops (norms, activations, attention, embeddings, log-softmax) against the portable tier
         do {
@@ -109,7 +98,7 @@ public struct CPUKernelCheck: Sendable {
     /// Products past SkinnyGEMM's rows, which go to oneDNN (MatrixLibrary): every weight type against Double
     /// over the stored weights (bfloat16-rounded activations where the library takes bfloat16 natively: bound
     /// 2^-8 of Σ|terms|), and a row's result the same in batches that put it at other places of its tiles.
-    func manyRowChecks(_ library: MatrixLibrary, _ backend: CPUBackend, _ values: (Int) -> [Float]) -> [Line] {
+    func manyRowChecks(_ library: MatrixLibrary, _ backend: CPUBackend, tier: CPUTier, _ values: (Int) -> [Float]) -> [Line] {
         var lines: [Line] = []
         let tile = MatrixLibrary.largestTile, many = SkinnyGEMM.maxRows + 1
         for type in DType.allCases {
@@ -119,21 +108,14 @@ public struct CPUKernelCheck: Sendable {
                 let x = values(m * k), bias = values(n)
                 let w = Self.weight(values(n * k), rows: n, columns: k, type, on: backend)
                 let stored = w.toArray()
-                let seen = native ? x.map { Float(bitPattern: UInt32(floatToBFloat16($0)) << 16) } : x
+                let seen = native ? x.map(bfloat16Rounded) : x
                 let y = product(backend, Tensor(x, shape: [m, k], on: backend), w, Tensor(bias, shape: [n], on: backend)).toArray()
-                guard y.count == m * n else { worst = .nan; break }
-                for r in 0..<m {
-                    for c in 0..<n {
-                        var s = Double(bias[c]), magnitude = abs(Double(bias[c]))
-                        for i in 0..<k { let p = Double(seen[r * k + i]) * Double(stored[c * k + i]); s += p; magnitude += abs(p) }
-                        let bound = native ? 1.0 / 256 : 1e-6 * Double(max(k, 8))
-                        let e = abs(Double(y[r * n + c]) - s) / (magnitude + 1e-30) / bound
-                        worst = e.isNaN ? .nan : max(worst, e)
-                    }
-                }
+                let e = Self.relativeError(x: seen, w: stored, bias: bias, y: y, m: m, k: k, n: n)
+                    / (native ? 1.0 / 256 : 1e-6 * Double(max(k, 8)))
+                worst = e.isNaN ? .nan : max(worst, e)
                 if worst.isNaN { break }
             }
-            lines.append(Line(tier: tier(of: backend), check: "\(type.userName) many-row products",
+            lines.append(Line(tier: tier, check: "\(type.userName) many-row products",
                               error: worst, bound: 1, detail: "\(library.describe(type)): 3 shapes against Double, worst error \(Self.format(worst)) of its bound"))
             // rows 0..<2·tile+9 together, then windows starting 1, 37 and tile - 1 rows on: each row's result unchanged
             let (k, n, rows) = (300, 70, 2 * tile + 9)
@@ -148,13 +130,32 @@ public struct CPUKernelCheck: Sendable {
                     differing += 1
                 }
             }
-            lines.append(Line(tier: tier(of: backend), check: "\(type.userName) many rows in other batches", error: Double(differing), bound: 0,
+            lines.append(Line(tier: tier, check: "\(type.userName) many rows in other batches", error: Double(differing), bound: 0,
                               detail: "\(differing) rows differ (windows of \(tile + many) rows at 3 offsets)"))
         }
         return lines
     }
 
-    private func tier(of backend: CPUBackend) -> CPUTier { backend.tier }
+    /// The worst error of y = x · wᵀ + bias (x [m, k], w [n, k]) against the same sums in Double, each relative
+    /// to its output's Σ|terms|; NaN when y is of another size or any error is NaN.
+    static func relativeError(x: [Float], w: [Float], bias: [Float], y: [Float], m: Int, k: Int, n: Int) -> Double {
+        guard y.count == m * n else { return .nan }
+        var worst = 0.0
+        for r in 0..<m {
+            for c in 0..<n {
+                var s = Double(bias[c]), magnitude = abs(Double(bias[c]))
+                for i in 0..<k {
+                    let p = Double(x[r * k + i]) * Double(w[c * k + i])
+                    s += p
+                    magnitude += abs(p)
+                }
+                let e = abs(Double(y[r * n + c]) - s) / (magnitude + 1e-30)
+                if e.isNaN { return .nan }
+                worst = max(worst, e)
+            }
+        }
+        return worst
+    }
 
     /// `values` as a [rows, columns] weight of `type` (float32: a copy of its own).
     static func weight(_ values: [Float], rows: Int, columns: Int, _ type: DType, on b: CPUBackend) -> Tensor {

@@ -169,3 +169,8 @@ public func floatToBFloat16(_ f: Float) -> UInt16 {
     let rounding = ((bits >> 16) & 1) + 0x7FFF
     return UInt16((bits &+ rounding) >> 16)
 }
+
+/// `f` rounded to bfloat16 (nearest even) and back: the value a bfloat16 product sees.
+public func bfloat16Rounded(_ f: Float) -> Float {
+    Float(bitPattern: UInt32(floatToBFloat16(f)) << 16)
+}

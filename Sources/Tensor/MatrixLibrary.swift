@@ -28,87 +28,69 @@ public final class MatrixLibrary: @unchecked Sendable {
     public let isa: String
     public let version: String
     /// The weight types whose products run here natively (float32 everywhere; bfloat16 where oneDNN has it
-    /// on this CPU); other types are widened to float32 block by block.
+    /// on this CPU and it passed `check`); other types are widened to float32 block by block.
     public let nativeTypes: Set<DType>
+    /// Types oneDNN has but that failed `check` at start-up, with the reason.
+    public let dropped: [DType: String]
     /// Whether float32 products, and the types widened to float32, run here (else on OpenBLAS), and why.
-    public private(set) var takesFloat32: Bool = false
-    public private(set) var float32Reason = ""
+    public let takesFloat32: Bool
+    public let float32Reason: String
 
     /// Weight rows widened to float32 per call for the types oneDNN does not take natively.
     static let widenBlock = 1024
 
-    init(isa: String, version: String, nativeTypes: Set<DType>) {
+    init(isa: String, version: String, nativeTypes: Set<DType>, dropped: [DType: String], takesFloat32: Bool,
+         float32Reason: String) {
         self.isa = isa
         self.version = version
         self.nativeTypes = nativeTypes
+        self.dropped = dropped
+        self.takesFloat32 = takesFloat32
+        self.float32Reason = float32Reason
     }
 
     /// What the process uses: oneDNN when it opens and passes `check`, else nil with `unavailableReason`.
     /// BREVITY_MATRIX_LIBRARY: auto (the default, see above), onednn (every many-row product), none or openblas
     /// (none: for comparisons).
-    public static let process: MatrixLibrary? = {
+    public static var process: MatrixLibrary? { opened.library }
+
+    /// Why `process` is nil (empty when it is not).
+    public static var unavailableReason: String { opened.reason }
+
+    private static let opened: (library: MatrixLibrary?, reason: String) = {
         let setting = ProcessInfo.processInfo.environment["BREVITY_MATRIX_LIBRARY"]?.lowercased() ?? "auto"
-        switch setting {
-        case "none", "openblas":
-            failure.set("BREVITY_MATRIX_LIBRARY=\(setting)")
-            return nil
-        case "onednn":
-            return open()?.taking(float32: true, because: "BREVITY_MATRIX_LIBRARY=onednn")
-        default:
-            guard let library = open() else { return nil }
-            if let mismatch = OpenBLASCore.processMismatch {
-                return library.taking(float32: true, because: mismatch.reason)
-            }
-            if CPUTier.supported >= .avx512 {
-                return library.taking(float32: true, because: "AVX-512: oneDNN's float32 kernels over OpenBLAS's")
-            }
-            return library.taking(float32: false, because: "AVX2: OpenBLAS's \(OpenBLASCore.name) sgemm is faster here")
+        if setting == "none" || setting == "openblas" { return (nil, "BREVITY_MATRIX_LIBRARY=\(setting)") }
+        let (library, reason) = open()
+        guard let library else { return (nil, reason) }
+        if setting == "onednn" { return (library.taking(float32: true, because: "BREVITY_MATRIX_LIBRARY=onednn"), "") }
+        if let mismatch = OpenBLASCore.processMismatch { return (library.taking(float32: true, because: mismatch.reason), "") }
+        if CPUTier.supported >= .avx512 {
+            return (library.taking(float32: true, because: "AVX-512: oneDNN's float32 kernels over OpenBLAS's"), "")
         }
+        return (library.taking(float32: false, because: "AVX2: OpenBLAS's \(OpenBLASCore.name) sgemm is faster here"), "")
     }()
 
     /// This library with float32 products taken (or left to OpenBLAS) for `reason`: a copy.
     public func taking(float32: Bool, because reason: String) -> MatrixLibrary {
-        let copy = MatrixLibrary(isa: isa, version: version, nativeTypes: nativeTypes, dropped: dropped)
-        copy.takesFloat32 = float32
-        copy.float32Reason = reason
-        return copy
+        MatrixLibrary(isa: isa, version: version, nativeTypes: nativeTypes, dropped: dropped, takesFloat32: float32,
+                      float32Reason: reason)
     }
 
-    /// Why `process` is nil (empty when it is not).
-    public static var unavailableReason: String { failure.get() }
-    private static let failure = LockedText()
-
-    /// Opens oneDNN and checks its products against a Double reference and its rows for invariance.
-    static func open() -> MatrixLibrary? {
+    /// Opens oneDNN and checks its products against a Double reference: the library (float32 left to
+    /// OpenBLAS until `taking`), or nil with the reason.
+    static func open() -> (library: MatrixLibrary?, reason: String) {
         var error = [CChar](repeating: 0, count: 512)
         guard brv_dnnl_load(nil, Int32(CPUBackend.cores), &error, error.count) == 0 else {
-            failure.set("oneDNN not available: " + String(cString: error))
-            return nil
+            return (nil, "oneDNN not available: " + String(cString: error))
         }
-        var native: Set<DType> = [.f32]
-        if brv_dnnl_supports(Int32(BRV_MM_BF16)) != 0 { native.insert(.bf16) }
-        let library = MatrixLibrary(isa: String(cString: brv_dnnl_isa()), version: String(cString: brv_dnnl_version()),
-                                    nativeTypes: native)
-        for type in [DType.f32, .bf16] where native.contains(type) {
-            if let problem = library.check(type) {
-                if type == .f32 {
-                    failure.set("oneDNN \(library.version) failed its check: \(problem)")
-                    return nil
-                }
-                library.dropped[type] = problem
-            }
+        let version = String(cString: brv_dnnl_version())
+        if let problem = check(.f32) { return (nil, "oneDNN \(version) failed its check: \(problem)") }
+        var native: Set<DType> = [.f32], dropped: [DType: String] = [:]
+        if brv_dnnl_supports(Int32(BRV_MM_BF16)) != 0 {
+            if let problem = check(.bf16) { dropped[.bf16] = problem } else { native.insert(.bf16) }
         }
-        return library.dropped.isEmpty ? library
-            : MatrixLibrary(isa: library.isa, version: library.version,
-                            nativeTypes: native.subtracting(library.dropped.keys), dropped: library.dropped)
-    }
-
-    /// Types taken out of `nativeTypes` by the start-up check, with the reason.
-    public private(set) var dropped: [DType: String] = [:]
-
-    convenience init(isa: String, version: String, nativeTypes: Set<DType>, dropped: [DType: String]) {
-        self.init(isa: isa, version: version, nativeTypes: nativeTypes)
-        self.dropped = dropped
+        return (MatrixLibrary(isa: String(cString: brv_dnnl_isa()), version: version, nativeTypes: native, dropped: dropped,
+                              takesFloat32: false, float32Reason: ""), "")
     }
 
     /// Products run here so far, and shapes sent back to OpenBLAS because no tile computed their rows alike.
@@ -153,32 +135,25 @@ public final class MatrixLibrary: @unchecked Sendable {
     /// The check of one native type on odd shapes (tails, several tiles): against Double over the values as the
     /// product sees them (bfloat16-rounded activations and weights), bound k · 1e-6 of Σ|terms| for float32
     /// and 2^-8 (bfloat16 activations) for bfloat16. Returns the first problem, nil when it passes.
-    func check(_ type: DType) -> String? {
+    static func check(_ type: DType) -> String? {
         var rng = SplitMix(seed: 0xD11)
         func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() >> 40) / Float(1 << 23) - 1 } }
-        let narrow = { (v: Float) -> Float in type == .bf16 ? Float(bitPattern: UInt32(floatToBFloat16(v)) << 16) : v }
-        for (m, k, n) in [(1, 64, 48), (70, 33, 17), (Self.largestTile + 5, 100, 130), (2 * Self.largestTile + 1, 1024, 64)] {
+        let narrow = { (v: Float) -> Float in type == .bf16 ? bfloat16Rounded(v) : v }
+        for (m, k, n) in [(1, 64, 48), (70, 33, 17), (largestTile + 5, 100, 130), (2 * largestTile + 1, 1024, 64)] {
             let x = values(m * k).map(narrow), w = values(n * k).map(narrow), bias = values(n)
             var y = [Float](repeating: .nan, count: m * n)
-            let ok = run(type, m: m, n: n, k: k, x: x, w: w, bias: bias, y: &y)
-            guard ok else { return "\(type.userName) \(m)x\(k)x\(n): oneDNN refused the product" }
-            for r in 0..<m {
-                for c in 0..<n {
-                    var s = Double(bias[c]), magnitude = abs(Double(bias[c]))
-                    for i in 0..<k { let p = Double(x[r * k + i]) * Double(w[c * k + i]); s += p; magnitude += abs(p) }
-                    let bound = type == .bf16 ? 1.0 / 256 : 1e-6 * Double(max(k, 8))
-                    let e = abs(Double(y[r * n + c]) - s) / (magnitude + 1e-30)
-                    if !(e <= bound) {
-                        return "\(type.userName) \(m)x\(k)x\(n): row \(r) column \(c) off by \(e) of Σ|terms| (bound \(bound))"
-                    }
-                }
+            guard run(type, m: m, n: n, k: k, x: x, w: w, bias: bias, y: &y) else {
+                return "\(type.userName) \(m)x\(k)x\(n): oneDNN refused the product"
             }
+            let e = CPUKernelCheck.relativeError(x: x, w: w, bias: bias, y: y, m: m, k: k, n: n)
+            let bound = type == .bf16 ? 1.0 / 256 : 1e-6 * Double(max(k, 8))
+            if !(e <= bound) { return "\(type.userName) \(m)x\(k)x\(n): off by \(e) of Σ|terms| (bound \(bound))" }
         }
         return nil
     }
 
     /// y = x · wᵀ + bias for float32 arrays (bfloat16 types: rounded on the way in), through the C entry point.
-    private func run(_ type: DType, m: Int, n: Int, k: Int, x: [Float], w: [Float], bias: [Float], y: inout [Float]) -> Bool {
+    private static func run(_ type: DType, m: Int, n: Int, k: Int, x: [Float], w: [Float], bias: [Float], y: inout [Float]) -> Bool {
         if type == .f32 {
             return y.withUnsafeMutableBufferPointer { yp in
                 brv_dnnl_matmul(Int32(BRV_MM_F32), m, n, k, x, w, nil, nil, bias, yp.baseAddress, n) == 0
@@ -228,12 +203,4 @@ public final class MatrixLibrary: @unchecked Sendable {
         }
         return true
     }
-}
-
-/// A string behind a lock (the reason oneDNN is not used, set once at start-up).
-final class LockedText: @unchecked Sendable {
-    private let lock = NSLock()
-    private var text = ""
-    func set(_ value: String) { lock.lock(); text = value; lock.unlock() }
-    func get() -> String { lock.lock(); defer { lock.unlock() }; return text }
 }
