@@ -60,6 +60,9 @@ public final class MatrixLibrary: @unchecked Sendable {
     private static let opened: (library: MatrixLibrary?, reason: String) = {
         let setting = ProcessInfo.processInfo.environment["BREVITY_MATRIX_LIBRARY"]?.lowercased() ?? "auto"
         if setting == "none" || setting == "openblas" { return (nil, "BREVITY_MATRIX_LIBRARY=\(setting)") }
+        guard setting == "auto" || setting == "onednn" || setting.isEmpty else {
+            return (nil, "BREVITY_MATRIX_LIBRARY=\(setting) is not one of auto, onednn, none, openblas: oneDNN not used")
+        }
         let (library, reason) = open()
         guard let library else { return (nil, reason) }
         if setting == "onednn" { return (library.taking(float32: true, because: "BREVITY_MATRIX_LIBRARY=onednn"), "") }

@@ -65,6 +65,19 @@ final class CPUCheckCLITests: XCTestCase {
         XCTAssertFalse(own.err.contains("restarting"), own.err)
     }
 
+    /// BREVITY_MATRIX_LIBRARY picks what runs the many-row products; a value it does not know is named, not ignored.
+    func testMatrixLibrarySettingIsFollowedOrNamed() throws {
+        let none = try run(["--tier", "portable"], environment: ["BREVITY_MATRIX_LIBRARY": "none"])
+        XCTAssertTrue(none.out.contains("many-row products: float32 openblas") && none.out.contains("BREVITY_MATRIX_LIBRARY=none"), none.out)
+        let unknown = try run(["--tier", "portable"], environment: ["BREVITY_MATRIX_LIBRARY": "fastest"])
+        XCTAssertEqual(unknown.status, 0, unknown.err)
+        XCTAssertTrue(unknown.out.contains("BREVITY_MATRIX_LIBRARY=fastest is not one of auto, onednn, none, openblas"), unknown.out)
+        if CPUBackend.shared.matrixLibrary != nil {
+            let forced = try run(["--tier", "portable"], environment: ["BREVITY_MATRIX_LIBRARY": "onednn"])
+            XCTAssertTrue(forced.out.contains("many-row products: float32 onednn"), forced.out)
+        }
+    }
+
     func testUnknownOrUnsupportedTierExits2() throws {
         let unknown = try run(["--tier", "sse9"])
         XCTAssertEqual(unknown.status, 2)
