@@ -56,7 +56,7 @@ public struct SummarizeRequest {
         RequestFieldSpec("ratio", .number, exclusiveMinimum: 0, maximum: 1,
                          description: "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"),
         RequestFieldSpec("generate_parameters", .object,
-                         description: "The Hugging Face shape only (parameters.generate_parameters, what huggingface_hub's InferenceClient.summarization sends): generation values with these names, under the ones given directly in parameters"),
+                         description: "Generation values with these names, under the ones given directly (huggingface_hub's InferenceClient.summarization sends them as parameters.generate_parameters)"),
         RequestFieldSpec("prefix", .string, maxLength: 1000,
                          description: "Abstractive: text put before every input; left out, the model's task prefix (config.json task_specific_params.summarization.prefix, \"summarize: \" for T5); \"\" for none"),
         RequestFieldSpec("strategy", .choice(ExtractiveStrategy.allCases.map(\.rawValue)),
@@ -89,19 +89,21 @@ public struct SummarizeRequest {
             case let p as [String: Any]: params = p
             default: throw APIError.invalid("parameters", "must be an object")
             }
-            // huggingface_hub's InferenceClient.summarization nests generation values here (the HF
-            // inference spec's SummarizationParameters); a value also given flat wins
-            switch params["generate_parameters"] {
-            case nil, is NSNull: break
-            case let g as [String: Any]: params.merge(g) { flat, _ in flat }
-            default: throw APIError.invalid("parameters.generate_parameters", "must be an object")
-            }
             try checkTexts(req.texts, field: "inputs", maxTexts: maxTexts)
         } else {
             guard let texts = obj["texts"], !(texts is NSNull) else { throw APIError.invalid("texts", "required: a list of texts to summarize") }
             req.texts = try strings(texts, field: "texts")
             try checkTexts(req.texts, field: "texts", maxTexts: maxTexts)
             params = obj
+        }
+        // huggingface_hub's InferenceClient.summarization nests generation values here (the HF inference
+        // spec's SummarizationParameters); the document lists it in both shapes, so both read it, and a
+        // value also given directly wins. Anything but an object or null is refused, never ignored.
+        switch params["generate_parameters"] {
+        case nil, is NSNull: break
+        case let g as [String: Any]: params.merge(g) { direct, _ in direct }
+        default:
+            throw APIError.invalid(req.shape == .huggingFace ? "parameters.generate_parameters" : "generate_parameters", "must be an object")
         }
         if let t = params["truncation"] ?? obj["truncation"], !(t is NSNull) {
             guard let s = t as? String, let mode = Truncation(any: s) else {

@@ -20,12 +20,110 @@ final class DocumentAgreementTests: XCTestCase {
     func parse(_ fields: [String: Any]) throws -> SummarizeRequest {
         var body = fields
         body["texts"] = ["A text to summarize."]
-        return try SummarizeRequest.parse(Array(try JSONSerialization.data(withJSONObject: body)), maxTexts: ServerConfig().maxTexts)
+        return try parseBody(body)
+    }
+
+    func parseBody(_ body: [String: Any]) throws -> SummarizeRequest {
+        try SummarizeRequest.parse(Array(try JSONSerialization.data(withJSONObject: body)), maxTexts: ServerConfig().maxTexts)
     }
 
     /// nil when accepted, else the field the error names.
     func refusal(_ fields: [String: Any]) -> String? {
-        do { _ = try parse(fields); return nil } catch let e as APIError { return e.field ?? "?" } catch { return "?" }
+        bodyRefusal(fields.merging(["texts": ["A text to summarize."]]) { _, text in text })
+    }
+
+    func bodyRefusal(_ body: [String: Any]) -> String? {
+        do { _ = try parseBody(body); return nil } catch let e as APIError { return e.field ?? "?" } catch { return "?" }
+    }
+
+    // MARK: Every field as every JSON type
+
+    /// One value of each JSON type; a number that is not an integer, so an integer field refuses it.
+    static let jsonTypes: [(name: String, value: Any)] = [
+        ("null", NSNull()), ("boolean", true), ("integer", 3), ("number", 0.5), ("string", "x"), ("array", [1]),
+        ("object", ["k": 1]),
+    ]
+
+    /// The JSON types `schema` admits: its "type" list, an enum's or a const's values, each "oneOf" branch.
+    /// An integer is a number too (JSON Schema).
+    static func admitted(_ schema: [String: Any]) -> Set<String> {
+        var types = Set((schema["type"] as? [String]) ?? (schema["type"] as? String).map { [$0] } ?? [])
+        for v in (schema["enum"] as? [Any] ?? []) + (schema["const"].map { [$0] } ?? []) {
+            types.insert(v is NSNull ? "null" : v is String ? "string" : "other")
+        }
+        for branch in schema["oneOf"] as? [[String: Any]] ?? [] { types.formUnion(admitted(branch)) }
+        if types.contains("number") { types.insert("integer") }
+        return types
+    }
+
+    /// A value of JSON type `type` that `schema` takes: within its bounds, from its enum.
+    static func validValue(_ type: String, _ schema: [String: Any]) -> Any? {
+        let lo = (schema["minimum"] as? NSNumber)?.doubleValue, open = (schema["exclusiveMinimum"] as? NSNumber)?.doubleValue
+        switch type {
+        case "null": return NSNull()
+        case "boolean": return false
+        case "integer": return lo.map { Int($0) } ?? open.map { Int($0) + 1 } ?? 1
+        case "number": return (lo ?? open ?? 0) + 0.5
+        case "string":
+            let values = ((schema["enum"] as? [Any]) ?? []) + (schema["const"].map { [$0] } ?? [])
+                + ((schema["oneOf"] as? [[String: Any]]) ?? []).compactMap { $0["const"] }
+            return values.first { $0 is String } ?? "x"
+        case "object": return [String: Any]()
+        default: return nil
+        }
+    }
+
+    /// Each request field the document lists, sent as each JSON type, in both shapes (the originals' flat body
+    /// and the Hugging Face "parameters"): a type the document admits is taken (with a value within its
+    /// bounds); any other is refused naming the field, never ignored. Both routes read bodies with this parser.
+    func testEveryFieldAsEveryJSONTypeIsTakenOrRefusedAsTheDocumentSays() throws {
+        var refused = 0, taken = 0
+        for (field, schema) in try generationProperties() {
+            let admits = Self.admitted(schema)
+            XCTAssertTrue(admits.contains("null"), "\(field): every field may be null (left out)")
+            for (type, sample) in Self.jsonTypes {
+                let value: Any = (admits.contains(type) ? Self.validValue(type, schema) : sample) ?? sample
+                let bodies: [(shape: String, body: [String: Any])] = [
+                    ("originals", ["texts": ["A text to summarize."], field: value]),
+                    ("huggingFace", ["inputs": "A text to summarize.", "parameters": [field: value]]),
+                ]
+                for (shape, body) in bodies {
+                    let got = bodyRefusal(body)
+                    if admits.contains(type) {
+                        XCTAssertNil(got, "\(shape): \(field) as \(type) (\(value)) is admitted by the document but refused")
+                        taken += 1
+                    } else {
+                        XCTAssertTrue(got == field || got == "parameters.\(field)",
+                                      "\(shape): \(field) as \(type) must be refused naming it, got \(got ?? "accepted")")
+                        refused += 1
+                    }
+                }
+            }
+        }
+        // the bodies' own fields: texts a list of strings, inputs a string or a list, parameters an object
+        for (type, value) in Self.jsonTypes {
+            let texts = bodyRefusal(["texts": type == "array" ? ["A text."] : value])
+            XCTAssertEqual(texts, type == "array" ? nil : "texts", "texts as \(type)")
+            let inputs = bodyRefusal(["inputs": type == "array" ? ["A text."] : value])
+            // a null "inputs" is no input at all: the body lacks its texts, which the error names
+            XCTAssertEqual(inputs, ["array", "string"].contains(type) ? nil : type == "null" ? "texts" : "inputs", "inputs as \(type)")
+            let parameters = bodyRefusal(["inputs": "A text.", "parameters": type == "object" ? [String: Any]() : value])
+            XCTAssertEqual(parameters, ["object", "null"].contains(type) ? nil : "parameters", "parameters as \(type)")
+        }
+        XCTAssertGreaterThan(refused, 100)
+        XCTAssertGreaterThan(taken, 50)
+    }
+
+    /// generate_parameters' values apply in both shapes, under the ones given directly.
+    func testGenerateParametersApplyUnderDirectValuesInBothShapes() throws {
+        let nested: [String: Any] = ["max_new_tokens": 7, "num_beams": 2]
+        let originals = try parseBody(["texts": ["A text."], "num_beams": 3, "generate_parameters": nested])
+        let huggingFace = try parseBody(["inputs": "A text.", "parameters": ["num_beams": 3, "generate_parameters": nested]])
+        for req in [originals, huggingFace] {
+            XCTAssertEqual(req.generation.maxNewTokens, 7)
+            XCTAssertEqual(req.generation.numBeams, 3, "a value given directly wins")
+        }
+        XCTAssertEqual(bodyRefusal(["texts": ["A text."], "generate_parameters": ["max_new_tokens": "7"]]), "max_new_tokens")
     }
 
     func testEveryDocumentedFieldIsReadAndEveryReadFieldIsDocumented() throws {

@@ -55,6 +55,24 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// generate_parameters is an object or null on both routes and in both shapes (Schemathesis found a
+    /// string and an array answered 200): anything else is a 422 naming it, with a JSON error body.
+    func testGenerateParametersOfTheWrongTypeAreA422NamingTheField() async throws {
+        try await withApp { client in
+            for uri in ["/summarize", "/summarize/stream"] {
+                for value in ["\"max_new_tokens\"", "[1, 2]", "7", "true"] {
+                    for (doc, field) in [("{\"texts\": [\"a\"], \"generate_parameters\": \(value)}", "generate_parameters"),
+                                         ("{\"inputs\": \"a\", \"parameters\": {\"generate_parameters\": \(value)}}",
+                                          "parameters.generate_parameters")] {
+                        let r = try await self.raw(client, doc, uri: uri)
+                        XCTAssertEqual(r.status, .unprocessableContent, "\(uri) \(doc)")
+                        XCTAssertEqual(errorOf(r)?.field, field, "\(uri) \(doc)")
+                    }
+                }
+            }
+        }
+    }
+
     /// A 1 MB single word and 200,000 combining marks on one letter: summarized (cut to the model's
     /// window) in bounded time. The bound is a hang detector, not a benchmark: a BPE that went quadratic
     /// on one word would take hours here.
