@@ -13,7 +13,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Serving", targets: ["Serving"]),
-        // Summaries in-process for Swift programs (issue 15): Summarizer, streaming, extractive mode.
+        // Summaries in-process for Swift programs: Summarizer, streaming, extractive mode.
         .library(name: "BrevityKit", targets: ["BrevityKit"]),
     ],
     dependencies: [
@@ -31,21 +31,21 @@ let package = Package(
             name: "Tokenizers",
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
-        // The engine (issue 3): CBLAS -> Tensor -> NN -> Models -> Generation.
+        // The engine: CBLAS -> Tensor -> NN -> Models -> Generation.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
-        // Innermost SIMD kernels, chosen at run time by CPU features (issue 11).
+        // Innermost SIMD kernels, chosen at run time by CPU features.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        // The CUDA driver, cuBLAS and NVRTC through dlopen: no CUDA SDK at build time (issue 12).
+        // The CUDA driver, cuBLAS and NVRTC through dlopen: no CUDA SDK at build time.
         .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "CCUDA"], swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: engineFlags),
         .target(name: "Generation", dependencies: ["Models", "Tensor"], swiftSettings: engineFlags),
-        // Extractive summaries over sentence embeddings (issue 6).
+        // Extractive summaries over sentence embeddings.
         .target(name: "Extractive", dependencies: ["Tokenizers", "Models", "NN", "Tensor"], swiftSettings: engineFlags),
-        // The library the service, the commands and other Swift programs summarize with (issue 15).
+        // The library the service, the commands and other Swift programs summarize with.
         .target(name: "BrevityKit", dependencies: ["Tokenizers", "Tensor", "Models", "Generation", "Extractive", "Hub"]),
-        // The service (issue 4).
+        // The service.
         .target(
             name: "Serving",
             dependencies: [
@@ -56,7 +56,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Model resolution: a folder, the hub cache, or a download (issue 5).
+        // Model resolution: a folder, the hub cache, or a download.
         .target(
             name: "Hub",
             dependencies: [

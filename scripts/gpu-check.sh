@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of issue 12: one run of at most 8 minutes on the GPU machine (CUDA 12/13 driver, toolkit,
+# The GPU check of the CUDA backend: one run of at most 8 minutes on the GPU machine (CUDA 12/13 driver, toolkit,
 # Python with torch and transformers; no Swift toolchain, no network). It needs, beside the checkout,
 # `make dist`'s tarball under dist/ (a static build) and dist/tools/hey (Debian's hey binary), both
 # carried there. Steps:

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Extractive summaries (issue 6) on their own thread, never on Swift's cooperative pool: texts wait in
+/// Extractive summaries on their own thread, never on Swift's cooperative pool: texts wait in
 /// a bounded queue and are summarized one after another (each one embeds all its sentences in one
 /// batched encoder pass). Results go back through AsyncThrowingStreams, as the batch scheduler's do.
 ///

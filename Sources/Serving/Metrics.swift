@@ -1,7 +1,7 @@
 import Foundation
 import Prometheus
 
-/// The service's Prometheus metrics (issue 4 §7), in a registry of their own so several applications
+/// The service's Prometheus metrics, in a registry of their own so several applications
 /// (tests) do not share counters.
 public final class ServiceMetrics: @unchecked Sendable {
     public let registry = PrometheusCollectorRegistry()

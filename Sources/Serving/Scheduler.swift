@@ -4,7 +4,7 @@ import Generation
 import Logging
 import ServiceLifecycle
 
-/// Continuous batching (issue 4): texts of every request share decoder steps. New texts join between
+/// Continuous batching: texts of every request share decoder steps. New texts join between
 /// steps (their encoder passes run together), finished and cancelled ones leave. The step loop runs on
 /// its own thread, never on Swift's cooperative pool (two threads here) where it would starve the HTTP
 /// server; results go back through AsyncThrowingStreams.

@@ -60,7 +60,7 @@ public struct CPUKernelCheck: Sendable {
             lines.append(Line(tier: tier, check: "\(type.userName) products", error: worst, bound: 1,
                               detail: "\(Self.shapes.count) shapes against Double, worst error \(Self.format(worst)) of its bound"))
 
-            // a row's result alone equals its row in a batch, bit for bit (issue 11, item 5): k 1100 (three
+            // a row's result alone equals its row in a batch, bit for bit: k 1100 (three
             // k-blocks, a tail), 300 weight rows (three chunks), 16 rows
             let (k, n, rows) = (1100, 300, 16)
             let w = Self.weight(values(n * k), rows: n, columns: k, type, on: backend)

@@ -1,5 +1,5 @@
 // Element types. Checkpoints store f32, f16 or bf16; weights are kept in the type chosen at load (DTYPE):
-// f32, f16, bf16, or int8 with one float32 scale per row (symmetric, per output channel). Activations,
+// f32, f16, bf16, or int8 with one float32 scale per 64 elements of a row (symmetric, BRV_I8_GROUP). Activations,
 // norms and biases stay float32 on the CPU; products widen weights to float32 in registers and accumulate
 // in float32 (Sources/CKernels).
 

@@ -1,7 +1,7 @@
 // The CPU backend's tensor buffers, recycled: a freed buffer goes back to the free list of its size class and
 // the next request of that class takes it, so once a decode loop's first steps have run (every shape of a
 // step seen), its steps take every activation, logits and scratch tensor from the lists: `fresh` stops
-// growing (issue 11, item 4; the CUDA backend's DeviceMemoryPool does the same on the device). Classes go by
+// growing (the CUDA backend's DeviceMemoryPool does the same on the device). Classes go by
 // steps of 3/2 and 4/3 (256, 384, 512, 768, 1024, ... bytes: less than half again what is asked); the free
 // bytes kept are capped (`limit`: past it a freed buffer goes back to the system), and requests above
 // `largest` (weights converted at load) bypass the lists. 64 MiB: `brevity serve` at 8 clients (bart-large-cnn,

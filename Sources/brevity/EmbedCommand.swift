@@ -4,7 +4,7 @@ import Foundation
 import Tensor
 import Tokenizers
 
-/// `brevity embed --model PATH --format jsonl` (issue 6): reads `{"text": ...}` lines and writes one
+/// `brevity embed --model PATH --format jsonl`: reads `{"text": ...}` lines and writes one
 /// `{"embedding": [...]}` per line, in order: the sentence embedding sentence-transformers computes for
 /// that text with the model (all-MiniLM-L6-v2: mean pooling, L2-normalized, truncated at 256 tokens).
 /// Blank lines are skipped. A bad line stops the run with a message naming it (exit 1), after the

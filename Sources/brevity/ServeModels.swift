@@ -7,7 +7,7 @@ import Models
 import Serving
 import Tensor
 
-/// Which models `brevity serve` runs, and why (issue 6):
+/// Which models `brevity serve` runs, and why:
 /// - `--model` (MODEL_NAME, default facebook/bart-large-cnn) from a folder, the hub cache or a download;
 ///   when it cannot be had and `--fallback-model` is given, the fallback serves instead (`make serve`
 ///   falls back to the MiniLM folder fetched from PyPI, so it works with no route to the hub);

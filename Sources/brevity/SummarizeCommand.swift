@@ -6,7 +6,7 @@ import Generation
 import Models
 import Tokenizers
 
-/// `brevity summarize --model PATH --format jsonl [--params JSON] [--max-batch-size N]` (issue 3):
+/// `brevity summarize --model PATH --format jsonl [--params JSON] [--max-batch-size N]`:
 /// reads `{"text": ...}` lines (or pre-tokenized `{"input_ids": [...]}`) and writes, in input order, one
 /// `{"text": summary, "token_ids": [...]}` per line. `token_ids` is what transformers' `generate` returns
 /// for that input alone (decoder start token first, forced BOS/EOS included, no padding); `text` is its

@@ -1,4 +1,4 @@
-// The CUDA backend's host side without a GPU (issue 12): kernel parameters as the driver reads them, the
+// The CUDA backend's host side without a GPU: kernel parameters as the driver reads them, the
 // row-major product mapped onto cuBLAS's column-major GEMM (run here by a plain column-major loop), the
 // start-up self-test's comparison (it passes a correct backend and names the op of a broken one), the
 // cuBLAS loader's errors; and the whole backend (every op, then BART generation) over a host emulator of

@@ -1,4 +1,4 @@
-// The CUDA backend's host-side bookkeeping without a GPU (issue 12): the device memory pool over a fake
+// The CUDA backend's host-side bookkeeping without a GPU: the device memory pool over a fake
 // driver, attention spans packed for the kernel, and the cache of uploaded tables.
 
 import Tensor

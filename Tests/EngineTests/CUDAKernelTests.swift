@@ -1,4 +1,4 @@
-// The CUDA backend's host side without a GPU (issue 12): every kernel compiles with NVRTC for sm_80 and
+// The CUDA backend's host side without a GPU: every kernel compiles with NVRTC for sm_80 and
 // sm_90 (and as PTX for newer GPUs) with each entry point present, the disk cache is used on the second
 // compilation, compile errors carry NVRTC's log, missing libraries are errors naming what was tried, and
 // the device choice falls back to the CPU with a reason. `make test` installs NVRTC from PyPI; without it

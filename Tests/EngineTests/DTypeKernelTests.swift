@@ -1,4 +1,4 @@
-// Weight types and the C kernels (issue 11): every tier this CPU has x every weight type through
+// Weight types and the C kernels: every tier this CPU has x every weight type through
 // CPUKernelCheck (against a Double reference over the widened weights on odd shapes, a row's result
 // independent of the rows sharing its call) and that check's own failure; many rows against narrow weights;
 // conversions and quantization exact to their definitions; BREVITY_CPU_FEATURES parsing.

@@ -1,6 +1,6 @@
 // The CPU backend's recycled tensor buffers (Sources/Tensor/HostBufferPool.swift): size classes, reuse, the
 // cap on cached bytes and the bypass for large requests; and a generation whose second run takes every
-// buffer from the free lists (issue 11, item 4: nothing allocated inside the decode loop once its shapes
+// buffer from the free lists (nothing allocated inside the decode loop once its shapes
 // have been seen), with the same ids.
 
 import Foundation

@@ -1,4 +1,4 @@
-// `brevity summarize` end to end (issue 3's CLI contract): ids equal to transformers' generate, and bad
+// `brevity summarize` end to end: ids equal to transformers' generate, and bad
 // input exiting non-zero with a message naming the problem. Runs the `brevity` binary that `swift test`
 // builds beside the test bundle (skipped when it is absent, a failure under CI).
 

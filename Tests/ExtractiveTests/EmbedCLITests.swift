@@ -1,4 +1,4 @@
-// `brevity embed` end to end (issue 6's CLI contract): one {"embedding": [...]} per {"text": ...} line, in
+// `brevity embed` end to end: one {"embedding": [...]} per {"text": ...} line, in
 // order, equal to sentence-transformers; bad input exits non-zero naming the line. Runs the `brevity`
 // binary that `swift test` builds beside the test bundle (skipped when it is absent, a failure under CI).
 

@@ -1,5 +1,5 @@
 // all-MiniLM-L6-v2 (real weights) with its projections and word embeddings held as bf16, f16 and int8
-// (DTYPE): every fixture sentence's embedding against sentence-transformers' float32 one (issue 11: cosine
+// (DTYPE): every fixture sentence's embedding against sentence-transformers' float32 one (cosine
 // >= 0.999).
 
 import Extractive

@@ -35,7 +35,7 @@ final class HubResolutionTests: XCTestCase {
         }
     }
 
-    /// `--model` with `..` (issue 10, item 9): a repo id never climbs out of the cache (refused before any
+    /// `--model` with `..`: a repo id never climbs out of the cache (refused before any
     /// path is built from it); a path that names an existing folder is that folder, standardized; a path
     /// to nothing is "not found", never a hub request.
     func testModelSpecsWithDotDot() throws {

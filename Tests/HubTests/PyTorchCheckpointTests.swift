@@ -154,7 +154,7 @@ final class PyTorchCheckpointTests: XCTestCase {
     }
 
     /// A zip64 extra field whose declared length runs past its record's extra area (and here past the
-    /// file): refused, never read (issue 10).
+    /// file): refused, never read.
     func testZip64ExtraFieldOverrunningItsRecordIsRefused() throws {
         func le(_ v: Int, _ bytes: Int) -> [UInt8] { (0..<bytes).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
         let name = Array("archive/data.pkl".utf8), payload: [UInt8] = [0x80, 0x02, 0x4E, 0x2E]   // pickle of None
@@ -177,7 +177,7 @@ final class PyTorchCheckpointTests: XCTestCase {
     }
 
     /// Two central-directory records pointing into one local record (tensors aliasing one range, the zip
-    /// bomb's overlap trick): refused, as CPython's zipfile refuses them (issue 10, item 9).
+    /// bomb's overlap trick): refused, as CPython's zipfile refuses them.
     func testZipWithOverlappingRecordsIsRefused() throws {
         func le(_ v: Int, _ bytes: Int) -> [UInt8] { (0..<bytes).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
         let name = Array("archive/data.pkl".utf8), payload: [UInt8] = [0x80, 0x02, 0x4E, 0x2E]   // pickle of None

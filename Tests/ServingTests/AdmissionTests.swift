@@ -1,4 +1,4 @@
-// Issue 10 item 8: admitted latency is a policy. The latency model fits step time against rows, the
+// Admitted latency is a policy. The latency model fits step time against rows, the
 // planner admits a text only while every text in the batch stays within its target, and a request the
 // plan says would miss its target gets 503 with Retry-After at once instead of waiting.
 

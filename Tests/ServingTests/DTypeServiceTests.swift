@@ -7,7 +7,7 @@ import Tensor
 import XCTest
 @testable import Serving
 
-/// DTYPE reaches the engine and is reported (issue 11): the originals' values and aliases parse, an
+/// DTYPE reaches the engine and is reported: the originals' values and aliases parse, an
 /// unknown one is a start-up error, and /health says which type the weights are held in.
 final class DTypeServiceTests: XCTestCase {
     func testDTypeValuesParseAndUnknownOnesAreErrors() throws {

@@ -3,7 +3,7 @@ import Generation
 import XCTest
 @testable import Serving
 
-/// The OpenAPI document and the request parser must agree (issue 15, part 5's check): every request field
+/// The OpenAPI document and the request parser must agree: every request field
 /// the document lists is one the server reads and every field the server reads is listed; each numeric
 /// bound the document states is where the parser starts refusing, naming the field; each enum value is
 /// accepted and a value outside it refused. A limit or field changed on one side only fails here.

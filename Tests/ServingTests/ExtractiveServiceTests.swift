@@ -8,7 +8,7 @@ import TestSupport
 import XCTest
 @testable import Serving
 
-/// `"mode": "extractive"` over HTTP (issue 6) with the real all-MiniLM-L6-v2 weights (`make models`), on
+/// `"mode": "extractive"` over HTTP with the real all-MiniLM-L6-v2 weights (`make models`), on
 /// the news-style articles of Tests/Fixtures/extractive.
 final class ExtractiveServiceTests: XCTestCase {
     nonisolated(unsafe) static var cached: ExtractiveModel?

@@ -1,4 +1,4 @@
-// Issue 10: a warm-up that fails leaves the service unready and says why; an early 413 reaches a client
+// A warm-up that fails leaves the service unready and says why; an early 413 reaches a client
 // that writes its whole body before reading; methods a path does not take are 405; a stream's client
 // that hangs up stops its beam search within a step; the chunker keeps every word of the input.
 

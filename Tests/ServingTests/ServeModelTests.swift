@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Which models `brevity serve` runs and why (issue 6), as operators start it: a sentence-embedding model
+/// Which models `brevity serve` runs and why, as operators start it: a sentence-embedding model
 /// makes the service extractive; `--extractive-model` adds that mode beside a seq2seq model; `--mode`
 /// picks the default; impossible choices exit 2 with a message before anything listens.
 final class ServeModelTests: XCTestCase {

@@ -11,7 +11,7 @@ import Tensor
 import XCTest
 @testable import Serving
 
-/// Token ids past the embedding table (issue 10, item 1). bart-large-cnn's config says `vocab_size` 50264
+/// Token ids past the embedding table. bart-large-cnn's config says `vocab_size` 50264
 /// while its tokenizer maps `<mask>` to 50264; the tiny summarizer is rebuilt here the same way (399
 /// embeddings, `<mask>` = 399), so a text containing `<mask>` must be refused, never embedded from
 /// memory past the table.

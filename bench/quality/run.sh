@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Extractive summary quality on real news (issue 16): ROUGE-1/2/Lsum F1 (rouge-score, stemming) of
+# Extractive summary quality on real news: ROUGE-1/2/Lsum F1 (rouge-score, stemming) of
 # Brevity's extractive strategies against the human highlights, beside lead-3, through `brevity serve`
 # with all-MiniLM-L6-v2 on loopback. Usage: bench/quality/run.sh [DEV_JSONL]
 # (default ../shared/data/news/cnndm-dev.jsonl). Needs `make models`; makes its venv outside the repo

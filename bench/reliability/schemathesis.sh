@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Schema-driven API testing (issue 10, item 7): schemathesis against GET /openapi.json of a running
+# Schema-driven API testing: schemathesis against GET /openapi.json of a running
 # service with every check (status codes and content types the document declares, response bodies
 # against their schemas, no 5xx, methods it does not list). The tiny summarizer keeps it fast; the
 # routes and the document are the same for every model.
-# Usage: [MODEL=folder] bench/reliability/schemathesis.sh [MAX_EXAMPLES]   (schemathesis in ~/.cache/brevity/venv-st-api,
+# Usage: [MODEL=folder] [SEED=n] bench/reliability/schemathesis.sh [MAX_EXAMPLES]   (schemathesis in ~/.cache/brevity/venv-st-api,
 # installed when missing). Output: bench/out/schemathesis.txt
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +12,7 @@ VERSION=4.32.5
 PORT="${PORT:-8767}"
 BIN="${BIN:-.build/release/brevity}"
 MAX="${1:-200}"
+SEED="${SEED:-1}"
 [ -x "$VENV/bin/schemathesis" ] && "$VENV/bin/schemathesis" --version | grep -q "$VERSION" || {
   python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "schemathesis==$VERSION"; }
 mkdir -p bench/out
@@ -22,7 +23,7 @@ trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
 set +e
 timeout 900 "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" --checks all \
-  --max-examples "$MAX" --request-timeout 60 --seed 1 2>&1 | tee bench/out/schemathesis.txt
+  --max-examples "$MAX" --request-timeout 60 --seed "$SEED" 2>&1 | tee bench/out/schemathesis.txt
 rc=${PIPESTATUS[0]}
 echo "schemathesis exit status: $rc" | tee -a bench/out/schemathesis.txt
 exit "$rc"

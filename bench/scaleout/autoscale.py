@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How queue depth drives the replica count (issue 14): samples brevity_queue_size from a replica's
+"""How queue depth drives the replica count: samples brevity_queue_size from a replica's
 /metrics every 0.5 s while load changes, then replays the samples through the decisions of
 deploy/k8s/base/hpa.yaml (target 8 waiting texts per replica, 2..16 replicas; scale-up: the lowest
 recommendation of the last 30 s, at most +4 replicas a minute; scale-down: the highest recommendation of

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale-out under the originals' 8-concurrent load (issue 14): REPLICAS brevity replicas behind HAProxy
+# Scale-out under the originals' 8-concurrent load: REPLICAS brevity replicas behind HAProxy
 # (Debian's), `hey -c 8` for DURATION seconds through the balancer; at KILL_AT seconds replica 1 gets
 # SIGTERM (it drains: /ready 503, in-flight texts finish, the process exits), and RESTART_AFTER seconds
 # after it exits it starts again. Counts every answer by status and the throughput per 5-second window.

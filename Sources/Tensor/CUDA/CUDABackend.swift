@@ -3,7 +3,7 @@
 // cuBLAS takes both operands of a product in one type; products accumulate in float32 (no TF32), and the
 // kernels (CUDAKernelSource.swift) compute in float32. Log-softmax returns float32. Everything is queued
 // on one stream (CUDAStream.swift); only `download` waits for the GPU.
-// Reference for the semantics: CPUBackend.swift, op for op; `CUDASelfTest` compares the two at start-up.
+// Reference for the semantics: CPUBackend.swift, op for op; `BackendSelfTest` compares the two at start-up.
 
 import Foundation
 
