@@ -44,7 +44,9 @@ let package = Package(
         // Extractive summaries over sentence embeddings.
         .target(name: "Extractive", dependencies: ["Tokenizers", "Models", "NN", "Tensor"], swiftSettings: engineFlags),
         // The library the service, the commands and other Swift programs summarize with.
-        .target(name: "BrevityKit", dependencies: ["Tokenizers", "Tensor", "Models", "Generation", "Extractive", "Hub"]),
+        .target(name: "BrevityKit", dependencies: [
+            "Tokenizers", "Tensor", "Models", "Generation", "Extractive", "Hub", .product(name: "Logging", package: "swift-log"),
+        ]),
         // The service.
         .target(
             name: "Serving",
@@ -88,7 +90,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Tensor", "NN", "Models", "Generation", "TestSupport"]),
-        .testTarget(name: "BrevityKitTests", dependencies: ["BrevityKit", "Generation", "Extractive", "Tensor", "TestSupport"]),
+        .testTarget(name: "BrevityKitTests", dependencies: ["BrevityKit", "Generation", "Extractive", "Hub", "Tensor", "TestSupport"]),
         .testTarget(name: "ExtractiveTests", dependencies: ["Extractive", "Models", "NN", "Tensor", "Tokenizers", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -8,50 +8,6 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// A sentence-embedding model ready for extractive summaries, and the name responses report.
-public struct ExtractiveModel: Sendable {
-    public var summarizer: ExtractiveSummarizer
-    public var name: String
-    /// "cpu" or "cuda", the GPU's name there, and the encoder's weight type.
-    public var device: String
-    public var gpuName: String?
-    public var dtype: String
-    public init(summarizer: ExtractiveSummarizer, name: String, device: String = "cpu", gpuName: String? = nil,
-                dtype: String = "float32") {
-        self.summarizer = summarizer
-        self.name = name
-        self.device = device
-        self.gpuName = gpuName
-        self.dtype = dtype
-    }
-}
-
-/// What a service runs: a seq2seq model (abstractive), a sentence-embedding model (extractive) or both,
-/// which mode a request without `"mode"` gets, and why (reported by /health and the start-up log).
-public struct ServingModels: Sendable {
-    public var abstractive: SummarizationEngine?
-    public var extractive: ExtractiveModel?
-    public var defaultMode: SummaryMode
-    public var reason: String
-
-    public init(abstractive: SummarizationEngine?, extractive: ExtractiveModel?, defaultMode: SummaryMode? = nil, reason: String) {
-        precondition(abstractive != nil || extractive != nil, "a service needs a model")
-        self.abstractive = abstractive
-        self.extractive = extractive
-        self.defaultMode = defaultMode ?? (abstractive != nil ? .abstractive : .extractive)
-        self.reason = reason
-    }
-
-    /// Where the models run and in what type (both models share one placement; the abstractive one first).
-    public var device: String { abstractive?.device ?? extractive?.device ?? "cpu" }
-    public var gpuName: String? { abstractive?.gpuName ?? extractive?.gpuName }
-    public var dtype: String? { abstractive?.dtype ?? extractive?.dtype }
-
-    public var modes: [SummaryMode] { SummaryMode.allCases.filter { $0 == .abstractive ? abstractive != nil : extractive != nil } }
-    /// The model a request without `"mode"` is served by.
-    public var defaultName: String { defaultMode == .abstractive ? abstractive!.name : extractive!.name }
-}
-
 /// Readiness over the workers: ready when every one is; draining as soon as one is.
 struct ServiceState: Sendable {
     let scheduler: BatchScheduler?

@@ -1,3 +1,4 @@
+import BrevityKit
 import Extractive
 import Foundation
 import HTTPTypes

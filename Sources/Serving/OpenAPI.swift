@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 description of every route (GET /openapi.json), rendered and made triable by GET /docs
 // (DocsPage.swift). The request fields' schemas are written from the specs the parsers check against.
 
+import BrevityKit
 import Generation
 
 enum OpenAPIDocument {

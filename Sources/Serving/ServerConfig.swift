@@ -105,6 +105,12 @@ public struct ServerConfig: Sendable {
         return c
     }
 
+    /// The models this configuration asks for, as `ServingModels.load` takes them.
+    public var modelChoice: ModelChoice {
+        ModelChoice(model: model, fallbackModel: fallbackModel, extractiveModel: extractiveModel, mode: mode, numBeams: numBeams,
+                    device: device, gpu: gpu, deviceReason: deviceReason, dtype: dtypeGiven ? dtype : nil)
+    }
+
     /// DTYPE / --dtype: the type weights are held in. `auto` is float32 on the CPU (outputs equal to
     /// transformers' float32); float16 keeps f16 weights widened in the kernels.
     public static func parseDType(_ s: String) throws -> String { try parseWeightType(s).userName }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BrevityKit
 import Foundation
 import Tensor
 import Hub
@@ -106,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "brevity")
         logger.logLevel = config.logLevel
         let models: ServingModels
-        do { models = try await ServeModelChoice(config: config, logger: logger).load() } catch {
+        do { models = try await ServingModels.load(config.modelChoice, logger: logger) } catch {
             printError("\(error)")
             throw ExitCode(2)
         }
