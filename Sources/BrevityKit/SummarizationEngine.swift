@@ -42,15 +42,11 @@ public final class SummarizationEngine: @unchecked Sendable {
         self.taskPrefix = taskPrefix
     }
 
-    /// Loads the model folder; `numBeams` (NUM_BEAMS) replaces the model's default beam count; `dtype`
-    /// (DTYPE: float32, bfloat16, float16, int8) is the type its projections and embeddings are held in.
-    public static func load(folder: URL, name: String, numBeams: Int? = nil, dtype: String = "float32") throws -> SummarizationEngine {
-        try load(folder: folder, name: name, numBeams: numBeams, weightType: Placement.parseWeightType(dtype))
-    }
-
-    /// The same on `backend` (the CPU's, or a `CUDABackend`, whose tensors are all `weightType`).
+    /// Loads the model folder onto `backend` (the CPU's, or a `CUDABackend`, whose tensors are all
+    /// `weightType`): its projections and embeddings are held in `weightType` (DTYPE, resolved by
+    /// `Placement`); `numBeams` (NUM_BEAMS) replaces the model's default beam count.
     public static func load(folder: URL, name: String, numBeams: Int? = nil, weightType: DType,
-                            backend: any Backend = CPUBackend.shared, deviceReason: String? = nil) throws -> SummarizationEngine {
+                            backend: any Backend, deviceReason: String? = nil) throws -> SummarizationEngine {
         let model = try ModelRegistry.load(folder: folder, backend: backend, weightType: weightType)
         let tokenizer = try Tokenizer.load(from: folder)
         var defaults = try GenerationConfig.model(folder: folder)

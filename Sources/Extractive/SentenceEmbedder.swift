@@ -53,7 +53,7 @@ public final class SentenceTransformerEmbedder: SentenceEmbedder, @unchecked Sen
     }
 
     /// `weightType`: the type the encoder's projections and word embeddings are held in (DTYPE).
-    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
+    public convenience init(folder: URL, backend: any Backend, weightType: DType = .f32) throws {
         let fm = FileManager.default
         guard fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
             throw EmbedderError("\(folder.path): no config.json (expected a sentence-transformers model folder)")

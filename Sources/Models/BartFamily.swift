@@ -149,7 +149,7 @@ public final class BartFamilyModel: Seq2SeqModel, @unchecked Sendable {
     public var maxPositions: Int { config.maxPositionEmbeddings }
 
     /// `weightType`: the type projections and embedding tables are held in (DTYPE).
-    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
+    public convenience init(folder: URL, backend: any Backend, weightType: DType = .f32) throws {
         let config = try ModelRegistry.decodeConfig(BartConfig.self, folder: folder)
         try self.init(config: config, weights: WeightStore(folder: folder, backend: backend, weightType: weightType))
     }

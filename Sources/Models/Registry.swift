@@ -71,13 +71,13 @@ public enum ModelRegistry {
 
     /// Loads the summarizer in `folder` (config.json + weights) by its `model_type`, its projections and
     /// embedding tables held as `weightType`.
-    public static func load(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws
+    public static func load(folder: URL, backend: any Backend, weightType: DType = .f32) throws
         -> any Seq2SeqModel {
         try build(folder: folder, role: .summarizer, backend: backend, weightType: weightType) as! any Seq2SeqModel
     }
 
     /// Loads the sentence encoder in `folder` (extractive mode).
-    public static func loadEncoder(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws
+    public static func loadEncoder(folder: URL, backend: any Backend, weightType: DType = .f32) throws
         -> BertModel {
         try build(folder: folder, role: .sentenceEncoder, backend: backend, weightType: weightType) as! BertModel
     }

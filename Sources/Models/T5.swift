@@ -231,7 +231,7 @@ public final class T5ForConditionalGeneration: Seq2SeqModel, @unchecked Sendable
     public var positionsAreRelative: Bool { true }
     public static let sequenceBound = 16_384
 
-    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
+    public convenience init(folder: URL, backend: any Backend, weightType: DType = .f32) throws {
         let config = try ModelRegistry.decodeConfig(T5Config.self, folder: folder)
         try self.init(config: config, weights: WeightStore(folder: folder, backend: backend, weightType: weightType))
     }

@@ -17,7 +17,7 @@ public final class WeightStore: @unchecked Sendable {
 
     /// A model folder: `model.safetensors`, or the shards named by `model.safetensors.index.json`; else
     /// (PyTorch checkpoints) `pytorch_model.bin` or the shards named by `pytorch_model.bin.index.json`.
-    public convenience init(folder: URL, backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
+    public convenience init(folder: URL, backend: any Backend, weightType: DType = .f32) throws {
         let fm = FileManager.default
         let candidates = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
         guard let found = candidates.first(where: { fm.fileExists(atPath: folder.appendingPathComponent($0).path) }) else {
@@ -40,7 +40,7 @@ public final class WeightStore: @unchecked Sendable {
         }
     }
 
-    public init(files urls: [URL], backend: any Backend = CPUBackend.shared, weightType: DType = .f32) throws {
+    public init(files urls: [URL], backend: any Backend, weightType: DType = .f32) throws {
         self.backend = backend
         self.weightType = weightType
         files = try urls.map { try openWeightFile($0) }   // safetensors or a PyTorch zip checkpoint

@@ -93,7 +93,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
     }
     let document = OpenAPIDocument.json(maxTexts: config.maxTexts, maxBeams: config.maxBatchSize,
-                                        maxPositions: models.abstractive?.maxInputTokens, modes: models.modes,
+                                        maxPositions: models.abstractive?.model.maxPositions, modes: models.modes,
                                         defaultBeams: models.abstractive?.defaults.numBeams ?? 1)
     router.get("openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: document)))

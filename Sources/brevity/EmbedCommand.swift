@@ -42,7 +42,7 @@ struct EmbedCommand: AsyncParsableCommand {
         let folder = await resolveModelFolder(model)   // a folder, or a hub model (DownloadCommand.swift)
         let embedder: SentenceTransformerEmbedder
         let t0 = DispatchTime.now().uptimeNanoseconds
-        do { embedder = try SentenceTransformerEmbedder(folder: folder, weightType: try weightType(dtype)) } catch {
+        do { embedder = try SentenceTransformerEmbedder(folder: folder, backend: CPUBackend.shared, weightType: try weightType(dtype)) } catch {
             printError("cannot load model: \(error)")
             throw ExitCode(2)
         }

@@ -206,7 +206,7 @@ final class CUDABackendHostTests: XCTestCase {
 final class CUDABertHostTests: XCTestCase {
     func testMiniLMHiddenStatesOnTheEmulatedBackendEqualTheCPU() throws {
         let folder = try TestPaths.miniLMFolder()
-        let cpu = try BertModel(folder: folder)
+        let cpu = try BertModel(folder: folder, backend: CPUBackend.shared)
         let gpu = try BertModel(folder: folder, backend: CUDABackend(stream: try CUDAEmulator(), dtype: .f32), weightType: .f32)
         let inputs = [[101, 1996, 2103, 2473, 4844, 1037, 2047, 5166, 102], [101, 2009, 3740, 1012, 102]]
         for (c, g) in zip(cpu.hiddenStates(inputs), gpu.hiddenStates(inputs)) {

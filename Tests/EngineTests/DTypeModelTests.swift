@@ -33,9 +33,9 @@ final class DTypeModelTests: XCTestCase {
         let inputs = [[0, 20, 30, 40, 50, 2], [0, 7, 8, 9, 10, 11, 12, 13, 2]]
         for name in Fixtures.models {
             let folder = Fixtures.folder(name)
-            let reference = Self.logits(try ModelRegistry.load(folder: folder), inputs: inputs)
+            let reference = Self.logits(try ModelRegistry.load(folder: folder, backend: CPUBackend.shared), inputs: inputs)
             for type in DType.allCases {
-                let model = try ModelRegistry.load(folder: folder, weightType: type)
+                let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared, weightType: type)
                 let e = Self.normalizedError(reference, Self.logits(model, inputs: inputs))
                 print("\(name) \(type.userName): normalized logits error \(String(format: "%.2e", e))")
                 XCTAssertLessThanOrEqual(e, Self.bounds[type]!, "\(name) \(type)")
@@ -53,7 +53,7 @@ final class DTypeModelTests: XCTestCase {
             let folder = Fixtures.folder(name)
             let defaults = try GenerationConfig.model(folder: folder)
             for type in [DType.f16, .bf16, .int8] {
-                let model = try ModelRegistry.load(folder: folder, weightType: type)
+                let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared, weightType: type)
                 var same = 0, total = 0
                 for s in try GenerateSetting.load(name) {
                     let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
@@ -71,13 +71,13 @@ final class DTypeModelTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let src = Fixtures.bart.appendingPathComponent("bart-tiny")
-        let store = try WeightStore(folder: src)
+        let store = try WeightStore(folder: src, backend: CPUBackend.shared)
         try writeSafetensors(try store.names.map { name in
             let t = try store.tensor(name)
             return (name: name, shape: t.shape, values: t.toArray(), dtype: DType.bf16)
         }, to: dir.appendingPathComponent("model.safetensors"))
-        let half = try WeightStore(folder: dir, weightType: .bf16)
-        let widened = try WeightStore(folder: dir)
+        let half = try WeightStore(folder: dir, backend: CPUBackend.shared, weightType: .bf16)
+        let widened = try WeightStore(folder: dir, backend: CPUBackend.shared)
         let name = "model.encoder.layers.0.fc1.weight"
         let shape = half.shape(of: name)!
         let m = try half.matrix(name, shape: shape)

@@ -16,7 +16,7 @@ final class GenerationTests: XCTestCase {
 
     func run(_ name: String, maxBatchSize: (Setting) -> Int) throws {
         let folder = Fixtures.folder(name)
-        let model = try ModelRegistry.load(folder: folder)
+        let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared)
         let defaults = try GenerationConfig.model(folder: folder)
         var mismatches = 0, checked = 0
         for s in try settings(name) {
@@ -52,7 +52,7 @@ final class GenerationTests: XCTestCase {
         // different settings (greedy and beams of several widths) decoding together
         let name = "bart-tiny"
         let folder = Fixtures.bart.appendingPathComponent(name)
-        let model = try BartForConditionalGeneration(folder: folder)
+        let model = try BartForConditionalGeneration(folder: folder, backend: CPUBackend.shared)
         let defaults = try GenerationConfig.model(folder: folder)
         var inputs: [[Int]] = [], configs: [ResolvedGeneration] = [], expected: [[[Int]]] = []
         for s in try settings(name) {
@@ -65,7 +65,7 @@ final class GenerationTests: XCTestCase {
 
     func testDroppingARequestLeavesOthersUnchanged() throws {
         let folder = Fixtures.bart.appendingPathComponent("distilbart-tiny")
-        let model = try BartForConditionalGeneration(folder: folder)
+        let model = try BartForConditionalGeneration(folder: folder, backend: CPUBackend.shared)
         let s = try settings("distilbart-tiny").first { $0.name == "beam4_early_true" }!
         let config = try GenerationConfig.model(folder: folder)
             .resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
@@ -81,7 +81,7 @@ final class GenerationTests: XCTestCase {
 
     func testSamplingIsSeeded() throws {
         let folder = Fixtures.bart.appendingPathComponent("bart-tiny")
-        let model = try BartForConditionalGeneration(folder: folder)
+        let model = try BartForConditionalGeneration(folder: folder, backend: CPUBackend.shared)
         func sample(_ seed: UInt64) throws -> [[Int]] {
             var req = GenerationConfig()
             req.doSample = true; req.numBeams = 1; req.seed = seed; req.topK = 20; req.topP = 0.9; req.temperature = 1.3

@@ -85,7 +85,7 @@ final class MatrixLibraryTests: XCTestCase {
         try onLibrary(try library()) {
             for name in Fixtures.models {
                 let folder = Fixtures.folder(name)
-                let model = try ModelRegistry.load(folder: folder)
+                let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared)
                 let defaults = try GenerationConfig.model(folder: folder)
                 var checked = 0
                 for s in try GenerateSetting.load(name) {
@@ -110,9 +110,9 @@ final class MatrixLibraryTests: XCTestCase {
         try onLibrary(try library()) {
             for name in Fixtures.models {
                 let folder = Fixtures.folder(name)
-                let reference = DTypeModelTests.logits(try ModelRegistry.load(folder: folder), inputs: inputs)
+                let reference = DTypeModelTests.logits(try ModelRegistry.load(folder: folder, backend: CPUBackend.shared), inputs: inputs)
                 for type in DType.allCases {
-                    let e = DTypeModelTests.normalizedError(reference, DTypeModelTests.logits(try ModelRegistry.load(folder: folder, weightType: type), inputs: inputs))
+                    let e = DTypeModelTests.normalizedError(reference, DTypeModelTests.logits(try ModelRegistry.load(folder: folder, backend: CPUBackend.shared, weightType: type), inputs: inputs))
                     print("\(name) \(type.userName) on oneDNN: normalized logits error \(String(format: "%.2e", e))")
                     XCTAssertLessThanOrEqual(e, DTypeModelTests.bounds[type]!, "\(name) \(type)")
                 }

@@ -10,7 +10,7 @@ import XCTest
 
 final class ModelTests: XCTestCase {
     func load(_ name: String) throws -> any Seq2SeqModel {
-        try ModelRegistry.load(folder: Fixtures.folder(name))
+        try ModelRegistry.load(folder: Fixtures.folder(name), backend: CPUBackend.shared)
     }
 
     func referenceCases(_ name: String) throws -> [[String: Any]] {

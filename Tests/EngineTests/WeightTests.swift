@@ -21,7 +21,7 @@ final class WeightTests: XCTestCase {
         let values: [Float] = [0, 1, -2.5, 0.1, 65504, -1e-7, 3.14159]
         let url = dir.appendingPathComponent("w.safetensors")
         try writeSafetensors([("a", [7], values, .f32), ("b", [7], values, .f16), ("c", [7], values, .bf16)], to: url)
-        let store = try WeightStore(files: [url])
+        let store = try WeightStore(files: [url], backend: CPUBackend.shared)
         XCTAssertEqual(try store.tensor("a").toArray(), values)
         let f16 = try store.tensor("b").toArray(), bf16 = try store.tensor("c").toArray()
         for (i, v) in values.enumerated() {
@@ -33,7 +33,7 @@ final class WeightTests: XCTestCase {
     func testModelInHalfPrecisionIsCloseToFloat32() throws {
         // the bart-tiny checkpoint rewritten in bf16: loads and gives nearly the same logits
         let src = Fixtures.bart.appendingPathComponent("bart-tiny")
-        let store = try WeightStore(folder: src)
+        let store = try WeightStore(folder: src, backend: CPUBackend.shared)
         let tensors = try store.names.map { name -> (String, [Int], [Float], DType) in
             let t = try store.tensor(name)
             return (name, t.shape, t.toArray(), .bf16)
@@ -41,7 +41,7 @@ final class WeightTests: XCTestCase {
         try writeSafetensors(tensors.map { (name: $0.0, shape: $0.1, values: $0.2, dtype: $0.3) },
                              to: dir.appendingPathComponent("model.safetensors"))
         try FileManager.default.copyItem(at: src.appendingPathComponent("config.json"), to: dir.appendingPathComponent("config.json"))
-        let full = try BartForConditionalGeneration(folder: src), half = try BartForConditionalGeneration(folder: dir)
+        let full = try BartForConditionalGeneration(folder: src, backend: CPUBackend.shared), half = try BartForConditionalGeneration(folder: dir, backend: CPUBackend.shared)
         let input = [0, 20, 30, 40, 2]
         var c1 = [full.makeCache(capacity: 4)], c2 = [half.makeCache(capacity: 4)]
         let a = full.decode([[2, 0, 50]], caches: &c1, encoded: full.encode([input]), allPositions: true).toArray()
@@ -53,7 +53,7 @@ final class WeightTests: XCTestCase {
 
     func testShardedCheckpointLoadsLikeSingleFile() throws {
         let src = Fixtures.bart.appendingPathComponent("distilbart-tiny")
-        let store = try WeightStore(folder: src)
+        let store = try WeightStore(folder: src, backend: CPUBackend.shared)
         let names = store.names
         var map: [String: String] = [:]
         var shards: [[(name: String, shape: [Int], values: [Float], dtype: DType)]] = [[], [], []]
@@ -68,21 +68,21 @@ final class WeightTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": map])
             .write(to: dir.appendingPathComponent("model.safetensors.index.json"))
         try FileManager.default.copyItem(at: src.appendingPathComponent("config.json"), to: dir.appendingPathComponent("config.json"))
-        let a = try BartForConditionalGeneration(folder: src), b = try BartForConditionalGeneration(folder: dir)
+        let a = try BartForConditionalGeneration(folder: src, backend: CPUBackend.shared), b = try BartForConditionalGeneration(folder: dir, backend: CPUBackend.shared)
         XCTAssertEqual(a.encode([[0, 5, 6, 2]])[0].hidden.toArray(), b.encode([[0, 5, 6, 2]])[0].hidden.toArray())
     }
 
     func testTiedWeightsMayBeStoredUnderAnyName() throws {
         // only the decoder's copy of the embedding present (no model.shared.weight, no lm_head)
         let src = Fixtures.bart.appendingPathComponent("bart-tiny")
-        let store = try WeightStore(folder: src)
+        let store = try WeightStore(folder: src, backend: CPUBackend.shared)
         let tensors = try store.names.map { n -> (name: String, shape: [Int], values: [Float], dtype: DType) in
             let t = try store.tensor(n)
             return (n == "model.shared.weight" ? "model.decoder.embed_tokens.weight" : n, t.shape, t.toArray(), .f32)
         }
         try writeSafetensors(tensors, to: dir.appendingPathComponent("model.safetensors"))
         try FileManager.default.copyItem(at: src.appendingPathComponent("config.json"), to: dir.appendingPathComponent("config.json"))
-        let a = try BartForConditionalGeneration(folder: src), b = try BartForConditionalGeneration(folder: dir)
+        let a = try BartForConditionalGeneration(folder: src, backend: CPUBackend.shared), b = try BartForConditionalGeneration(folder: dir, backend: CPUBackend.shared)
         XCTAssertEqual(a.encode([[0, 5, 6, 2]])[0].hidden.toArray(), b.encode([[0, 5, 6, 2]])[0].hidden.toArray())
     }
 
@@ -149,28 +149,28 @@ final class WeightTests: XCTestCase {
         let ints = dir.appendingPathComponent("ints.safetensors")
         let h2 = #"{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#
         try (withUnsafeBytes(of: UInt64(h2.utf8.count).littleEndian) { Data($0) } + Data(h2.utf8) + Data(count: 16)).write(to: ints)
-        let store = try WeightStore(files: [ints])
+        let store = try WeightStore(files: [ints], backend: CPUBackend.shared)
         expectError({ _ = try store.tensor("ids") }, containing: "I64")
 
         // missing tensor and shape mismatch
-        let s = try WeightStore(files: [good])
+        let s = try WeightStore(files: [good], backend: CPUBackend.shared)
         expectError({ _ = try s.tensor("nope.weight") }, containing: "nope.weight")
         expectError({ _ = try s.tensor("layer.weight", shape: [4, 5]) }, containing: "layer.weight")
     }
 
     func testModelFolderProblemsAreErrors() throws {
-        expectError({ _ = try BartForConditionalGeneration(folder: dir) }, containing: "config.json")
+        expectError({ _ = try BartForConditionalGeneration(folder: dir, backend: CPUBackend.shared) }, containing: "config.json")
         let src = Fixtures.bart.appendingPathComponent("bart-tiny")
         try FileManager.default.copyItem(at: src.appendingPathComponent("config.json"), to: dir.appendingPathComponent("config.json"))
-        expectError({ _ = try BartForConditionalGeneration(folder: dir) }, containing: "model.safetensors")
+        expectError({ _ = try BartForConditionalGeneration(folder: dir, backend: CPUBackend.shared) }, containing: "model.safetensors")
         // a checkpoint lacking one layer's weight
-        let store = try WeightStore(folder: src)
+        let store = try WeightStore(folder: src, backend: CPUBackend.shared)
         let tensors = try store.names.filter { $0 != "model.decoder.layers.1.fc2.bias" }.map { n in
             let t = try store.tensor(n)
             return (name: n, shape: t.shape, values: t.toArray(), dtype: DType.f32)
         }
         try writeSafetensors(tensors, to: dir.appendingPathComponent("model.safetensors"))
-        expectError({ _ = try BartForConditionalGeneration(folder: dir) }, containing: "model.decoder.layers.1.fc2.bias")
-        expectError({ _ = try ModelRegistry.load(folder: dir) }, containing: "model.decoder.layers.1.fc2.bias")
+        expectError({ _ = try BartForConditionalGeneration(folder: dir, backend: CPUBackend.shared) }, containing: "model.decoder.layers.1.fc2.bias")
+        expectError({ _ = try ModelRegistry.load(folder: dir, backend: CPUBackend.shared) }, containing: "model.decoder.layers.1.fc2.bias")
     }
 }

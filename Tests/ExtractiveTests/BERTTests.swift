@@ -115,7 +115,7 @@ final class BERTTests: XCTestCase {
             for n in ["attention.output.LayerNorm", "output.LayerNorm"] { add(s + n + ".weight", [d]); add(s + n + ".bias", [d]) }
         }
         try writeSafetensors(tensors, to: dir.appendingPathComponent("model.safetensors"))
-        let model = try BertModel(folder: dir)
+        let model = try BertModel(folder: dir, backend: CPUBackend.shared)
         let a = [1, 5, 7, 2], b = [1, 9, 2]
         let alone = model.hiddenStates([a], tokenTypes: [[0, 0, 1, 1]])[0].toArray()
         let packed = model.hiddenStates([b, a], tokenTypes: [[0, 0, 0], [0, 0, 1, 1]])[1].toArray()
@@ -124,6 +124,6 @@ final class BERTTests: XCTestCase {
         let e = model.sentenceEmbeddings([a, b])
         XCTAssertEqual(e.count, 2)
         for vec in e { XCTAssertEqual(Double(vec.reduce(0) { $0 + $1 * $1 }), 1, accuracy: 1e-5) }
-        XCTAssertThrowsError(try BertModel(folder: dir.appendingPathComponent("missing")))
+        XCTAssertThrowsError(try BertModel(folder: dir.appendingPathComponent("missing"), backend: CPUBackend.shared))
     }
 }

@@ -12,7 +12,7 @@ final class ReducedPrecisionTests: XCTestCase {
         let items = try MiniLM.json("minilm/embeddings.json")["items"] as! [[String: Any]]
         let texts = items.map { $0["text"] as! String }
         for type in [DType.f16, .bf16, .int8] {
-            let embedder = try SentenceTransformerEmbedder(folder: try MiniLM.folder(), weightType: type)
+            let embedder = try SentenceTransformerEmbedder(folder: try MiniLM.folder(), backend: CPUBackend.shared, weightType: type)
             let vectors = try embedder.embed(texts)
             var worst = 1.0
             for (i, v) in vectors.enumerated() {

@@ -3,6 +3,7 @@
 import Extractive
 import Foundation
 import TestSupport
+import Tensor
 import XCTest
 
 enum MiniLM {
@@ -20,7 +21,7 @@ enum MiniLM {
         lock.lock()
         defer { lock.unlock() }
         if let e = cached { return e }
-        let e = try SentenceTransformerEmbedder(folder: dir)
+        let e = try SentenceTransformerEmbedder(folder: dir, backend: CPUBackend.shared)
         cached = e
         return e
     }

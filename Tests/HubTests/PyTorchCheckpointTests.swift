@@ -52,9 +52,9 @@ final class PyTorchCheckpointTests: XCTestCase {
         let sharded = try modelFolder(weights: Fixtures.hub.appendingPathComponent("tiny-bin-sharded"))
         defer { for d in [bin, sharded] { try? FileManager.default.removeItem(at: d) } }
 
-        let reference = try WeightStore(folder: st)
+        let reference = try WeightStore(folder: st, backend: CPUBackend.shared)
         for folder in [bin, sharded] {
-            let store = try WeightStore(folder: folder)
+            let store = try WeightStore(folder: folder, backend: CPUBackend.shared)
             // every tensor of the safetensors file, bit for bit; the .bin also holds the tied copies
             for name in reference.names {
                 XCTAssertEqual(try store.tensor(name).toArray(), try reference.tensor(name).toArray(), "\(folder.lastPathComponent): \(name)")
@@ -67,7 +67,7 @@ final class PyTorchCheckpointTests: XCTestCase {
         let inputs = cases.map { ($0["input_ids"] as! [NSNumber]).map(\.intValue) }
         let want = cases.map { ($0["ids"] as! [NSNumber]).map(\.intValue) }
         for folder in [st, bin, sharded] {
-            let model = try ModelRegistry.load(folder: folder)
+            let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared)
             let config = try GenerationConfig.model(folder: folder).resolve(maxPositions: model.maxPositions)
             let got = try generate(model: model, inputs: inputs, configs: Array(repeating: config, count: inputs.count),
                                    maxBatchSize: 4).map { $0.first ?? [] }
@@ -82,9 +82,9 @@ final class PyTorchCheckpointTests: XCTestCase {
                                          to: dir.appendingPathComponent("model.safetensors"))
         // a pytorch_model.bin that would fail to load: never opened
         try Data("not a checkpoint".utf8).write(to: dir.appendingPathComponent("pytorch_model.bin"))
-        XCTAssertNoThrow(try WeightStore(folder: dir))
+        XCTAssertNoThrow(try WeightStore(folder: dir, backend: CPUBackend.shared))
         try FileManager.default.removeItem(at: dir.appendingPathComponent("model.safetensors"))
-        XCTAssertThrowsError(try WeightStore(folder: dir))
+        XCTAssertThrowsError(try WeightStore(folder: dir, backend: CPUBackend.shared))
     }
 
     func testMaliciousPicklesAreRefusedAndNothingRuns() throws {
@@ -106,7 +106,7 @@ final class PyTorchCheckpointTests: XCTestCase {
             let dir = try modelFolder(weights: nil)
             defer { try? FileManager.default.removeItem(at: dir) }
             try FileManager.default.copyItem(at: url, to: dir.appendingPathComponent("pytorch_model.bin"))
-            XCTAssertThrowsError(try ModelRegistry.load(folder: dir)) { error in
+            XCTAssertThrowsError(try ModelRegistry.load(folder: dir, backend: CPUBackend.shared)) { error in
                 XCTAssertTrue("\(error)".contains(needle), "\(error)")
             }
             XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "\(file): the payload ran")
@@ -123,7 +123,7 @@ final class PyTorchCheckpointTests: XCTestCase {
     }
 
     func testLegacyFormatIsRefusedWithAdvice() throws {
-        XCTAssertThrowsError(try WeightStore(files: [Fixtures.hub.appendingPathComponent("legacy.bin")])) { error in
+        XCTAssertThrowsError(try WeightStore(files: [Fixtures.hub.appendingPathComponent("legacy.bin")], backend: CPUBackend.shared)) { error in
             let m = "\(error)"
             XCTAssertTrue(m.contains("legacy") && m.contains("unsupported"), m)
             XCTAssertTrue(m.contains("convert it with") && m.contains("safetensors"), m)
@@ -138,7 +138,7 @@ final class PyTorchCheckpointTests: XCTestCase {
         for cut in [10, 100, full.count / 2, full.count - 30] {
             let url = dir.appendingPathComponent("cut\(cut).bin")
             try full.prefix(cut).write(to: url)
-            XCTAssertThrowsError(try WeightStore(files: [url]), "cut at \(cut)") { error in
+            XCTAssertThrowsError(try WeightStore(files: [url], backend: CPUBackend.shared), "cut at \(cut)") { error in
                 XCTAssertTrue("\(error)".contains("cut\(cut).bin"), "\(error)")
             }
         }
@@ -148,7 +148,7 @@ final class PyTorchCheckpointTests: XCTestCase {
             bytes[offset] ^= 0x5A
             let url = dir.appendingPathComponent("flip.bin")
             try Data(bytes).write(to: url)
-            if let store = try? WeightStore(files: [url]) { for n in store.names { _ = try? store.tensor(n) } }
+            if let store = try? WeightStore(files: [url], backend: CPUBackend.shared) { for n in store.names { _ = try? store.tensor(n) } }
             bytes[offset] ^= 0x5A
         }
     }

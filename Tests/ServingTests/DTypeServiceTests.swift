@@ -19,14 +19,14 @@ final class DTypeServiceTests: XCTestCase {
         XCTAssertThrowsError(try ServerConfig.fromEnvironment(["DTYPE": "int4"])) { error in
             XCTAssertTrue("\(error)".contains("DTYPE=int4") && "\(error)".contains("int8"), "\(error)")
         }
-        XCTAssertThrowsError(try SummarizationEngine.load(folder: ServingFixtures.folder, name: "t", dtype: "fp8"))
+        XCTAssertThrowsError(try Placement.parseWeightType("fp8"))
         XCTAssertEqual(try ServerConfig.fromEnvironment(["DEVICE": "CPU"]).device, .cpu)
         XCTAssertEqual(try ServerConfig.fromEnvironment([:]).device, .auto)
         XCTAssertThrowsError(try ServerConfig.fromEnvironment(["DEVICE": "tpu"])) { XCTAssertTrue("\($0)".contains("DEVICE=tpu"), "\($0)") }
     }
 
     func testHealthReportsTheDTypeInEffectAndTheServiceAnswers() async throws {
-        let engine = try SummarizationEngine.load(folder: ServingFixtures.folder, name: "summarizer-tiny", dtype: "bfloat16")
+        let engine = try SummarizationEngine.load(folder: ServingFixtures.folder, name: "summarizer-tiny", weightType: .bf16, backend: CPUBackend.shared)
         XCTAssertEqual(engine.dtype, "bfloat16")
         let (app, scheduler, _) = buildApplication(config: testConfig { $0.deviceReason = "--device cpu" }, engine: engine)
         try await waitReady(scheduler)

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import TestSupport
+import Tensor
 import XCTest
 @testable import Serving
 
@@ -18,7 +19,7 @@ final class ExtractiveServiceTests: XCTestCase {
         lock.lock()
         defer { lock.unlock() }
         if let m = cached { return m }
-        let m = ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(folder: try TestPaths.miniLMFolder())),
+        let m = ExtractiveModel(summarizer: ExtractiveSummarizer(embedder: try SentenceTransformerEmbedder(folder: try TestPaths.miniLMFolder(), backend: CPUBackend.shared)),
                                 name: "all-MiniLM-L6-v2")
         cached = m
         return m

@@ -1,10 +1,12 @@
 import BrevityKit
 import Foundation
+import Generation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Models
 import NIOCore
+import Tensor
 import XCTest
 @testable import Serving
 
@@ -17,8 +19,36 @@ final class FamilyServiceTests: XCTestCase {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/seq2seq/t5-e2e")
 
+    /// The served document's length maxima are the model's positions, where generation starts refusing: for
+    /// T5 Brevity's bound on one sequence (it has no position table), not the tokenizer's input limit (64);
+    /// for BART its position table.
+    func testServedLengthMaximaAreWhereGenerationRefuses() async throws {
+        for (folder, positions) in [(Self.folder, T5ForConditionalGeneration.sequenceBound), (ServingFixtures.folder, 64)] {
+            let engine = try SummarizationEngine.load(folder: folder, name: folder.lastPathComponent, weightType: .f32,
+                                                      backend: CPUBackend.shared)
+            XCTAssertEqual(engine.model.maxPositions, positions)
+            let (app, _, _) = buildApplication(config: testConfig(), engine: engine)
+            try await app.test(.router) { client in
+                let doc = json(try await client.execute(uri: "/openapi.json", method: .get).body) as? [String: Any]
+                let schemas = (doc?["components"] as? [String: Any])?["schemas"] as? [String: Any]
+                let props = (schemas?["GenerationParameters"] as? [String: Any])?["properties"] as? [String: [String: Any]]
+                for (field, most) in [("max_new_tokens", positions), ("max_length", positions + 1)] {
+                    XCTAssertEqual((props?[field]?["maximum"] as? NSNumber)?.intValue, most, "\(folder.lastPathComponent) \(field)")
+                    var request = GenerationConfig()
+                    if field == "max_length" { request.maxLength = most } else { request.maxNewTokens = most }
+                    XCTAssertNoThrow(try engine.resolve(request), "\(field) = \(most), the document's maximum")
+                    if field == "max_length" { request.maxLength = most + 1 } else { request.maxNewTokens = most + 1 }
+                    XCTAssertThrowsError(try engine.resolve(request), "\(field) past the document's maximum") { error in
+                        guard case let .invalidParameter(name, _)? = error as? GenerationError else { return XCTFail("\(error)") }
+                        XCTAssertEqual(name, field)
+                    }
+                }
+            }
+        }
+    }
+
     func testT5TaskPrefixAndRequestPrefixOverHTTP() async throws {
-        let engine = try SummarizationEngine.load(folder: Self.folder, name: "t5-e2e")
+        let engine = try SummarizationEngine.load(folder: Self.folder, name: "t5-e2e", weightType: .f32, backend: CPUBackend.shared)
         XCTAssertEqual(engine.taskPrefix, "summarize: ")
         XCTAssertEqual(engine.model.modelType, "t5")
         XCTAssertEqual(engine.maxInputTokens, 64, "the tokenizer's model_max_length")
@@ -72,15 +102,15 @@ final class FamilyServiceTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data(#"{"model_type": "gpt2"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
-        XCTAssertThrowsError(try ModelRegistry.load(folder: dir)) { e in
+        XCTAssertThrowsError(try ModelRegistry.load(folder: dir, backend: CPUBackend.shared)) { e in
             let m = "\(e)"
             XCTAssertTrue(m.contains("'gpt2'") && m.contains("pegasus") && m.contains("t5") && m.contains("bert"), m)
         }
         // a sentence encoder is not a summarizer, and the other way round
         try Data(#"{"model_type": "bert"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
-        XCTAssertThrowsError(try ModelRegistry.load(folder: dir)) { XCTAssertTrue("\($0)".contains("sentence encoder"), "\($0)") }
+        XCTAssertThrowsError(try ModelRegistry.load(folder: dir, backend: CPUBackend.shared)) { XCTAssertTrue("\($0)".contains("sentence encoder"), "\($0)") }
         try Data(#"{"model_type": "t5"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
-        XCTAssertThrowsError(try ModelRegistry.loadEncoder(folder: dir)) { XCTAssertTrue("\($0)".contains("summarizer"), "\($0)") }
+        XCTAssertThrowsError(try ModelRegistry.loadEncoder(folder: dir, backend: CPUBackend.shared)) { XCTAssertTrue("\($0)".contains("summarizer"), "\($0)") }
     }
 }
 

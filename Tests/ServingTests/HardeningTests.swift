@@ -9,6 +9,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import TestSupport
+import Tensor
 import XCTest
 @testable import Serving
 #if canImport(Glibc)
@@ -20,7 +21,7 @@ final class HardeningTests: XCTestCase {
 
     func testFailedWarmUpLeavesTheServiceUnreadyWithTheReason() async throws {
         // 5 embeddings: "Brevity warms up." has tokens past the table, so the warm-up throws
-        let engine = try SummarizationEngine.load(folder: summarizerFolder(vocabulary: 5), name: "summarizer-tiny-5")
+        let engine = try SummarizationEngine.load(folder: summarizerFolder(vocabulary: 5), name: "summarizer-tiny-5", weightType: .f32, backend: CPUBackend.shared)
         let (app, scheduler, _) = buildApplication(config: testConfig(), engine: engine)
         scheduler.start()
         for _ in 0..<3000 where scheduler.warmUpError == nil { try await Task.sleep(nanoseconds: 10_000_000) }

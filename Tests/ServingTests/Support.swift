@@ -9,7 +9,7 @@ enum ServingFixtures {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/summarizer-tiny")
 
-    static let engine: SummarizationEngine = try! SummarizationEngine.load(folder: folder, name: "summarizer-tiny")
+    static let engine: SummarizationEngine = try! SummarizationEngine.load(folder: folder, name: "summarizer-tiny", weightType: .f32, backend: CPUBackend.shared)
 
     struct Expected {
         let texts: [String]
@@ -100,7 +100,7 @@ func summarizerFolder(vocabulary: Int) -> URL {
     var config = try! JSONSerialization.jsonObject(with: Data(contentsOf: src.appendingPathComponent("config.json"))) as! [String: Any]
     config["vocab_size"] = vocabulary
     try! JSONSerialization.data(withJSONObject: config).write(to: dst.appendingPathComponent("config.json"))
-    let store = try! WeightStore(files: [src.appendingPathComponent("model.safetensors")])
+    let store = try! WeightStore(files: [src.appendingPathComponent("model.safetensors")], backend: CPUBackend.shared)
     let tensors: [(name: String, shape: [Int], values: [Float], dtype: DType)] = store.names.map { name in
         let t = try! store.tensor(name)
         switch name {

@@ -20,7 +20,7 @@ final class VocabularyBoundsTests: XCTestCase {
     /// `final_logits_bias`; the tokenizer (which still maps `<mask>` to 399) is unchanged.
     static let folder = summarizerFolder(vocabulary: 399)
 
-    static let engine = try! SummarizationEngine.load(folder: folder, name: "summarizer-tiny-399")
+    static let engine = try! SummarizationEngine.load(folder: folder, name: "summarizer-tiny-399", weightType: .f32, backend: CPUBackend.shared)
 
     func testMaskPastTheTableIsA422AndTheServiceKeepsServing() async throws {
         XCTAssertEqual(Self.engine.tokenizer.tokenToId("<mask>"), 399)
