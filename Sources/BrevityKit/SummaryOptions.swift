@@ -73,27 +73,20 @@ public struct SummaryOptions: Sendable, Equatable {
         self.strategy = strategy
     }
 
-    /// The generation request, checked by the service's parser so that errors name the same fields
-    /// (transformers' names: "max_length", "top_p", ...).
+    /// The generation request, checked where every request's values are (`GenerationConfig.validateRequest`),
+    /// so errors name the same fields as the service's (transformers' names: "max_length", "top_p", ...).
     func generation() throws -> GenerationConfig {
-        var json: [String: Any] = [:]
-        // as JSONSerialization gives them, so the parser reads them as it reads a request
-        func put(_ key: String, _ value: Int?) { if let value { json[key] = NSNumber(value: value) } }
-        func put(_ key: String, _ value: Double?) { if let value { json[key] = NSNumber(value: value) } }
-        func put(_ key: String, _ value: Bool?) { if let value { json[key] = NSNumber(value: value) } }
-        put("max_length", maxLength); put("min_length", minLength)
-        put("max_new_tokens", maxNewTokens); put("min_new_tokens", minNewTokens)
-        put("num_beams", numBeams); put("length_penalty", lengthPenalty)
-        put("no_repeat_ngram_size", noRepeatNgramSize); put("early_stopping", earlyStopping)
-        put("repetition_penalty", repetitionPenalty); put("do_sample", doSample)
-        put("temperature", temperature); put("top_k", topK); put("top_p", topP)
-        if let s = seed {
-            guard s <= UInt64(Int64.max) else { throw SummarizerError.invalidOption("seed", "must be in 0...2^63-1") }
-            json["seed"] = NSNumber(value: Int64(s))
-        }
-        do { return try GenerationConfig.request(json) } catch let GenerationError.invalidParameter(field, why) {
+        var c = GenerationConfig()
+        c.maxLength = maxLength; c.minLength = minLength
+        c.maxNewTokens = maxNewTokens; c.minNewTokens = minNewTokens
+        c.numBeams = numBeams; c.lengthPenalty = lengthPenalty
+        c.noRepeatNgramSize = noRepeatNgramSize; c.earlyStopping = earlyStopping.map { $0 ? .on : .off }
+        c.repetitionPenalty = repetitionPenalty; c.doSample = doSample
+        c.temperature = temperature; c.topK = topK; c.topP = topP; c.seed = seed
+        do { try c.validateRequest() } catch let GenerationError.invalidParameter(field, why) {
             throw SummarizerError.invalidOption(field, why)
         }
+        return c
     }
 
     /// The extractive length these options ask for.

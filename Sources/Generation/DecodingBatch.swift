@@ -28,7 +28,7 @@ public struct GenerationResult: Sendable, Equatable {
 
 public struct DecodingBatch: @unchecked Sendable {
     enum Search {
-        case greedy(GreedySearch)
+        case single(SingleSequenceSearch)
         case beam(BeamSearch)
     }
 
@@ -73,7 +73,7 @@ public struct DecodingBatch: @unchecked Sendable {
             let c = r.config
             let start = c.decoderStartTokenId
             let search: Search = c.numBeams > 1 ? .beam(BeamSearch(startToken: start, config: c))
-                                                : .greedy(GreedySearch(startToken: start, config: c))
+                                                : .single(SingleSequenceSearch(startToken: start, config: c))
             var keep = 1   // candidates a step keeps: the beam search's, else the argmax
             if case .beam(let b) = search { keep = b.beamsToKeep }
             active.append(Active(request: r, encoded: e, processors: LogitsProcessorList(c), search: search,
@@ -89,7 +89,7 @@ public struct DecodingBatch: @unchecked Sendable {
     /// token a step; a beam search's best sequence is known only when it finishes (nil until then).
     public func progress(id: Int) -> [Int]? {
         guard let a = active.first(where: { $0.request.id == id }) else { return nil }
-        if case .greedy(let g) = a.search { return g.tokens }
+        if case .single(let g) = a.search { return g.tokens }
         return nil
     }
 
@@ -161,7 +161,7 @@ public struct DecodingBatch: @unchecked Sendable {
         for (a, start) in zip(active, starts) {
             first.append(requests.count)
             switch a.search {
-            case .greedy(let g):
+            case .single(let g):
                 guard !g.sample, let touched = a.processors.touchedTokens(sequence: g.tokens, vocabulary: v) else { return nil }
                 requests.append(ChoiceRequest(row: start, logSoftmax: false, base: 0, touched: touched))
             case .beam(let b):
@@ -184,7 +184,7 @@ public struct DecodingBatch: @unchecked Sendable {
         for (b, (r, c)) in zip(requests, choices).enumerated() {
             let sequence: [Int]
             switch a.search {
-            case .greedy(let g): sequence = g.tokens
+            case .single(let g): sequence = g.tokens
             case .beam(let beam): sequence = beam.running[b]
             }
             let offset = b * v
@@ -194,19 +194,19 @@ public struct DecodingBatch: @unchecked Sendable {
             for (value, index) in zip(c.values, c.indices) { a.top.offer(value, index: offset + index) }
         }
         switch a.search {
-        case .greedy(var greedy):
+        case .single(var single):
             let token = a.top[0].index
-            greedy.step(chosen: token)
-            return settle(&a, greedy: greedy, token: token, caches: caches)
+            single.step(chosen: token)
+            return settle(&a, single: single, token: token, caches: caches)
         case .beam(var beam):
             return settle(&a, beam: &beam, caches: &caches, vocabulary: v)
         }
     }
 
-    /// After a greedy step chose `token`: the result when the request finished, else its next row.
-    private static func settle(_ a: inout Active, greedy: GreedySearch, token: Int, caches: [DecoderCache]) -> GenerationResult? {
-        a.search = .greedy(greedy)
-        if greedy.isDone { return GenerationResult(id: a.request.id, sequences: [greedy.tokens]) }
+    /// After a single-sequence step chose `token`: the result when the request finished, else its next row.
+    private static func settle(_ a: inout Active, single: SingleSequenceSearch, token: Int, caches: [DecoderCache]) -> GenerationResult? {
+        a.search = .single(single)
+        if single.isDone { return GenerationResult(id: a.request.id, sequences: [single.tokens]) }
         a.caches = caches
         a.pendingTokens = [[token]]
         return nil
@@ -231,24 +231,24 @@ public struct DecodingBatch: @unchecked Sendable {
     private static func advance(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: inout [DecoderCache],
                                 vocabulary v: Int) -> GenerationResult? {
         switch a.search {
-        case .greedy(var greedy):
+        case .single(var single):
             let token: Int
-            if greedy.sample {
+            if single.sample {
                 // sampling draws from the whole processed row
                 token = a.scores.withUnsafeMutableBufferPointer { s in
                     _ = s.initialize(from: logits)
-                    a.processors.process(s, sequence: greedy.tokens)
-                    return greedy.step(scores: UnsafeBufferPointer(s))
+                    a.processors.process(s, sequence: single.tokens)
+                    return single.step(scores: UnsafeBufferPointer(s))
                 }
             } else {
                 // argmax of the processed logits (max = lse = base = 0: the row's own values)
                 a.top.removeAll()
-                offerProcessedRow(logits.baseAddress!, vocabulary: v, max: 0, lse: 0, base: 0, sequence: greedy.tokens,
+                offerProcessedRow(logits.baseAddress!, vocabulary: v, max: 0, lse: 0, base: 0, sequence: single.tokens,
                                   offset: 0, processors: a.processors, scores: &a.scores, top: &a.top)
                 token = a.top[0].index
-                greedy.step(chosen: token)
+                single.step(chosen: token)
             }
-            return settle(&a, greedy: greedy, token: token, caches: caches)
+            return settle(&a, single: single, token: token, caches: caches)
 
         case .beam(var beam):
             // each running beam's log-softmax, processors and running score, offered to the step's top-k (one

@@ -98,11 +98,35 @@ public struct GenerationConfig: Equatable, Sendable {
         if let e = json["early_stopping"] {
             c.earlyStopping = try parseEarlyStopping(e, field: "early_stopping")
         }
-        // known whatever the model's defaults (resolve refuses the same when beams come from the model)
-        if c.doSample == true, let beams = c.numBeams, beams > 1 {
+        try c.validateRequest()
+        return c
+    }
+
+    /// The one check of a request's values, however they arrived (a JSON body or `--params` through
+    /// `request`, the library's typed options): each field set within its `requestSpecs` bounds, and the
+    /// rules that hold whatever the model's defaults. The error names the field.
+    public func validateRequest() throws {
+        let specs = Self.requestSpecByName
+        let values: [(String, Double?)] = [
+            ("num_beams", numBeams.map(Double.init)), ("max_length", maxLength.map(Double.init)),
+            ("min_length", minLength.map(Double.init)), ("max_new_tokens", maxNewTokens.map(Double.init)),
+            ("min_new_tokens", minNewTokens.map(Double.init)), ("num_return_sequences", numReturnSequences.map(Double.init)),
+            ("length_penalty", lengthPenalty), ("no_repeat_ngram_size", noRepeatNgramSize.map(Double.init)),
+            ("repetition_penalty", repetitionPenalty), ("temperature", temperature), ("top_k", topK.map(Double.init)),
+            ("top_p", topP),
+        ]
+        for (name, value) in values {
+            guard let value else { continue }
+            guard value.isFinite else { throw GenerationError.invalidParameter(name, "must be a finite number, got \(value)") }
+            if let why = specs[name]!.rangeProblem(value) { throw GenerationError.invalidParameter(name, why) }
+        }
+        if let s = seed, s > UInt64(Int64.max) {
+            throw GenerationError.invalidParameter("seed", "must be an integer in \(RequestFieldSpec.format(specs["seed"]!.minimum!))...2^63-1")
+        }
+        // resolve refuses the same when the beams come from the model
+        if doSample == true, let beams = numBeams, beams > 1 {
             throw GenerationError.invalidParameter("do_sample", "beam sampling (do_sample with num_beams > 1) is not supported")
         }
-        return c
     }
 
     /// A model's defaults: generation_config.json when present, else the generation fields of config.json.
@@ -309,7 +333,8 @@ private func jsonObject(_ data: Data, _ path: String) throws -> [String: Any] {
     return j
 }
 
-/// An integer within `spec`'s bounds (below 10^15 where it sets no maximum).
+/// An integer (below 10^15 in magnitude, where a JSON number is still exact); its bounds are
+/// `validateRequest`'s.
 private func checkedInt(_ j: [String: Any], _ spec: RequestFieldSpec) throws -> Int? {
     let k = spec.name
     guard let v = j[k] else { return nil }
@@ -317,18 +342,16 @@ private func checkedInt(_ j: [String: Any], _ spec: RequestFieldSpec) throws -> 
           abs(n.doubleValue) <= RequestFieldSpec.largestInteger else {
         throw GenerationError.invalidParameter(k, "must be an integer below 10^15, got \(v)")
     }
-    if let why = spec.rangeProblem(n.doubleValue) { throw GenerationError.invalidParameter(k, why) }
     return n.intValue
 }
 
-/// A finite number within `spec`'s bounds.
+/// A finite number; its bounds are `validateRequest`'s.
 private func checkedDouble(_ j: [String: Any], _ spec: RequestFieldSpec) throws -> Double? {
     let k = spec.name
     guard let v = j[k] else { return nil }
     guard let n = v as? NSNumber, !isBool(n), n.doubleValue.isFinite else {
         throw GenerationError.invalidParameter(k, "must be a number, got \(v)")
     }
-    if let why = spec.rangeProblem(n.doubleValue) { throw GenerationError.invalidParameter(k, why) }
     return n.doubleValue
 }
 

@@ -1,9 +1,10 @@
 // The library's Summarizer against transformers' outputs (Tests/Fixtures/summarizer-tiny/expected.json,
 // made by scripts/fixtures/) and against the extractive summarizer it wraps.
 
-import BrevityKit
+@testable import BrevityKit
 import Extractive
 import Foundation
+import Generation
 import TestSupport
 import XCTest
 
@@ -81,6 +82,38 @@ final class LibrarySummarizerTests: XCTestCase {
                 if name == "greedy" { XCTAssertGreaterThan(pieces.count, 2, "greedy streams as it goes") }
                 else { XCTAssertEqual(pieces.count, 1, "a beam search arrives whole") }
             }
+        }
+    }
+
+    /// The library's typed options and a request body's JSON are checked in one place: every value past a
+    /// field's bound is refused with the same field and reason both ways.
+    func testOptionsAndRequestBodiesAreRefusedAlike() throws {
+        var cases: [(SummaryOptions, [String: Any])] = []
+        func add(_ json: [String: Any], _ set: (inout SummaryOptions) -> Void) {
+            var o = SummaryOptions()
+            set(&o)
+            cases.append((o, json))
+        }
+        add(["num_beams": 0]) { $0.numBeams = 0 }
+        add(["max_length": 1]) { $0.maxLength = 1 }
+        add(["min_length": -1]) { $0.minLength = -1 }
+        add(["max_new_tokens": 0]) { $0.maxNewTokens = 0 }
+        add(["min_new_tokens": -3]) { $0.minNewTokens = -3 }
+        add(["no_repeat_ngram_size": -1]) { $0.noRepeatNgramSize = -1 }
+        add(["repetition_penalty": 0.0]) { $0.repetitionPenalty = 0 }
+        add(["temperature": -0.5]) { $0.temperature = -0.5 }
+        add(["top_k": -1]) { $0.topK = -1 }
+        add(["top_p": 1.25]) { $0.topP = 1.25 }
+        add(["do_sample": true, "num_beams": 3]) { $0.doSample = true; $0.numBeams = 3 }
+        for (options, json) in cases {
+            var fromJSON: SummarizerError?
+            do { _ = try GenerationConfig.request(json) } catch let GenerationError.invalidParameter(field, why) {
+                fromJSON = .invalidOption(field, why)
+            }
+            var fromOptions: SummarizerError?
+            do { _ = try options.generation() } catch { fromOptions = error as? SummarizerError }
+            XCTAssertNotNil(fromJSON, "\(json) accepted")
+            XCTAssertEqual(fromOptions, fromJSON, "\(json)")
         }
     }
 

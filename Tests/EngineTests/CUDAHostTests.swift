@@ -94,7 +94,8 @@ final class CUDAHostTests: XCTestCase {
         let gpu = try CUDAEmulator()
         let cache = DeviceTableCache(capacity: 2)
         func read(_ a: UInt64, _ n: Int) -> [Int32] {
-            (0..<n).map { UnsafeRawPointer(bitPattern: UInt(a))!.load(fromByteOffset: 4 * $0, as: Int32.self) }
+            gpu.synchronize()   // the uploads run on the emulated stream
+            return (0..<n).map { UnsafeRawPointer(bitPattern: UInt(a))!.load(fromByteOffset: 4 * $0, as: Int32.self) }
         }
         /// One table for a launch of its own.
         func table<T>(_ values: [T]) -> UInt64 {

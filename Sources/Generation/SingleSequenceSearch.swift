@@ -1,10 +1,10 @@
-// Greedy decoding and sampling for one input, as transformers' `_sample`: processed raw logits, then the
-// argmax (first on ties) or a draw from the softmax.
+// One sequence extended a token at a time, greedy or sampled, as transformers' `_sample` does both:
+// processed raw logits, then the argmax (first on ties) or, with do_sample, a draw from the softmax.
 
 import Foundation
 import Tensor
 
-public struct GreedySearch: Sendable {
+public struct SingleSequenceSearch: Sendable {
     public private(set) var tokens: [Int]
     public let maxLength: Int
     public let eos: Set<Int>
@@ -30,7 +30,7 @@ public struct GreedySearch: Sendable {
 
     /// Appends a token chosen outside (the argmax of the processed scores, found without forming them all).
     public mutating func step(chosen token: Int) {
-        require(!isDone, "greedy search stepped after it finished")
+        require(!isDone, "a single-sequence search stepped after it finished")
         tokens.append(token)
         isDone = eos.contains(token) || tokens.count >= maxLength
     }
