@@ -94,7 +94,12 @@ public final class Summarizer: Sendable {
     public func stream(_ text: String, options: SummaryOptions = SummaryOptions()) -> AsyncThrowingStream<SummaryDelta, Error> {
         AsyncThrowingStream { out in
             let job: Job
-            do { job = try prepare([text], options) } catch {
+            do {
+                job = try prepare([text], options)
+                if case let .abstractive(inputs, _, _, true, _) = job, inputs.contains(where: \.truncated) {
+                    throw SummarizerError.invalidOption("truncation", "chunk is not available with streaming; use summarize")
+                }
+            } catch {
                 out.finish(throwing: error)
                 return
             }
@@ -124,7 +129,8 @@ public final class Summarizer: Sendable {
 
     /// A call's inputs, checked before it waits for the worker.
     private enum Job {
-        case abstractive(inputs: [(ids: [Int], tokens: Int, truncated: Bool)], config: ResolvedGeneration, maxBatch: Int)
+        /// `chunked`: inputs past the window are summarized by map-reduce, their pieces taking `prefix`.
+        case abstractive(inputs: [Input], config: ResolvedGeneration, maxBatch: Int, chunked: Bool, prefix: String?)
         case extractive(texts: [String], length: SummaryLength, strategy: ExtractiveStrategy)
     }
 
@@ -149,9 +155,10 @@ public final class Summarizer: Sendable {
             if p.truncated && options.truncation == .error {
                 throw SummarizerError.invalidText(i, "\(p.tokens) tokens exceed the model's limit of \(engine.maxInputTokens) tokens")
             }
-            return p
+            return Input(text: text, ids: p.ids, tokens: p.tokens, truncated: p.truncated)
         }
-        return .abstractive(inputs: inputs, config: config, maxBatch: options.maxBatchSize)
+        return .abstractive(inputs: inputs, config: config, maxBatch: options.maxBatchSize,
+                            chunked: options.truncation == .chunk, prefix: options.prefix)
     }
 
     /// Runs on the worker. `progress` hears the settled tokens of the first input after each step
@@ -164,20 +171,38 @@ public final class Summarizer: Sendable {
                 let s = try extractor!.summarize(text, length: length, strategy: strategy)
                 return Summary(text: s.text, tokenIds: [], inputTokens: s.inputTokens, truncated: false, sentences: s.sentences)
             }
-        case let .abstractive(inputs, config, maxBatch):
+        case let .abstractive(inputs, config, maxBatch, chunked, prefix):
             let engine = engine!
             if cancelled.isCancelled { throw CancellationError() }
-            let results = try generate(model: engine.model, inputs: inputs.map(\.ids),
-                                       configs: Array(repeating: config, count: inputs.count), maxBatchSize: maxBatch,
-                                       afterStep: { batch in
-                if cancelled.isCancelled { throw CancellationError() }
-                if let progress, let ids = batch.progress(id: 0) { progress(ids) }
-            })
-            return zip(inputs, results).map { input, sequences in
-                let ids = sequences.first ?? []
-                return Summary(text: engine.text(ids), tokenIds: ids, inputTokens: input.tokens, truncated: input.truncated, sentences: [])
+            /// The first summary of each input, decoding together.
+            func decode(_ ids: [[Int]], progress: (([Int]) -> Void)?) throws -> [[Int]] {
+                try generate(model: engine.model, inputs: ids, configs: Array(repeating: config, count: ids.count),
+                             maxBatchSize: maxBatch, afterStep: { batch in
+                    if cancelled.isCancelled { throw CancellationError() }
+                    if let progress, let ids = batch.progress(id: 0) { progress(ids) }
+                }).map { $0.first ?? [] }
             }
+            var summaries = inputs.map { Summary(text: "", tokenIds: [], inputTokens: $0.tokens, truncated: $0.truncated, sentences: []) }
+            // with chunk, the inputs that fit decode together first, then each longer one by map-reduce
+            let whole = inputs.indices.filter { !chunked || !inputs[$0].truncated }
+            for (i, ids) in zip(whole, try decode(whole.map { inputs[$0].ids }, progress: progress)) { summaries[i].tokenIds = ids }
+            for i in inputs.indices where !whole.contains(i) {
+                var document = ChunkedSummary(text: inputs[i].text, engine: engine, prefix: prefix)
+                while document.result == nil { document.finish(round: try decode(try document.nextRound(), progress: nil)) }
+                summaries[i].tokenIds = document.result!.ids
+                summaries[i].truncated = document.result!.truncated
+            }
+            for i in summaries.indices { summaries[i].text = engine.text(summaries[i].tokenIds) }
+            return summaries
         }
+    }
+
+    /// An abstractive input: its text, ids (cut to the window) and whole length.
+    private struct Input {
+        var text: String
+        var ids: [Int]
+        var tokens: Int
+        var truncated: Bool
     }
 }
 

@@ -40,7 +40,7 @@ public struct SummaryOptions: Sendable, Equatable {
     public var seed: UInt64?
     /// Text put before each input (nil: the model's task prefix, "summarize: " for T5; "" for none).
     public var prefix: String?
-    /// An input longer than the model takes is cut to fit (the services' rule), or refused.
+    /// An input longer than the model takes is cut to fit (the services' rule), summarized in pieces, or refused.
     public var truncation: Truncation = .cut
     /// Inputs decoding together at most when several are given.
     public var maxBatchSize = 8
@@ -55,6 +55,10 @@ public struct SummaryOptions: Sendable, Equatable {
     public enum Truncation: String, Sendable, Equatable {
         /// Cut to the model's limit, as transformers' pipeline and the original services do.
         case cut
+        /// Cut at sentence boundaries into pieces that fit, the pieces summarized and their summaries
+        /// summarized again (map-reduce, ``ChunkedSummary``), as the service's `truncation: "chunk"`.
+        /// Not with ``Summarizer/stream(_:options:)`` for an input that needs it.
+        case chunk
         /// Refused with ``SummarizerError/invalidText(_:_:)``.
         case error
     }

@@ -100,9 +100,8 @@ struct SummarizeController {
         }
     }
 
-    /// `truncation: "chunk"`: a text longer than the model's window is cut at sentence boundaries into
-    /// pieces that fit, the pieces are summarized in one batch, and their joined summaries are summarized
-    /// again while they are still too long (map-reduce). Texts that fit run as they are.
+    /// `truncation: "chunk"`: texts that fit run as they are; each longer one is summarized by map-reduce
+    /// (`ChunkedSummary`), its rounds' pieces queued together.
     func runChunked(_ prepared: [Prepared], prefix: String?, config: ResolvedGeneration, cancel: RequestCancellation) async throws -> [TextResult] {
         var out = [TextResult?](repeating: nil, count: prepared.count)
         let short = prepared.indices.filter { !prepared[$0].truncated }
@@ -110,26 +109,18 @@ struct SummarizeController {
             let r = try await runTexts(short.map { prepared[$0] }, config: config, cancel: cancel)
             for (k, i) in short.enumerated() { out[i] = r[k] }
         }
-        let chunker = Chunker(engine: engine, prefix: prefix)
         for i in prepared.indices where prepared[i].truncated {
-            var text = prepared[i].text
+            var document = ChunkedSummary(text: prepared[i].text, engine: engine, prefix: prefix)
             var queue = 0.0, infer = 0.0
-            for round in 1... {
-                let pieces = try chunker.chunks(text).map { piece -> Prepared in
-                    let p = try engine.inputIds(piece, prefix: prefix)
-                    return Prepared(text: piece, inputIds: p.ids, inputTokens: p.tokens, truncated: p.truncated)
-                }
+            while document.result == nil {
+                let pieces = try document.nextRound().map { Prepared(text: "", inputIds: $0, inputTokens: $0.count, truncated: false) }
                 let results = try await runTexts(pieces, config: config, cancel: cancel)
                 queue += results.map(\.queueSeconds).max() ?? 0
                 infer += results.map(\.inferenceSeconds).max() ?? 0
-                // done when one piece was left, or after a few rounds of summaries that do not shrink
-                if results.count == 1 || round == 6 {
-                    out[i] = TextResult(ids: results[0].ids, inputTokens: prepared[i].inputTokens,
-                                        truncated: results.count > 1, queueSeconds: queue, inferenceSeconds: infer)
-                    break
-                }
-                text = results.map { engine.text($0.ids).trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: " ")
+                document.finish(round: results.map(\.ids))
             }
+            out[i] = TextResult(ids: document.result!.ids, inputTokens: prepared[i].inputTokens, truncated: document.result!.truncated,
+                                queueSeconds: queue, inferenceSeconds: infer)
         }
         return out.map { $0! }
     }

@@ -31,6 +31,11 @@ struct SummarizeCommand: AsyncParsableCommand {
     @Option(help: "Text put before every input (default: config.json's task_specific_params.summarization.prefix, \"summarize: \" for T5; \"\" for none). Not applied to input_ids.")
     var prefix: String?
 
+    enum TruncationChoice: String, ExpressibleByArgument { case cut, chunk, error }
+
+    @Option(help: "Texts past the model's window: cut (as transformers' pipeline and the service by default), chunk (summarized in pieces, then their summaries: the service's truncation \"chunk\"), or error. input_ids lines are cut.")
+    var truncation: TruncationChoice = .cut
+
     @Option(help: "Most inputs decoding together.")
     var maxBatchSize: Int = 8
 
@@ -79,22 +84,27 @@ struct SummarizeCommand: AsyncParsableCommand {
             config = try loaded.resolve(request)
         } catch { fail("cannot load model \(model): \(error)") }
         let engine = loaded.model, tokenizer = loaded.tokenizer
-        let textPrefix = prefix ?? loaded.taskPrefix
         let maxInput = loaded.maxInputTokens
 
-        // inputs, truncated to the model's positions (T5: the tokenizer's model_max_length) as the reference services do
+        // inputs, truncated to the model's positions (T5: the tokenizer's model_max_length) as the reference
+        // services do, tokenized as the service and the library tokenize; with --truncation chunk a longer
+        // text is summarized in pieces after the others
         let texts: [Input] = format == .jsonl ? readJSONLines() : readTextInputs()
         var inputs: [[Int]] = []
+        var chunked: [Int: String] = [:]
         for (i, t) in texts.enumerated() {
             switch t {
             case .ids(let ids):
                 if ids.isEmpty { fail("line \(i + 1): empty input_ids") }
                 inputs.append(Array(ids.prefix(maxInput)))
             case .text(let text):
-                do {
-                    inputs.append(try tokenizer.encode(textPrefix + text, truncation: .maxLength(maxInput, .right),
-                                                       padding: false).ids)
-                } catch { fail("line \(i + 1): cannot tokenize: \(error)") }
+                let p: (ids: [Int], tokens: Int, truncated: Bool)
+                do { p = try loaded.inputIds(text, prefix: prefix) } catch { fail("line \(i + 1): cannot tokenize: \(error)") }
+                if p.truncated && truncation == .error {
+                    fail("line \(i + 1): \(p.tokens) tokens exceed the model's limit of \(maxInput) tokens (--truncation error)")
+                }
+                if p.truncated && truncation == .chunk { chunked[i] = text }
+                inputs.append(p.ids)
             }
         }
 
@@ -125,16 +135,28 @@ struct SummarizeCommand: AsyncParsableCommand {
                 out.write(Array((text + "\n").utf8))
             }
         }
+        func finished(_ index: Int, _ ids: [Int]) {
+            ready[index] = ids
+            while let ids = ready.removeValue(forKey: written) {
+                emit(ids)
+                written += 1
+            }
+            out.flush()
+            done += 1
+            progress?.update(done)
+        }
         do {
-            _ = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize) { index, sequences in
-                ready[index] = sequences.first ?? []
-                while let ids = ready.removeValue(forKey: written) {
-                    emit(ids)
-                    written += 1
+            let whole = inputs.indices.filter { chunked[$0] == nil }
+            _ = try generate(model: engine, inputs: whole.map { inputs[$0] }, configs: whole.map { configs[$0] },
+                             maxBatchSize: maxBatchSize) { index, sequences in finished(whole[index], sequences.first ?? []) }
+            for (index, text) in chunked.sorted(by: { $0.key < $1.key }) {
+                var document = ChunkedSummary(text: text, engine: loaded, prefix: prefix)
+                while document.result == nil {
+                    let pieces = try document.nextRound()
+                    document.finish(round: try generate(model: engine, inputs: pieces, configs: Array(repeating: config, count: pieces.count),
+                                                        maxBatchSize: maxBatchSize).map { $0.first ?? [] })
                 }
-                out.flush()
-                done += 1
-                progress?.update(done)
+                finished(index, document.result!.ids)
             }
             progress?.finish()
             if benchRepeat > 0 { try bench(engine, inputs, configs, type: chosenType) }

@@ -1,18 +1,61 @@
-import BrevityKit
 import Extractive
 import Foundation
+
+// Long documents (`truncation: chunk`) on every surface: a text past the model's window is cut at sentence
+// boundaries into pieces that fit, the pieces are summarized in one batch, and their joined summaries are
+// summarized again while there is more than one (map-reduce). `ChunkedSummary` holds one text's rounds as
+// a value that each runner drives with its own decoding: the service's scheduler, the library's worker,
+// the command's batches.
+
+/// One text's map-reduce: `nextRound` gives the pieces to summarize, `finish` takes their summaries, until
+/// `result` is set.
+public struct ChunkedSummary: Sendable {
+    /// Rounds at most: summaries that stop shrinking end after this many.
+    public static let maxRounds = 6
+    let chunker: Chunker
+    private var text: String
+    public private(set) var rounds = 0
+    /// The summary's ids, and whether it came from more than one piece in the last round.
+    public private(set) var result: (ids: [Int], truncated: Bool)?
+
+    public init(text: String, engine: SummarizationEngine, prefix: String?) {
+        self.text = text
+        chunker = Chunker(engine: engine, prefix: prefix)
+    }
+
+    /// The input ids of this round's pieces (each within the model's window), in order.
+    public func nextRound() throws -> [[Int]] {
+        try chunker.chunks(text).map { try chunker.engine.inputIds($0, prefix: chunker.prefix).ids }
+    }
+
+    /// This round's summaries, one per piece of `nextRound`: the result when one piece was left or the
+    /// rounds are spent, else their texts joined are the next round's text.
+    public mutating func finish(round summaries: [[Int]]) {
+        rounds += 1
+        if summaries.count == 1 || rounds == Self.maxRounds {
+            result = (summaries.first ?? [], summaries.count > 1)
+            return
+        }
+        text = summaries.map { chunker.engine.text($0).trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: " ")
+    }
+}
 
 /// Cuts a long document into pieces that fit the model's input window, at sentence boundaries
 /// (`truncation: "chunk"`). A sentence longer than the window is cut between words of the original text
 /// (a single word longer than the window between characters): every piece is a span of the input, so
 /// nothing is lost or repeated whatever the tokenizer's decoding does.
-struct Chunker {
-    let engine: SummarizationEngine
+public struct Chunker: Sendable {
+    public let engine: SummarizationEngine
     /// The request's text prefix (nil: the task's), counted in every piece.
-    var prefix: String? = nil
+    public var prefix: String?
+
+    public init(engine: SummarizationEngine, prefix: String? = nil) {
+        self.engine = engine
+        self.prefix = prefix
+    }
 
     /// Pieces whose token counts (special tokens included) fit `engine.maxInputTokens`.
-    func chunks(_ text: String) throws -> [String] {
+    public func chunks(_ text: String) throws -> [String] {
         var out: [String] = []
         var current = ""
         for sentence in Self.sentences(text) {
@@ -84,35 +127,8 @@ struct Chunker {
     }
 
     /// Sentences by Extractive's segmenter (abbreviations, initials, decimals, quotes, CJK stops, paragraphs).
-    static func sentences(_ text: String) -> [String] { segmenter.split(text) }
+    public static func sentences(_ text: String) -> [String] { segmenter.split(text) }
 
     static let segmenter = SentenceSegmenter()
 }
 
-/// The texts one request queued, so a client that goes away cancels all of them (in the batch scheduler
-/// or the extractive worker).
-final class RequestCancellation: @unchecked Sendable {
-    private let lock = NSLock()
-    private var queued: [(id: Int, cancel: @Sendable (Int) -> Void)] = []
-    private var cancelled = false
-
-    init() {}
-
-    /// Records queued ids and how to cancel them; false (and they are cancelled) when the client is already gone.
-    func register(_ ids: [Int], _ cancel: @escaping @Sendable (Int) -> Void) -> Bool {
-        lock.lock()
-        queued += ids.map { ($0, cancel) }
-        let gone = cancelled
-        lock.unlock()
-        if gone { for id in ids { cancel(id) } }
-        return !gone
-    }
-
-    func cancelAll() {
-        lock.lock()
-        cancelled = true
-        let all = queued
-        lock.unlock()
-        for q in all { q.cancel(q.id) }
-    }
-}
