@@ -27,13 +27,13 @@ public struct Placement: @unchecked Sendable {
 
     /// Places a model of `modelType` (config.json's, for T5's bfloat16 default): `gpu` is what
     /// `DeviceChoice.resolve()` found for `choice` (nil: the CPU, for `foundReason`), `dtype` the type asked
-    /// for (nil, empty or `auto`: the device's default). With `cuda` a GPU that fails its self-test throws;
-    /// with `auto` the CPU serves and `gpuFailure` says why.
-    public static func choose(gpu: CUDADevice?, choice: DeviceChoice, foundReason: String, dtype: String?,
+    /// for (nil: the device's default, `weightType(requested:onGPU:modelType:)`). With `cuda` a GPU that
+    /// fails its self-test throws; with `auto` the CPU serves and `gpuFailure` says why.
+    public static func choose(gpu: CUDADevice?, choice: DeviceChoice, foundReason: String, dtype: DType?,
                               modelType: String?) throws -> Placement {
-        let cpuType = try weightType(named: dtype, onGPU: false)
+        let cpuType = weightType(requested: dtype, onGPU: false)
         guard let gpu else { return .cpu(cpuType, reason: foundReason) }
-        let type = try weightType(named: dtype, onGPU: true, modelType: modelType)
+        let type = weightType(requested: dtype, onGPU: true, modelType: modelType)
         let t0 = Date()
         switch try CUDAStartup.place(gpu, choice: choice, dtype: type) {
         case let .success(backend):
@@ -46,28 +46,28 @@ public struct Placement: @unchecked Sendable {
         }
     }
 
-    /// The same from the device's name (`auto`, `cpu`, `cuda`): finds the GPU first.
+    /// The same from the device's and the type's names as a user gives them (`auto`, `cpu`, `cuda`; DTYPE's
+    /// names): finds the GPU first.
     public static func choose(device: String, dtype: String?, modelType: String?) throws -> Placement {
         let choice: DeviceChoice
         do { choice = try DeviceChoice(parsing: device) } catch { throw PlacementError("device \(device): expected auto, cpu or cuda") }
+        let type = try parseDType(dtype)
         let (gpu, reason) = try choice.resolve()
-        return try choose(gpu: gpu, choice: choice, foundReason: reason, dtype: dtype, modelType: modelType)
+        return try choose(gpu: gpu, choice: choice, foundReason: reason, dtype: type, modelType: modelType)
     }
 
-    /// The weights' type for a DTYPE value as given (nil, empty or `auto`: the device's default: float32 on
-    /// a CPU, where outputs equal transformers' float32; float16 on a GPU, the originals' default there, or
-    /// bfloat16 for `modelType` t5, whose v1.1 and FLAN-T5 checkpoints overflow float16 in their
-    /// feed-forward outputs, which transformers keeps in float32).
-    public static func weightType(named name: String?, onGPU: Bool, modelType: String? = nil) throws -> DType {
-        guard let name, !name.isEmpty, name.lowercased() != "auto" else {
-            return onGPU ? (modelType == "t5" ? .bf16 : .f16) : .f32
-        }
-        return try parseWeightType(name)
+    /// The weights' type: `requested` when given, else the device's default: float32 on a CPU, where outputs
+    /// equal transformers' float32; float16 on a GPU, the originals' default there, or bfloat16 for
+    /// `modelType` t5, whose v1.1 and FLAN-T5 checkpoints overflow float16 in their feed-forward outputs,
+    /// which transformers keeps in float32.
+    public static func weightType(requested: DType?, onGPU: Bool, modelType: String? = nil) -> DType {
+        requested ?? (onGPU ? (modelType == "t5" ? .bf16 : .f16) : .f32)
     }
 
-    /// DTYPE's names: float32 (fp32), bfloat16 (bf16), float16 (fp16), int8; `auto` reads as float32.
-    public static func parseWeightType(_ s: String) throws -> DType {
-        if s.lowercased() == "auto" { return .f32 }
+    /// DTYPE's one parse: float32 (fp32), bfloat16 (bf16), float16 (fp16), int8 in any case; nil, empty or
+    /// `auto` give nil, the device's default.
+    public static func parseDType(_ s: String?) throws -> DType? {
+        guard let s, !s.isEmpty, s.lowercased() != "auto" else { return nil }
         guard let d = DType(userName: s) else {
             throw PlacementError("DTYPE=\(s): expected float32 (fp32), bfloat16 (bf16), float16 (fp16) or int8")
         }

@@ -77,12 +77,12 @@ public struct ModelChoice: Sendable {
     public var device: DeviceChoice
     public var gpu: CUDADevice?
     public var deviceReason: String
-    /// DTYPE as given (nil or `auto`: the device's default).
-    public var dtype: String?
+    /// The weights' type asked for (nil: `auto`, the device's default).
+    public var dtype: DType?
 
     public init(model: String, fallbackModel: String? = nil, extractiveModel: String? = nil, mode: SummaryMode? = nil,
                 numBeams: Int? = nil, device: DeviceChoice = .cpu, gpu: CUDADevice? = nil, deviceReason: String = "--device cpu",
-                dtype: String? = nil) {
+                dtype: DType? = nil) {
         self.model = model
         self.fallbackModel = fallbackModel
         self.extractiveModel = extractiveModel

@@ -12,10 +12,9 @@ public struct ServerConfig: Sendable {
     public var port = 8000
     /// NUM_BEAMS: overrides the model's beam count when set.
     public var numBeams: Int?
-    /// DTYPE: the weights' storage type (float32, bfloat16, float16, int8); activations are float32 on the CPU.
-    public var dtype = "float32"
-    /// Whether DTYPE / --dtype named a type (not `auto`): on a GPU the default is float16 instead.
-    public var dtypeGiven = false
+    /// DTYPE: the weights' storage type (float32, bfloat16, float16, int8); nil (`auto`) takes the device's
+    /// default (`Placement.weightType`: float32 on the CPU, float16 on a GPU, bfloat16 for T5 there).
+    public var dtype: DType?
     /// DEVICE / --device: cpu, cuda or auto (CUDA when a usable GPU and backend are there, else the CPU).
     public var device = DeviceChoice.auto
     /// Why the device in use was chosen (set at start-up; logged and in /health).
@@ -108,33 +107,17 @@ public struct ServerConfig: Sendable {
     /// The models this configuration asks for, as `ServingModels.load` takes them.
     public var modelChoice: ModelChoice {
         ModelChoice(model: model, fallbackModel: fallbackModel, extractiveModel: extractiveModel, mode: mode, numBeams: numBeams,
-                    device: device, gpu: gpu, deviceReason: deviceReason, dtype: dtypeGiven ? dtype : nil)
+                    device: device, gpu: gpu, deviceReason: deviceReason, dtype: dtype)
     }
 
-    /// DTYPE / --dtype: the type weights are held in. `auto` is float32 on the CPU (outputs equal to
-    /// transformers' float32); float16 keeps f16 weights widened in the kernels.
-    public static func parseDType(_ s: String) throws -> String { try parseWeightType(s).userName }
-
-    /// DTYPE or --dtype: checked, and remembered as given unless it is `auto`.
+    /// DTYPE or --dtype, parsed once (`Placement.parseDType`).
     public mutating func setDType(_ s: String) throws {
-        dtype = try Self.parseDType(s)
-        dtypeGiven = s.lowercased() != "auto"
+        do { dtype = try Placement.parseDType(s) } catch { throw ConfigError("\(error)") }
     }
 
-    /// The weights' type on a GPU or the CPU: DTYPE when given, else the device's default
-    /// (`Placement.weightType(named:onGPU:modelType:)`).
-    public func weightType(onGPU: Bool, modelType: String? = nil) throws -> DType {
-        try Self.weightType(named: dtypeGiven ? dtype : nil, onGPU: onGPU, modelType: modelType)
-    }
-
-    /// The same for a DTYPE value as given (nil, empty or `auto`: the device's default).
-    public static func weightType(named name: String?, onGPU: Bool, modelType: String? = nil) throws -> DType {
-        do { return try Placement.weightType(named: name, onGPU: onGPU, modelType: modelType) } catch { throw ConfigError("\(error)") }
-    }
-
-    /// The same, as the engine's `DType`.
-    public static func parseWeightType(_ s: String) throws -> DType {
-        do { return try Placement.parseWeightType(s) } catch { throw ConfigError("\(error)") }
+    /// The weights' type on a GPU or the CPU: DTYPE when given, else the device's default.
+    public func weightType(onGPU: Bool, modelType: String? = nil) -> DType {
+        Placement.weightType(requested: dtype, onGPU: onGPU, modelType: modelType)
     }
 
     public static func parseLatencyTarget(_ s: String, name: String = "--latency-target") throws -> LatencyTarget {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BrevityKit
 import Extractive
 import Foundation
 import Tensor
@@ -32,17 +33,20 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "Weights' type: float32, bfloat16, float16, int8 (default: DTYPE, else float32).")
     var dtype: String?
 
+    /// The embedder's type: it runs on the CPU, where `auto` is float32.
+    func cpuWeightType() throws -> DType { Placement.weightType(requested: try requestedDType(dtype), onGPU: false) }
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if benchRepeat < 0 { throw ValidationError("--bench-repeat must be non-negative") }
-        _ = try weightType(dtype)
+        _ = try requestedDType(dtype)
     }
 
     func run() async throws {
         let folder = await resolveModelFolder(model)   // a folder, or a hub model (DownloadCommand.swift)
         let embedder: SentenceTransformerEmbedder
         let t0 = DispatchTime.now().uptimeNanoseconds
-        do { embedder = try SentenceTransformerEmbedder(folder: folder, backend: CPUBackend.shared, weightType: try weightType(dtype)) } catch {
+        do { embedder = try SentenceTransformerEmbedder(folder: folder, backend: CPUBackend.shared, weightType: cpuWeightType()) } catch {
             printError("cannot load model: \(error)")
             throw ExitCode(2)
         }
@@ -102,7 +106,7 @@ struct EmbedCommand: AsyncParsableCommand {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         let median = times.sorted()[times.count / 2]
-        let kind = (try? weightType(dtype))?.userName ?? "float32"
+        let kind = ((try? cpuWeightType()) ?? .f32).userName
         let line = "{\"system\": \"brevity\", \"dtype\": \"\(kind)\", \"sentences\": \(texts.count), \"tokens\": \(tokens), "
             + "\"batch_size\": \(batchSize), \"load_seconds\": \(String(format: "%.3f", loadSeconds)), "
             + "\"seconds\": [\(times.map { String(format: "%.4f", $0) }.joined(separator: ", "))], "

@@ -66,16 +66,16 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data(("brevity: " + message + "\n").utf8))
 }
 
-/// `--dtype` / DTYPE for the commands: the weights' type (`auto` is float32 on the CPU). Also checks
-/// BREVITY_CPU_FEATURES, so a bad value stops the command before any work.
-func weightType(_ name: String?) throws -> DType {
+/// `--dtype` / DTYPE for the commands, parsed as the service parses it (`Placement.parseDType`; nil is
+/// `auto`, the device's default). Also checks BREVITY_CPU_FEATURES, so a bad value stops the command before
+/// any work.
+func requestedDType(_ name: String?) throws -> DType? {
     do { _ = try CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]) } catch {
         throw ValidationError("\(error)")
     }
-    let value = name ?? ProcessInfo.processInfo.environment["DTYPE"] ?? ""
-    if value.isEmpty { return .f32 }
-    // the service's parser: the same names, `auto` and message
-    do { return try ServerConfig.parseWeightType(value) } catch { throw ValidationError("\(error)") }
+    do { return try Placement.parseDType(name ?? ProcessInfo.processInfo.environment["DTYPE"]) } catch {
+        throw ValidationError("\(error)")
+    }
 }
 
 /// `--device` / DEVICE and `--dtype` / DTYPE for the commands (`Placement`): the CPU backend, or a GPU
@@ -83,7 +83,7 @@ func weightType(_ name: String?) throws -> DType {
 /// CPU-only). `auto` falls back to the CPU with a note on standard error; `cuda` makes any reason an error.
 func chooseBackend(device: String?, dtype: String?, modelType: String? = nil) throws -> (backend: any Backend, type: DType) {
     let env = ProcessInfo.processInfo.environment
-    _ = try weightType(dtype)   // BREVITY_CPU_FEATURES and the name, with the commands' message
+    let type = try requestedDType(dtype)   // BREVITY_CPU_FEATURES and the name, with the commands' message
     let choice: DeviceChoice
     do { choice = try DeviceChoice(parsing: device ?? env["DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto") } catch {
         throw ValidationError("--device: expected auto, cpu or cuda")
@@ -91,7 +91,7 @@ func chooseBackend(device: String?, dtype: String?, modelType: String? = nil) th
     let p: Placement
     do {
         let (gpu, reason) = try choice.resolve()
-        p = try Placement.choose(gpu: gpu, choice: choice, foundReason: reason, dtype: dtype ?? env["DTYPE"], modelType: modelType)
+        p = try Placement.choose(gpu: gpu, choice: choice, foundReason: reason, dtype: type, modelType: modelType)
     } catch { throw ValidationError("--device cuda: \(error)") }
     if let backend = p.backend as? CUDABackend {
         printError("device: \(backend.deviceName) (kernels \(backend.gpu.kernelImage)), \(p.weightType.userName)")

@@ -59,7 +59,7 @@ struct SummarizeCommand: AsyncParsableCommand {
         if benchRepeat < 0 { throw ValidationError("--bench-repeat must be non-negative") }
         if benchEncoder && benchRepeat < 1 { throw ValidationError("--bench-encoder needs --bench-repeat of at least 1") }
         if format == .jsonl && !files.isEmpty { throw ValidationError("files are read with --format text only") }
-        _ = try weightType(dtype)
+        _ = try requestedDType(dtype)
     }
 
     func run() async throws {

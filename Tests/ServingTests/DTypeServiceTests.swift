@@ -11,15 +11,17 @@ import XCTest
 /// unknown one is a start-up error, and /health says which type the weights are held in.
 final class DTypeServiceTests: XCTestCase {
     func testDTypeValuesParseAndUnknownOnesAreErrors() throws {
-        for (value, expected) in [("fp16", "float16"), ("float16", "float16"), ("BF16", "bfloat16"), ("bfloat16", "bfloat16"),
-                                  ("fp32", "float32"), ("auto", "float32"), ("int8", "int8")] {
-            XCTAssertEqual(try ServerConfig.parseDType(value), expected, value)
+        // one parse (Placement.parseDType) for the service, the commands and the library; auto is the device's default
+        for (value, expected) in [("fp16", DType.f16), ("float16", .f16), ("BF16", .bf16), ("bfloat16", .bf16),
+                                  ("fp32", .f32), ("auto", nil), ("AUTO", nil), ("", nil), ("int8", .int8)] as [(String, DType?)] {
+            XCTAssertEqual(try Placement.parseDType(value), expected, value)
             XCTAssertEqual(try ServerConfig.fromEnvironment(["DTYPE": value]).dtype, expected, value)
         }
+        XCTAssertEqual(try ServerConfig.fromEnvironment(["DTYPE": "auto"]).weightType(onGPU: false), .f32, "auto on the CPU")
         XCTAssertThrowsError(try ServerConfig.fromEnvironment(["DTYPE": "int4"])) { error in
             XCTAssertTrue("\(error)".contains("DTYPE=int4") && "\(error)".contains("int8"), "\(error)")
         }
-        XCTAssertThrowsError(try Placement.parseWeightType("fp8"))
+        XCTAssertThrowsError(try Placement.parseDType("fp8"))
         XCTAssertEqual(try ServerConfig.fromEnvironment(["DEVICE": "CPU"]).device, .cpu)
         XCTAssertEqual(try ServerConfig.fromEnvironment([:]).device, .auto)
         XCTAssertThrowsError(try ServerConfig.fromEnvironment(["DEVICE": "tpu"])) { XCTAssertTrue("\($0)".contains("DEVICE=tpu"), "\($0)") }
@@ -49,20 +51,20 @@ final class DTypeServiceTests: XCTestCase {
 
     func testDTypeDefaultsToFloat16OnAGPUUnlessGiven() throws {
         var c = try ServerConfig.fromEnvironment([:])
-        XCTAssertEqual(try c.weightType(onGPU: false), .f32)
-        XCTAssertEqual(try c.weightType(onGPU: true), .f16)
+        XCTAssertEqual(c.weightType(onGPU: false), .f32)
+        XCTAssertEqual(c.weightType(onGPU: true), .f16)
         c = try ServerConfig.fromEnvironment(["DTYPE": "bf16"])
-        XCTAssertEqual(try c.weightType(onGPU: true), .bf16)
-        XCTAssertEqual(try c.weightType(onGPU: false), .bf16)
+        XCTAssertEqual(c.weightType(onGPU: true), .bf16)
+        XCTAssertEqual(c.weightType(onGPU: false), .bf16)
         c = try ServerConfig.fromEnvironment(["DTYPE": "auto"])
-        XCTAssertEqual(try c.weightType(onGPU: true), .f16)
-        XCTAssertEqual(try c.weightType(onGPU: false), .f32)
+        XCTAssertEqual(c.weightType(onGPU: true), .f16)
+        XCTAssertEqual(c.weightType(onGPU: false), .f32)
         // int8 is refused by the CUDA backend at start-up (auto then serves on the CPU)
         XCTAssertEqual(try ServerConfig.fromEnvironment(["DTYPE": "int8"]).weightType(onGPU: true), .int8)
         // T5 on a GPU defaults to bfloat16 (float16 overflows in v1.1/FLAN-T5), a given DTYPE still wins
-        XCTAssertEqual(try c.weightType(onGPU: true, modelType: "t5"), .bf16)
-        XCTAssertEqual(try c.weightType(onGPU: false, modelType: "t5"), .f32)
-        XCTAssertEqual(try c.weightType(onGPU: true, modelType: "pegasus"), .f16)
+        XCTAssertEqual(c.weightType(onGPU: true, modelType: "t5"), .bf16)
+        XCTAssertEqual(c.weightType(onGPU: false, modelType: "t5"), .f32)
+        XCTAssertEqual(c.weightType(onGPU: true, modelType: "pegasus"), .f16)
         XCTAssertEqual(try ServerConfig.fromEnvironment(["DTYPE": "fp16"]).weightType(onGPU: true, modelType: "t5"), .f16)
     }
 }

@@ -323,7 +323,7 @@ final class RouterTests: XCTestCase {
                                                   "RATE_PER_SEC": "1.5", "PORT": "9000", "LOG_LEVEL": "debug"])
         XCTAssertEqual(c.model, "m")
         XCTAssertEqual(c.numBeams, 2)
-        XCTAssertEqual(c.dtype, "bfloat16")
+        XCTAssertEqual(c.dtype, .bf16)
         XCTAssertEqual(c.maxConcurrentBatch, 3)
         XCTAssertEqual(c.ratePerSec, 1.5)
         XCTAssertEqual(c.burst, 3)
