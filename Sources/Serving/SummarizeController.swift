@@ -32,9 +32,6 @@ struct SummarizeController {
         do { resolved = try engine.resolve(req.generation) } catch let GenerationError.invalidParameter(field, why) {
             throw APIError.invalid(field, why)
         }
-        if resolved.numBeams > config.maxBatchSize {
-            throw APIError.invalid("num_beams", "at most \(config.maxBatchSize) (the server's --max-batch-size)")
-        }
         let field = req.shape == .huggingFace ? "inputs" : "texts"
         var prepared: [Prepared] = []
         for (i, text) in req.texts.enumerated() {

@@ -66,11 +66,13 @@ struct SummarizeRoutes {
             throw APIError.unavailable("the model is still loading")
         }
         let req = try SummarizeRequest.parse(Array(buffer: body), maxTexts: config.maxTexts)
-        // the server's beam limit in both modes (extractive ignores beams), as the OpenAPI document states it
-        if let beams = req.generation.numBeams, beams > config.maxBatchSize {
-            throw APIError.invalid("num_beams", "at most \(config.maxBatchSize) (the server's --max-batch-size)")
-        }
         let mode = req.mode ?? defaultMode
+        // the server's beam limit, checked here only: the request's beams in both modes (extractive ignores
+        // them), as the OpenAPI document states it, else the model's default (NUM_BEAMS or its config)
+        let beams = req.generation.numBeams ?? (mode == .abstractive ? abstractive?.engine.defaults.numBeams : nil)
+        if let beams, beams > config.maxBatchSize {
+            throw APIError.invalid("num_beams", "\(beams) beams: at most \(config.maxBatchSize) (the server's --max-batch-size)")
+        }
         switch mode {
         case .abstractive where abstractive == nil:
             throw APIError.invalid("mode", "abstractive summaries need a seq2seq model (e.g. MODEL_NAME=facebook/bart-large-cnn); "

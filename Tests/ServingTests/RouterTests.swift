@@ -107,6 +107,21 @@ final class RouterTests: XCTestCase {
         }
     }
 
+    /// The beam limit is checked once, for the beams a request will decode with: its own, else the model's
+    /// default (2 for the fixture), in either mode.
+    func testTheModelsDefaultBeamsCountAgainstTheBatchLimit() async throws {
+        try await withApp({ $0.maxBatchSize = 1 }) { client, _, _ in
+            let byDefault = try await self.post(client, ["texts": ["Hello world."]])
+            XCTAssertEqual(byDefault.status, .unprocessableContent, String(buffer: byDefault.body))
+            XCTAssertEqual(errorOf(byDefault)?.field, "num_beams")
+            XCTAssertTrue(errorOf(byDefault)?.message.contains("2 beams") ?? false, String(buffer: byDefault.body))
+            let stream = try await self.post(client, ["texts": ["Hello world."]], uri: "/summarize/stream")
+            XCTAssertEqual(errorOf(stream)?.field, "num_beams")
+            let greedy = try await self.post(client, ["texts": ["Hello world."], "num_beams": 1])
+            XCTAssertEqual(greedy.status, .ok, String(buffer: greedy.body))
+        }
+    }
+
     func testValidationErrorsNameTheField() async throws {
         try await withApp({ $0.maxTexts = 3; $0.maxBatchSize = 8 }) { client, _, _ in
             let cases: [(Any, String)] = [
