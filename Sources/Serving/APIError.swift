@@ -30,10 +30,4 @@ public struct APIError: Error, CustomStringConvertible {
     public static func internalError(_ message: String) -> APIError {
         APIError(status: .internalServerError, type: "internal", field: nil, message: message)
     }
-
-    public var body: [String: Any] {
-        var e: [String: Any] = ["type": type, "message": message]
-        e["field"] = field ?? NSNull()
-        return ["error": e]
-    }
 }

@@ -78,13 +78,13 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
             body["status"] = "degraded"
             body["warmup_error"] = why
         }
-        return jsonResponse(body)
+        return jsonResponse(dictionary: body)
     }
     router.get("ready") { _, _ in
         let ready = state.isReady
         metrics.ready.set(to: ready ? 1 : 0)
-        if ready { return jsonResponse(["ready": true]) }
-        return jsonResponse(["ready": false, "reason": state.notReadyReason], status: .serviceUnavailable)
+        if ready { return jsonResponse(dictionary: ["ready": true]) }
+        return jsonResponse(dictionary: ["ready": false, "reason": state.notReadyReason], status: .serviceUnavailable)
     }
     router.get("metrics") { _, _ in
         metrics.queueSize.set(to: Double(state.queued))   // both workers' queues, at scrape time

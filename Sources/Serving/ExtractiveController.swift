@@ -47,7 +47,7 @@ struct ExtractiveController {
     func summarize(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) async throws -> Response {
         let outcomes = try await run(req, cancel: cancel)
         let r = result(req, outcomes, started: t0)
-        var response = jsonResponse(r.object)
+        var response = jsonResponse(r.body)
         response.headers[.xQueueTime] = String(format: "%.1f", r.queueMs)
         response.headers[.xInferenceTime] = String(format: "%.1f", r.inferenceMs)
         return response
@@ -79,13 +79,13 @@ struct ExtractiveController {
                     throw CancellationError()
                 }
                 for (i, o) in outcomes.enumerated() {
-                    try await writer.write(sse("token", ["index": i, "token_ids": [Int](), "text": o.summary.text]))
+                    try await writer.write(sse("token", TokenEvent(index: i, tokenIds: [], text: o.summary.text)))
                 }
-                try await writer.write(sse("result", controller.result(req, outcomes, started: t0).object))
+                try await writer.write(sse("result", controller.result(req, outcomes, started: t0).body))
             } catch {
                 cancel.cancelAll()
                 let api = (error as? APIError) ?? .internalError("\(error)")
-                try await writer.write(sse("error", api.body))
+                try await writer.write(sse("error", ErrorBody(error: api)))
             }
             try await writer.finish(nil)
         })
@@ -93,26 +93,22 @@ struct ExtractiveController {
 
     /// The response object in the request's shape (and the metrics it counts).
     func result(_ req: SummarizeRequest, _ outcomes: [ExtractiveWorker.Outcome], started t0: UInt64)
-        -> (object: Any, queueMs: Double, inferenceMs: Double) {
+        -> (body: SummarizeBody, queueMs: Double, inferenceMs: Double) {
         let latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-        let summaries: [[String: Any]] = outcomes.map { o in
-            [
-                "text": o.summary.text,
-                "input_tokens": o.summary.inputTokens,
-                "input_sentences": o.summary.inputSentences,
-                "sentences": o.summary.sentences.map { ["index": $0.index, "text": $0.text, "tokens": $0.tokens] as [String: Any] },
-                "truncated": false,
-            ]
+        let summaries = outcomes.map { o in
+            SummaryBody(text: o.summary.text, inputTokens: o.summary.inputTokens, truncated: false,
+                        inputSentences: o.summary.inputSentences,
+                        sentences: o.summary.sentences.map { .init(index: $0.index, text: $0.text, tokens: $0.tokens) })
         }
         metrics.inputTokens.increment(by: Int64(outcomes.reduce(0) { $0 + $1.summary.inputTokens }))
-        let object: Any
+        let body: SummarizeBody
         switch req.shape {
         case .originals:
-            object = ["summaries": summaries, "model": worker.name, "device": device, "mode": SummaryMode.extractive.rawValue,
-                      "latency_ms": (latency * 10).rounded() / 10]
+            body = .originals(summaries: summaries, model: worker.name, device: device, mode: SummaryMode.extractive.rawValue,
+                              latencyMs: (latency * 10).rounded() / 10)
         case .huggingFace:
-            object = summaries.map { ["summary_text": $0["text"]!] }
+            body = .huggingFace(summaries)
         }
-        return (object, (outcomes.map(\.queueSeconds).max() ?? 0) * 1000, (outcomes.map(\.inferenceSeconds).max() ?? 0) * 1000)
+        return (body, (outcomes.map(\.queueSeconds).max() ?? 0) * 1000, (outcomes.map(\.inferenceSeconds).max() ?? 0) * 1000)
     }
 }

@@ -64,12 +64,13 @@ func errorResponse(_ error: Error) -> Response {
     default:
         api = .internalError("\(error)")
     }
-    var response = jsonResponse(api.body, status: api.status)
+    var response = jsonResponse(ErrorBody(error: api), status: api.status)
     for (name, value) in api.headers { response.headers[name] = value }
     return response
 }
 
-func jsonResponse(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+/// A body built as a dictionary (`/health`, `/ready`); the summarize routes' bodies are types (ResponseBodies.swift).
+func jsonResponse(dictionary object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

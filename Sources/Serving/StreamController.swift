@@ -52,14 +52,14 @@ extension SummarizeController {
                         case .failure(let error):
                             cancel.cancelAll()
                             let api = (error as? APIError) ?? (error is CancellationError ? APIError(status: .init(code: 499), type: "cancelled", field: nil, message: "cancelled") : .internalError("\(error)"))
-                            try await writer.write(sse("error", api.body))
+                            try await writer.write(sse("error", ErrorBody(error: api)))
                             try await writer.finish(nil)
                             return
                         case .success(.started(let q)):
                             queue[i] = q
                         case .success(.progress(let ids)):
                             if let e = controller.engine.delta(ids, from: sentIds[i], emitted: emitted[i]) {
-                                try await writer.write(sse("token", ["index": i, "token_ids": e.ids, "text": e.text]))
+                                try await writer.write(sse("token", TokenEvent(index: i, tokenIds: e.ids, text: e.text)))
                                 emitted[i] += e.text
                                 sentIds[i] = ids.count
                             }
@@ -68,7 +68,7 @@ extension SummarizeController {
                             let full = controller.engine.text(ids)
                             let rest = full.utf8.starts(with: emitted[i].utf8) ? String(full.utf8.dropFirst(emitted[i].utf8.count))! : full
                             if sentIds[i] < ids.count || !rest.isEmpty {
-                                try await writer.write(sse("token", ["index": i, "token_ids": Array(ids.dropFirst(min(sentIds[i], ids.count))), "text": rest]))
+                                try await writer.write(sse("token", TokenEvent(index: i, tokenIds: Array(ids.dropFirst(min(sentIds[i], ids.count))), text: rest)))
                             }
                             results[i] = TextResult(ids: ids, inputTokens: prepared[i].inputTokens, truncated: prepared[i].truncated,
                                                     queueSeconds: queue[i], inferenceSeconds: secs)
@@ -79,7 +79,7 @@ extension SummarizeController {
                     sink.finish()
                     group.cancelAll()
                     let result = controller.result(req, results.map { $0! }, started: t0)
-                    try await writer.write(sse("result", result.object))
+                    try await writer.write(sse("result", result.body))
                     try await writer.finish(nil)
                 }
             } catch {
@@ -116,11 +116,3 @@ func heartbeat(_ writer: inout any ResponseBodyWriter, lastWrite: UInt64) async 
     return true
 }
 
-func sse(_ event: String, _ object: Any) -> ByteBuffer {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
-    var b = ByteBuffer()
-    b.writeString("event: \(event)\ndata: ")
-    b.writeBytes(data)
-    b.writeString("\n\n")
-    return b
-}

@@ -124,34 +124,34 @@ struct SummarizeController {
 
     func respond(_ req: SummarizeRequest, _ results: [TextResult], started t0: UInt64) -> Response {
         let r = result(req, results, started: t0)
-        var response = jsonResponse(r.object)
+        var response = jsonResponse(r.body)
         response.headers[.xQueueTime] = String(format: "%.1f", r.queueMs)
         response.headers[.xInferenceTime] = String(format: "%.1f", r.inferenceMs)
         return response
     }
 
-    /// The response object in the request's shape (and the metrics it counts).
-    func result(_ req: SummarizeRequest, _ results: [TextResult], started t0: UInt64) -> (object: Any, queueMs: Double, inferenceMs: Double) {
+    /// The response body in the request's shape (and the metrics it counts).
+    func result(_ req: SummarizeRequest, _ results: [TextResult], started t0: UInt64) -> (body: SummarizeBody, queueMs: Double, inferenceMs: Double) {
         let latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         var inputTotal = 0, generatedTotal = 0
-        let summaries: [[String: Any]] = results.map { r in
+        let summaries = results.map { r in
             let generated = SummarizationEngine.generatedCount(r.ids)
             inputTotal += r.inputTokens
             generatedTotal += generated
-            return ["text": engine.text(r.ids), "input_tokens": r.inputTokens, "generated_tokens": generated, "truncated": r.truncated]
+            return SummaryBody(text: engine.text(r.ids), inputTokens: r.inputTokens, generatedTokens: generated, truncated: r.truncated)
         }
         metrics.inputTokens.increment(by: Int64(inputTotal))
         metrics.generatedTokens.increment(by: Int64(generatedTotal))
         for r in results { metrics.inferenceDuration.record(r.inferenceSeconds) }
-        let object: Any
+        let body: SummarizeBody
         switch req.shape {
         case .originals:
-            object = ["summaries": summaries, "model": engine.name, "device": engine.device, "mode": SummaryMode.abstractive.rawValue,
-                      "latency_ms": (latency * 10).rounded() / 10]
+            body = .originals(summaries: summaries, model: engine.name, device: engine.device, mode: SummaryMode.abstractive.rawValue,
+                              latencyMs: (latency * 10).rounded() / 10)
         case .huggingFace:
-            object = summaries.map { ["summary_text": $0["text"]!] }
+            body = .huggingFace(summaries)
         }
-        return (object, (results.map(\.queueSeconds).max() ?? 0) * 1000, (results.map(\.inferenceSeconds).max() ?? 0) * 1000)
+        return (body, (results.map(\.queueSeconds).max() ?? 0) * 1000, (results.map(\.inferenceSeconds).max() ?? 0) * 1000)
     }
 
 }

@@ -122,6 +122,31 @@ final class RouterTests: XCTestCase {
         }
     }
 
+    /// The typed bodies (ResponseBodies.swift) carry exactly the documented keys: an error's field is null,
+    /// not left out, and each shape has its own keys.
+    func testResponseBodiesHaveTheDocumentedKeys() async throws {
+        try await withApp { client, _, _ in
+            let bad = try await self.post(client, ["not", "an object"])
+            let e = (json(bad.body) as? [String: Any])?["error"] as? [String: Any]
+            XCTAssertEqual(Set(e?.keys.map { $0 } ?? []), ["type", "field", "message"], String(buffer: bad.body))
+            XCTAssertTrue(e?["field"] is NSNull || e?["field"] is String, String(buffer: bad.body))
+            let malformed = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders, body: ByteBuffer(string: "{"))
+            XCTAssertTrue(((json(malformed.body) as? [String: Any])?["error"] as? [String: Any])?["field"] is NSNull,
+                          String(buffer: malformed.body))
+
+            let ok = try await self.post(client, ["texts": ["Hello world."], "max_length": 8])
+            let o = json(ok.body) as? [String: Any]
+            XCTAssertEqual(Set(o?.keys.map { $0 } ?? []), ["summaries", "model", "device", "mode", "latency_ms"])
+            let summary = (o?["summaries"] as? [[String: Any]])?.first
+            XCTAssertEqual(Set(summary?.keys.map { $0 } ?? []), ["text", "input_tokens", "generated_tokens", "truncated"])
+            let hf = try await self.post(client, ["inputs": "Hello world.", "parameters": ["max_length": 8]])
+            let list = json(hf.body) as? [[String: Any]]
+            XCTAssertEqual(list?.count, 1)
+            XCTAssertEqual(Set(list?.first?.keys.map { $0 } ?? []), ["summary_text"])
+            XCTAssertEqual(list?.first?["summary_text"] as? String, summary?["text"] as? String)
+        }
+    }
+
     func testValidationErrorsNameTheField() async throws {
         try await withApp({ $0.maxTexts = 3; $0.maxBatchSize = 8 }) { client, _, _ in
             let cases: [(Any, String)] = [
