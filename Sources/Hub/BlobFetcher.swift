@@ -130,7 +130,11 @@ struct BlobFetcher {
                         let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
                         if n < 0 {
                             if errno == EINTR { continue }
-                            throw HubError.protocolError("cannot write \(incomplete): \(String(cString: strerror(errno)))")
+                            let why = String(cString: strerror(errno))
+                            let full = errno == ENOSPC || errno == EFBIG || errno == EDQUOT
+                            throw HubError.protocolError("cannot write \(incomplete): \(why)" + (full
+                                ? " (the hub cache's disk is full: free space there or point HF_HUB_CACHE at a larger disk; the bytes received stay in this .incomplete file, which no reader takes for the file, and the next download resumes from them)"
+                                : ""))
                         }
                         off += n
                     }

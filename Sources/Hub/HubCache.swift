@@ -201,10 +201,9 @@ public struct HubCache: Sendable {
         if (try? String(contentsOf: url, encoding: .utf8)) == commit { return }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        try Data(commit.utf8).write(to: tmp)
-        guard rename(tmp.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
+        // written whole before it takes the ref's name; a full disk leaves no temporary file behind
+        if let reason = writeFile(Array(commit.utf8), to: tmp.path) ?? (rename(tmp.path, url.path) == 0 ? nil : String(cString: strerror(errno))) {
+            unlink(tmp.path)
             throw HubError.protocolError("cannot write \(url.path): \(reason)")
         }
     }
@@ -227,4 +226,13 @@ public struct HubCache: Sendable {
             throw HubError.protocolError("cannot place \(pointer.path): \(reason)")
         }
     }
+}
+/// Writes `bytes` to a new file at `path` through stdio (a full disk shows at the write or at the flush in
+/// fclose): nil, or why it failed (strerror); a failed file is the caller's to remove.
+func writeFile(_ bytes: [UInt8], to path: String) -> String? {
+    guard let f = fopen(path, "w") else { return String(cString: strerror(errno)) }
+    let written = fwrite(bytes, 1, bytes.count, f) == bytes.count
+    let writeError = errno
+    guard fclose(f) == 0, written else { return String(cString: strerror(written ? errno : writeError)) }
+    return nil
 }

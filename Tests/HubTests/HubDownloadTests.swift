@@ -5,6 +5,7 @@
 
 import Foundation
 @testable import Hub
+import TestSupport
 import XCTest
 
 final class HubDownloadTests: XCTestCase {
@@ -222,6 +223,47 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertEqual(gets.map(\.range), ["bytes=\(have)-"], "\(gets)")
         XCTAssertEqual(Array(try Data(contentsOf: folder.appendingPathComponent("model.safetensors"))), files["model.safetensors"])
         XCTAssertEqual(size, files["model.safetensors"]!.count)
+    }
+
+    /// A full disk under the hub cache: the error names the file being written and why, nothing is left
+    /// where a later start would take it for the model (no blob under its name, no snapshot link, no ref),
+    /// and once there is room the download resumes from the bytes kept.
+    func testAFullDiskNamesThePathLeavesNothingTrustedAndResumes() async throws {
+        let files = TinyRepo.base()
+        let weights = files["model.safetensors"]!
+        let commit = hub.publish("org/full", files: files)
+        let disk = try DiskLimit(folder: cacheDir, bytes: 96 << 10)
+        defer { disk.release() }
+        XCTAssertGreaterThan(weights.count, 96 << 10, "the weights do not fit")
+        do {
+            _ = try await disk.during { try await resolver(retries: 2).download("org/full") }
+            XCTFail("the download fit a full disk")
+        } catch let e as HubError {
+            let base = cacheDir.appendingPathComponent("models--org--full").path
+            XCTAssertTrue(e.description.contains(base) && e.description.contains(disk.failure), e.description)
+        }
+        let base = cacheDir.appendingPathComponent("models--org--full")
+        let sha = sha256hex(weights)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: base.appendingPathComponent("blobs/\(sha)").path))
+        XCTAssertNil(try? FileManager.default.destinationOfSymbolicLink(atPath: base.appendingPathComponent("snapshots/\(commit)/model.safetensors").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: base.appendingPathComponent("refs/main").path))
+        let leftovers = try listFiles(base).filter { $0.hasPrefix("blobs/") && !$0.hasSuffix(".incomplete") && !$0.hasSuffix(".lock") }
+        for f in leftovers {   // only whole, checked small files may sit under their names
+            let name = String(f.dropFirst("blobs/".count))
+            XCTAssertTrue(files.values.contains { sha256hex($0) == name || gitBlobSHA1($0) == name }, f)
+        }
+        do {
+            _ = try await resolver(offline: true).download("org/full")
+            XCTFail("an offline start took the half-downloaded model")
+        } catch {}
+
+        disk.lift()
+        hub.clearLog()
+        let folder = try await resolver().download("org/full")
+        XCTAssertEqual(Array(try Data(contentsOf: folder.appendingPathComponent("model.safetensors"))), weights)
+        let resumed = hub.gets(of: "model.safetensors").map(\.range)
+        XCTAssertEqual(resumed.count, 1)
+        XCTAssertTrue(resumed.first??.hasPrefix("bytes=") ?? false, "the transfer resumes from what the full disk kept: \(resumed)")
     }
 
     func testRetriesResumeWithinOneCall() async throws {

@@ -63,6 +63,9 @@ public final class NVRTCCompiler: @unchecked Sendable {
         public let isPTX: Bool
         public let log: String
         public let cached: Bool
+        /// Why the image could not be kept in the disk cache (a full or read-only disk), naming the path;
+        /// it is used all the same and compiled again next time.
+        public var cacheProblem: String? = nil
     }
 
     /// Compiles `source` for `arch` ("sm_90" for a cubin, "compute_90" for PTX), through the disk cache;
@@ -102,8 +105,9 @@ public final class NVRTCCompiler: @unchecked Sendable {
         try image.withUnsafeMutableBufferPointer { buf in
             try buf.withMemoryRebound(to: CChar.self) { try check(get(program, $0.baseAddress), "nvrtcGet\(kind)", name, arch) }
         }
-        cache?.store(image, key: key, arch: arch)
-        return Output(image: image, isPTX: isPTX, log: log, cached: false)
+        let problem = cache?.store(image, key: key, arch: arch)
+        if let problem { FileHandle.standardError.write(Data("brevity: \(problem)\n".utf8)) }
+        return Output(image: image, isPTX: isPTX, log: log, cached: false, cacheProblem: problem)
     }
 
     private func message(_ code: brv_nvrtcResult) -> String {
@@ -147,16 +151,38 @@ public struct KernelCache: Sendable {
         return [UInt8](data)
     }
 
-    /// Best effort: a read-only or full disk only costs a recompilation next time.
-    public func store(_ image: [UInt8], key: String, arch: String) {
+    /// Best effort: a read-only or full disk only costs a recompilation next time. Returns why the image was
+    /// not kept, naming the path; nothing is left behind then (the image reaches its name only whole, by
+    /// renaming a temporary file written in full).
+    @discardableResult
+    public func store(_ image: [UInt8], key: String, arch: String) -> String? {
         let target = url(key: key, arch: arch)
         let temp = folder.appendingPathComponent(".\(key)-\(arch).\(getpid()).tmp")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try Data(image).write(to: temp)
-            if rename(temp.path, target.path) != 0 { try? FileManager.default.removeItem(at: temp) }
-        } catch {
-            try? FileManager.default.removeItem(at: temp)
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            return "kernel cache: cannot create \(folder.path): \(error); the kernels are compiled again next start"
         }
+        if let why = writeWhole(image, to: temp.path) ?? (rename(temp.path, target.path) == 0 ? nil : String(cString: strerror(errno))) {
+            unlink(temp.path)
+            return "kernel cache: cannot write \(target.path): \(why); the kernels are compiled again next start"
+        }
+        return nil
     }
+}
+
+/// Writes `bytes` to a new file at `path` and syncs it: nil, or why it failed (strerror). A failed file is
+/// left for the caller to remove.
+func writeWhole(_ bytes: [UInt8], to path: String) -> String? {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { return String(cString: strerror(errno)) }
+    defer { close(fd) }
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return String(cString: strerror(errno))
+        }
+        off += n
+    }
+    return fsync(fd) == 0 ? nil : String(cString: strerror(errno))
 }
