@@ -38,34 +38,35 @@ public final class DiskLimit {
 
     /// Runs `body` with the limit in force.
     public func during<T>(_ body: () async throws -> T) async rethrows -> T {
-        if mounted { return try await body() }
-        var old = rlimit()
-        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &old)
-        var small = old
-        small.rlim_cur = rlim_t(bytes)
-        let oldHandler = signal(SIGXFSZ, SIG_IGN)
-        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &small)
-        defer {
-            setrlimit(Int32(RLIMIT_FSIZE.rawValue), &old)
-            signal(SIGXFSZ, oldHandler)
-        }
+        let saved = impose()
+        defer { restore(saved) }
         return try await body()
     }
 
     /// The same for synchronous work.
     public func during<T>(_ body: () throws -> T) rethrows -> T {
-        if mounted { return try body() }
+        let saved = impose()
+        defer { restore(saved) }
+        return try body()
+    }
+
+    /// Without a tmpfs: the file-size limit, SIGXFSZ ignored (a write past it then fails with EFBIG instead
+    /// of killing the process); what it replaced, for `restore`.
+    private func impose() -> (limit: rlimit, handler: __sighandler_t?)? {
+        if mounted { return nil }
         var old = rlimit()
         getrlimit(Int32(RLIMIT_FSIZE.rawValue), &old)
         var small = old
         small.rlim_cur = rlim_t(bytes)
-        let oldHandler = signal(SIGXFSZ, SIG_IGN)
+        let handler = signal(SIGXFSZ, SIG_IGN)
         setrlimit(Int32(RLIMIT_FSIZE.rawValue), &small)
-        defer {
-            setrlimit(Int32(RLIMIT_FSIZE.rawValue), &old)
-            signal(SIGXFSZ, oldHandler)
-        }
-        return try body()
+        return (old, handler)
+    }
+
+    private func restore(_ saved: (limit: rlimit, handler: __sighandler_t?)?) {
+        guard var saved else { return }
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved.limit)
+        signal(SIGXFSZ, saved.handler)
     }
 
     /// Makes room: the tmpfs grows (its files stay), or the size limit no longer applies.
