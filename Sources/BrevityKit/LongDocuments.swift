@@ -14,10 +14,12 @@ public struct ChunkedSummary: Sendable {
     public static let maxRounds = 6
     let chunker: Chunker
     private var text: String
+    /// Rounds finished so far.
     public private(set) var rounds = 0
     /// The summary's ids, and whether it came from more than one piece in the last round.
     public private(set) var result: (ids: [Int], truncated: Bool)?
 
+    /// The rounds of `text` on `engine`'s model, each piece taking `prefix` (nil: the model's task prefix).
     public init(text: String, engine: SummarizationEngine, prefix: String?) {
         self.text = text
         chunker = Chunker(engine: engine, prefix: prefix)
@@ -45,10 +47,12 @@ public struct ChunkedSummary: Sendable {
 /// (a single word longer than the window between characters): every piece is a span of the input, so
 /// nothing is lost or repeated whatever the tokenizer's decoding does.
 public struct Chunker: Sendable {
+    /// The model whose tokenizer and window the pieces fit.
     public let engine: SummarizationEngine
     /// The request's text prefix (nil: the task's), counted in every piece.
     public var prefix: String?
 
+    /// A chunker for `engine`'s window, counting `prefix` (nil: the model's task prefix) in every piece.
     public init(engine: SummarizationEngine, prefix: String? = nil) {
         self.engine = engine
         self.prefix = prefix
