@@ -30,6 +30,13 @@ public struct ChunkedSummary: Sendable {
         try chunker.chunks(text).map { try chunker.engine.inputIds($0, prefix: chunker.prefix).ids }
     }
 
+    /// Every round, decoded by `decode` (each piece's summary ids, in order), for runners that decode
+    /// synchronously (the library's worker, the command's batches): the result.
+    public mutating func summarize(decoding decode: ([[Int]]) throws -> [[Int]]) throws -> (ids: [Int], truncated: Bool) {
+        while result == nil { finish(round: try decode(try nextRound())) }
+        return result!
+    }
+
     /// This round's summaries, one per piece of `nextRound`: the result when one piece was left or the
     /// rounds are spent, else their texts joined are the next round's text.
     public mutating func finish(round summaries: [[Int]]) {

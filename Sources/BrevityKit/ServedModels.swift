@@ -67,8 +67,8 @@ public struct ServingModels: Sendable {
     public var device: String { abstractive?.device ?? extractive?.device ?? "cpu" }
     /// The GPU's name when the models run on one.
     public var gpuName: String? { abstractive?.gpuName ?? extractive?.gpuName }
-    /// The weights' type in effect.
-    public var dtype: String? { abstractive?.dtype ?? extractive?.dtype }
+    /// The weights' type in effect (every service has a model: `init` requires one).
+    public var dtype: String { abstractive?.dtype ?? extractive!.dtype }
 
     /// The modes the service runs, abstractive first.
     public var modes: [SummaryMode] { SummaryMode.allCases.filter { $0 == .abstractive ? abstractive != nil : extractive != nil } }

@@ -186,11 +186,9 @@ public final class Summarizer: Sendable {
             // with chunk, the inputs that fit decode together first, then each longer one by map-reduce
             let whole = inputs.indices.filter { !chunked || !inputs[$0].truncated }
             for (i, ids) in zip(whole, try decode(whole.map { inputs[$0].ids }, progress: progress)) { summaries[i].tokenIds = ids }
-            for i in inputs.indices where !whole.contains(i) {
+            for i in inputs.indices where chunked && inputs[i].truncated {
                 var document = ChunkedSummary(text: inputs[i].text, engine: engine, prefix: prefix)
-                while document.result == nil { document.finish(round: try decode(try document.nextRound(), progress: nil)) }
-                summaries[i].tokenIds = document.result!.ids
-                summaries[i].truncated = document.result!.truncated
+                (summaries[i].tokenIds, summaries[i].truncated) = try document.summarize { try decode($0, progress: nil) }
             }
             for i in summaries.indices { summaries[i].text = engine.text(summaries[i].tokenIds) }
             return summaries

@@ -124,20 +124,11 @@ struct BlobFetcher {
         progress.start(at: append ? have : 0)
         do {
             for try await chunk in response.body {
-                try chunk.withUnsafeReadableBytes { raw in
-                    var off = 0
-                    while off < raw.count {
-                        let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                        if n < 0 {
-                            if errno == EINTR { continue }
-                            let why = String(cString: strerror(errno))
-                            let full = errno == ENOSPC || errno == EFBIG || errno == EDQUOT
-                            throw HubError.protocolError("cannot write \(incomplete): \(why)" + (full
-                                ? " (the hub cache's disk is full: free space there or point HF_HUB_CACHE at a larger disk; the bytes received stay in this .incomplete file, which no reader takes for the file, and the next download resumes from them)"
-                                : ""))
-                        }
-                        off += n
-                    }
+                if let code = chunk.withUnsafeReadableBytes({ writeAll(fd, $0) }) {
+                    let full = code == ENOSPC || code == EFBIG || code == EDQUOT
+                    throw HubError.protocolError("cannot write \(incomplete): \(String(cString: strerror(code)))" + (full
+                        ? " (the hub cache's disk is full: free space there or point HF_HUB_CACHE at a larger disk; the bytes received stay in this .incomplete file, which no reader takes for the file, and the next download resumes from them)"
+                        : ""))
                 }
                 progress.advance(chunk.readableBytes)
             }

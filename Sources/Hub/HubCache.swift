@@ -227,12 +227,26 @@ public struct HubCache: Sendable {
         }
     }
 }
-/// Writes `bytes` to a new file at `path` through stdio (a full disk shows at the write or at the flush in
-/// fclose): nil, or why it failed (strerror); a failed file is the caller's to remove.
+/// Writes `bytes` to a new file at `path`: nil, or why it failed (strerror); a failed file is the caller's
+/// to remove.
 func writeFile(_ bytes: [UInt8], to path: String) -> String? {
-    guard let f = fopen(path, "w") else { return String(cString: strerror(errno)) }
-    let written = fwrite(bytes, 1, bytes.count, f) == bytes.count
-    let writeError = errno
-    guard fclose(f) == 0, written else { return String(cString: strerror(written ? errno : writeError)) }
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { return String(cString: strerror(errno)) }
+    defer { close(fd) }
+    return bytes.withUnsafeBytes { writeAll(fd, $0) }.map { String(cString: strerror($0)) }
+}
+
+/// Writes all of `bytes` to `fd` (again after a signal or a short write): nil, or the errno of the failure
+/// (ENOSPC on a full disk). The one write loop of the hub cache's files.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+    var off = 0
+    while off < bytes.count {
+        let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        off += n
+    }
     return nil
 }

@@ -61,10 +61,10 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     if let e = models.extractive { names["extractive"] = e.name }
     health["models"] = names
     // the weights' type in effect (DTYPE) and the CPU kernels' instruction set
-    health["dtype"] = models.dtype ?? config.weightType(onGPU: false).userName
+    health["dtype"] = models.dtype
     health["cpu_kernels"] = CPUBackend.shared.tier.name
     // what runs the products past the decode kernels' rows (the encoder over a document), and why
-    health["cpu_products"] = MatrixLibrary.products(DType(userName: models.dtype ?? config.weightType(onGPU: false).userName) ?? .f32)
+    health["cpu_products"] = MatrixLibrary.products(DType(userName: models.dtype) ?? .f32)
     health["supported_model_types"] = ModelRegistry.architectures.mapValues(\.role.rawValue)
     if let r = models.abstractive?.deviceReason ?? (config.deviceReason.isEmpty ? nil : config.deviceReason) { health["device_reason"] = r }
     if let gpu = models.gpuName { health["gpu"] = gpu }

@@ -114,10 +114,10 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("serving", metadata: ["model": .string(models.defaultName), "mode": .string(models.defaultMode.rawValue),
                                           "modes": .string(models.modes.map(\.rawValue).joined(separator: ",")),
                                           "reason": .string(models.reason), "device": .string(models.device),
-                                          "dtype": .string(models.dtype ?? config.weightType(onGPU: false).userName),
+                                          "dtype": .string(models.dtype),
                                           "device_reason": .string(models.abstractive?.deviceReason ?? config.deviceReason),
                                           "cpu_kernels": .string(CPUBackend.shared.tier.name),
-                                          "cpu_products": .string(MatrixLibrary.products(DType(userName: models.dtype ?? config.weightType(onGPU: false).userName) ?? .f32)),
+                                          "cpu_products": .string(MatrixLibrary.products(DType(userName: models.dtype) ?? .f32)),
                                           "host": .string(config.host), "port": .stringConvertible(config.port)])
         let built = buildApplication(config: config, models: models, logger: logger)
         // The workers come last so that on SIGTERM they are told first: /ready turns 503 and new work is

@@ -151,12 +151,10 @@ struct SummarizeCommand: AsyncParsableCommand {
                              maxBatchSize: maxBatchSize) { index, sequences in finished(whole[index], sequences.first ?? []) }
             for (index, text) in chunked.sorted(by: { $0.key < $1.key }) {
                 var document = ChunkedSummary(text: text, engine: loaded, prefix: prefix)
-                while document.result == nil {
-                    let pieces = try document.nextRound()
-                    document.finish(round: try generate(model: engine, inputs: pieces, configs: Array(repeating: config, count: pieces.count),
-                                                        maxBatchSize: maxBatchSize).map { $0.first ?? [] })
-                }
-                finished(index, document.result!.ids)
+                finished(index, try document.summarize { pieces in
+                    try generate(model: engine, inputs: pieces, configs: Array(repeating: config, count: pieces.count),
+                                 maxBatchSize: maxBatchSize).map { $0.first ?? [] }
+                }.ids)
             }
             progress?.finish()
             if benchRepeat > 0 { try bench(engine, inputs, configs, type: chosenType) }
