@@ -1,3 +1,4 @@
+import BrevityKit
 import Foundation
 import HTTPTypes
 
@@ -29,5 +30,30 @@ public struct APIError: Error, CustomStringConvertible {
     }
     public static func internalError(_ message: String) -> APIError {
         APIError(status: .internalServerError, type: "internal", field: nil, message: message)
+    }
+}
+
+extension APIError {
+    /// The runtime's refusals as HTTP answers: 422 naming the field, 503 with Retry-After, 504.
+    public init(_ error: RuntimeError) {
+        switch error {
+        case let .invalid(field, why): self = .invalid(field, why)
+        case let .overloaded(why, retryAfter): self = .overloaded(why, retryAfter: retryAfter)
+        case let .unavailable(why): self = .unavailable(why)
+        case let .timeout(why): self = .timeout(why)
+        }
+    }
+
+    /// Any error a route meets: API errors as they are, the runtime's mapped, a cancelled request as 499
+    /// (the client went away), anything else 500.
+    public static func from(_ error: Error) -> APIError {
+        switch error {
+        case let e as APIError: return e
+        case let e as RuntimeError: return APIError(e)
+        case is CancellationError:
+            return APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), type: "cancelled", field: nil,
+                            message: "the client went away")
+        default: return .internalError("\(error)")
+        }
     }
 }

@@ -37,11 +37,11 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     let scheduler = models.abstractive.map {
         BatchScheduler(engine: $0, maxBatchRows: config.maxBatchSize, maxConcurrent: config.maxConcurrentBatch,
                        maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
-                       drainTimeout: config.drainTimeout, latencyTarget: config.latencyTarget, metrics: metrics, logger: log)
+                       drainTimeout: config.drainTimeout, latencyTarget: config.latencyTarget, observer: metrics, logger: log)
     }
     let worker = models.extractive.map {
         ExtractiveWorker(summarizer: $0.summarizer, name: $0.name, maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
-                         drainTimeout: config.drainTimeout, metrics: metrics, logger: log)
+                         drainTimeout: config.drainTimeout, observer: metrics, logger: log)
     }
     let state = ServiceState(scheduler: scheduler, worker: worker)
     let device = models.device
@@ -119,8 +119,8 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     scheduler?.start()
     worker?.start()
     var services: [any Service] = []
-    if let worker { services.append(worker) }
-    if let scheduler { services.append(scheduler) }
+    if let worker { services.append(WorkerService(worker, logger: log)) }
+    if let scheduler { services.append(WorkerService(scheduler, logger: log)) }
     return (app, services, scheduler, worker, metrics)
 }
 

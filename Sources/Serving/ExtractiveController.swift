@@ -17,13 +17,13 @@ struct ExtractiveController {
         let length = req.extractiveLength()
         let field = req.shape == .huggingFace ? "inputs" : "texts"
         let submitted = try worker.submit(req.texts.map { ($0, length) }, strategy: req.strategy ?? .default)
-        guard cancel.register(submitted.map(\.id), worker.cancel) else { throw CancellationError() }
+        guard cancel.register(submitted.map(\.id), { [worker] in worker.cancel($0) }) else { throw CancellationError() }
         return try await withThrowingTaskGroup(of: (Int, ExtractiveWorker.Outcome).self) { group in
             for (i, s) in submitted.enumerated() {
                 group.addTask {
                     do {
                         for try await outcome in s.result { return (i, outcome) }
-                    } catch let e as APIError {
+                    } catch let e as RuntimeError {
                         throw e
                     } catch is CancellationError {
                         throw CancellationError()
@@ -84,7 +84,7 @@ struct ExtractiveController {
                 try await writer.write(sse("result", controller.result(req, outcomes, started: t0).body))
             } catch {
                 cancel.cancelAll()
-                let api = (error as? APIError) ?? .internalError("\(error)")
+                let api = APIError.from(error)
                 try await writer.write(sse("error", ErrorBody(error: api)))
             }
             try await writer.finish(nil)

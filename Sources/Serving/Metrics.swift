@@ -1,3 +1,4 @@
+import BrevityKit
 import Foundation
 import Prometheus
 
@@ -14,7 +15,7 @@ public final class ServiceMetrics: @unchecked Sendable {
     let generatedTokens: Counter
     let disconnects: Counter
     let rateLimited: Counter
-    let shed: Counter
+    let shedCount: Counter
     let ready: Gauge
 
     static let secondsBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120]
@@ -33,7 +34,7 @@ public final class ServiceMetrics: @unchecked Sendable {
         generatedTokens = registry.makeCounter(name: "brevity_generated_tokens_total", help: "Tokens generated")
         disconnects = registry.makeCounter(name: "brevity_client_disconnects_total", help: "Texts cancelled because their client went away")
         rateLimited = registry.makeCounter(name: "brevity_rate_limited_total", help: "Requests refused by the rate limit")
-        shed = registry.makeCounter(name: "brevity_requests_shed_total",
+        shedCount = registry.makeCounter(name: "brevity_requests_shed_total",
                                     help: "Requests refused with 503 because they could not be answered within the latency target")
         ready = registry.makeGauge(name: "brevity_ready", help: "1 when the service accepts work")
     }
@@ -48,4 +49,13 @@ public final class ServiceMetrics: @unchecked Sendable {
         registry.emit(into: &buffer)
         return buffer
     }
+}
+
+/// The runtime's workers report into the service's metrics.
+extension ServiceMetrics: RuntimeObserver {
+    public func shed() { shedCount.increment() }
+    public func cancelled() { disconnects.increment() }
+    public func started(waited seconds: Double) { queueDuration.record(seconds) }
+    public func finished(seconds: Double) { inferenceDuration.record(seconds) }
+    public func stepped(rows: Int) { batchSize.record(Double(rows)) }
 }

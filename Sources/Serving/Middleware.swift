@@ -44,8 +44,6 @@ struct ObservabilityMiddleware: RouterMiddleware {
 func errorResponse(_ error: Error) -> Response {
     let api: APIError
     switch error {
-    case let e as APIError:
-        api = e
     case let e as HTTPError:
         let type: String
         switch e.status {
@@ -58,11 +56,8 @@ func errorResponse(_ error: Error) -> Response {
         if e.status == .contentTooLarge { message = "the request body is larger than the limit" }
         api = APIError(status: e.status, type: type, field: nil, message: message,
                        headers: e.headers.map { ($0.name, $0.value) })
-    case is CancellationError:
-        api = APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), type: "cancelled", field: nil,
-                       message: "the client went away")
     default:
-        api = .internalError("\(error)")
+        api = .from(error)
     }
     var response = jsonResponse(ErrorBody(error: api), status: api.status)
     for (name, value) in api.headers { response.headers[name] = value }

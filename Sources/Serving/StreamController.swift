@@ -19,7 +19,7 @@ extension SummarizeController {
             throw APIError.invalid("truncation", "\"chunk\" is not available with streaming; use POST /summarize")
         }
         let submitted = try scheduler.submit(prepared.map { .init(inputIds: $0.inputIds, config: config, stream: true) })
-        guard cancel.register(submitted.map(\.id), scheduler.cancel) else { throw CancellationError() }
+        guard cancel.register(submitted.map(\.id), { [scheduler] in scheduler.cancel($0) }) else { throw CancellationError() }
         let controller = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: .init { writer in
@@ -51,7 +51,7 @@ extension SummarizeController {
                         switch r {
                         case .failure(let error):
                             cancel.cancelAll()
-                            let api = (error as? APIError) ?? (error is CancellationError ? APIError(status: .init(code: 499), type: "cancelled", field: nil, message: "cancelled") : .internalError("\(error)"))
+                            let api = APIError.from(error)
                             try await writer.write(sse("error", ErrorBody(error: api)))
                             try await writer.finish(nil)
                             return
@@ -103,7 +103,7 @@ let heartbeatSeconds = 0.05
 /// Yields a tick every `heartbeatSeconds` until the task is cancelled.
 func ticks<Event>(into sink: AsyncStream<StreamItem<Event>>.Continuation) async {
     while !Task.isCancelled {
-        await pause(milliseconds: Int(heartbeatSeconds * 1000))
+        try? await Task.sleep(nanoseconds: UInt64(heartbeatSeconds * 1e9))
         sink.yield(.tick)
     }
 }

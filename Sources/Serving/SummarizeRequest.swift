@@ -10,25 +10,18 @@ import Generation
 /// FastAPI and serde models do, so their clients work unchanged.
 public struct SummarizeRequest {
     public enum Shape: Sendable { case originals, huggingFace }
-    public enum Truncation: String, Sendable, CaseIterable {
-        case truncate, chunk, error
-
-        /// The HF inference spec's values (one text, so every cutting strategy cuts it; do_not_truncate
-        /// leaves a text past the window an error, as transformers fails on it).
-        static let huggingFace: [(name: String, value: Truncation)] = [
-            ("longest_first", .truncate), ("only_first", .truncate), ("only_second", .truncate), ("do_not_truncate", .error),
-        ]
-
-        init?(any name: String) {
-            guard let t = Truncation(rawValue: name) ?? Self.huggingFace.first(where: { $0.name == name })?.value else { return nil }
-            self = t
-        }
-    }
+    /// The wire names of `truncation`: Brevity's (`truncate` cuts), then the HF inference spec's (one text,
+    /// so every cutting strategy cuts it; do_not_truncate leaves a text past the window an error, as
+    /// transformers fails on it).
+    static let truncationNames: [(name: String, value: SummaryOptions.Truncation)] = [
+        ("truncate", .cut), ("chunk", .chunk), ("error", .error),
+        ("longest_first", .cut), ("only_first", .cut), ("only_second", .cut), ("do_not_truncate", .error),
+    ]
 
     public var shape: Shape
     public var texts: [String]
     public var generation: GenerationConfig
-    public var truncation: Truncation
+    public var truncation: SummaryOptions.Truncation
     /// `"mode"`; nil takes the service's default mode.
     public var mode: SummaryMode?
     /// Extractive length: `"num_sentences"` (>= 1) or `"ratio"` of the input's sentences (0 < r <= 1).
@@ -46,7 +39,7 @@ public struct SummarizeRequest {
     /// The service's own request fields beside transformers' (`GenerationConfig.requestSpecs`): the parser
     /// below checks values against these and the OpenAPI document writes their schemas from them.
     static let fieldSpecs: [RequestFieldSpec] = [
-        RequestFieldSpec("truncation", .choice(Truncation.allCases.map(\.rawValue) + Truncation.huggingFace.map(\.name)),
+        RequestFieldSpec("truncation", .choice(truncationNames.map(\.name)),
                          description: "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422; the HF inference spec's values: longest_first, only_first and only_second cut, do_not_truncate is 422"),
         RequestFieldSpec("mode", .choice(SummaryMode.allCases.map(\.rawValue)),
                          description: "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"),
@@ -73,7 +66,7 @@ public struct SummarizeRequest {
         guard let obj = json as? [String: Any] else {
             throw APIError.invalid("body", "expected a JSON object with \"texts\" (or \"inputs\")")
         }
-        var req = SummarizeRequest(shape: .originals, texts: [], generation: GenerationConfig(), truncation: .truncate)
+        var req = SummarizeRequest(shape: .originals, texts: [], generation: GenerationConfig(), truncation: .cut)
         var params: [String: Any]
         if let inputs = obj["inputs"], !(inputs is NSNull), obj["texts"] == nil || obj["texts"] is NSNull {
             req.shape = .huggingFace
@@ -104,7 +97,7 @@ public struct SummarizeRequest {
             throw APIError.invalid(req.shape == .huggingFace ? "parameters.generate_parameters" : "generate_parameters", "must be an object")
         }
         if let t = params["truncation"] ?? obj["truncation"], !(t is NSNull) {
-            guard let s = t as? String, let mode = Truncation(any: s) else {
+            guard let s = t as? String, let mode = Self.truncationNames.first(where: { $0.name == s })?.value else {
                 throw APIError.invalid("truncation", "must be \"truncate\", \"chunk\" or \"error\" (or the HF inference spec's "
                                        + "\"longest_first\", \"only_first\", \"only_second\", \"do_not_truncate\")")
             }

@@ -24,9 +24,10 @@ struct SummarizeRoutes {
     func shedding(_ body: () async throws -> Response) async throws -> Response {
         do {
             return try await body()
-        } catch let e as APIError where e.type == "overloaded" && config.shedDelay > 0 {
-            await pause(milliseconds: Int(config.shedDelay * 1000))
-            throw e
+        } catch RuntimeError.overloaded(let why, let retry) where config.shedDelay > 0 {
+            // (a client gone meanwhile cuts the delay short; nobody reads the answer then)
+            try? await Task.sleep(nanoseconds: UInt64(config.shedDelay * 1e9))
+            throw RuntimeError.overloaded(why, retryAfter: retry)
         }
     }
 

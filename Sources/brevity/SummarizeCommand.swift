@@ -31,10 +31,8 @@ struct SummarizeCommand: AsyncParsableCommand {
     @Option(help: "Text put before every input (default: config.json's task_specific_params.summarization.prefix, \"summarize: \" for T5; \"\" for none). Not applied to input_ids.")
     var prefix: String?
 
-    enum TruncationChoice: String, ExpressibleByArgument { case cut, chunk, error }
-
     @Option(help: "Texts past the model's window: cut (as transformers' pipeline and the service by default), chunk (summarized in pieces, then their summaries: the service's truncation \"chunk\"), or error. input_ids lines are cut.")
-    var truncation: TruncationChoice = .cut
+    var truncation: SummaryOptions.Truncation = .cut
 
     @Option(help: "Most inputs decoding together.")
     var maxBatchSize: Int = 8
@@ -86,28 +84,22 @@ struct SummarizeCommand: AsyncParsableCommand {
         let engine = loaded.model, tokenizer = loaded.tokenizer
         let maxInput = loaded.maxInputTokens
 
-        // inputs, truncated to the model's positions (T5: the tokenizer's model_max_length) as the reference
-        // services do, tokenized as the service and the library tokenize; with --truncation chunk a longer
-        // text is summarized in pieces after the others
+        // inputs, tokenized and cut to the model's window (T5: the tokenizer's model_max_length) by the one
+        // pipeline the service and the library run; input_ids lines are cut as they are
         let texts: [Input] = format == .jsonl ? readJSONLines() : readTextInputs()
-        var inputs: [[Int]] = []
-        var chunked: [Int: String] = [:]
+        var prepared: [PreparedText] = []
         for (i, t) in texts.enumerated() {
             switch t {
             case .ids(let ids):
                 if ids.isEmpty { fail("line \(i + 1): empty input_ids") }
-                inputs.append(Array(ids.prefix(maxInput)))
+                prepared.append(PreparedText(text: "", inputIds: Array(ids.prefix(maxInput)), inputTokens: ids.count, truncated: false))
             case .text(let text):
-                let p: (ids: [Int], tokens: Int, truncated: Bool)
-                do { p = try loaded.inputIds(text, prefix: prefix) } catch { fail("line \(i + 1): cannot tokenize: \(error)") }
-                if p.truncated && truncation == .error {
-                    fail("line \(i + 1): \(p.tokens) tokens exceed the model's limit of \(maxInput) tokens (--truncation error)")
+                do { prepared += try loaded.prepare([text], prefix: prefix, truncation: truncation) } catch {
+                    fail("line \(i + 1): \(error.message)")
                 }
-                if p.truncated && truncation == .chunk { chunked[i] = text }
-                inputs.append(p.ids)
             }
         }
-
+        let inputs = prepared.map(\.inputIds)
         for (i, ids) in inputs.enumerated() {
             if let bad = ids.first(where: { $0 < 0 || $0 >= engine.vocabularySize }) {
                 fail("input \(i + 1): token id \(bad) outside the model's vocabulary of \(engine.vocabularySize)")
@@ -119,7 +111,6 @@ struct SummarizeCommand: AsyncParsableCommand {
         }
         // Outputs are written in input order as soon as each one and all before it are done, so a long
         // job's results arrive (and survive an interruption) as it goes; a terminal gets a progress line.
-        let configs = Array(repeating: config, count: inputs.count)
         let out = StdoutWriter()
         var ready: [Int: [Int]] = [:]
         var written = 0, done = 0
@@ -145,19 +136,15 @@ struct SummarizeCommand: AsyncParsableCommand {
             done += 1
             progress?.update(done)
         }
+        // The runtime every surface submits to: continuous batching of at most --max-batch-size texts;
+        // with --truncation chunk the longer texts are summarized in pieces after the others.
+        let runtime = BatchScheduler(engine: loaded, maxConcurrent: maxBatchSize, maxBatchRows: Int(Int32.max))
+        defer { runtime.stop() }
         do {
-            let whole = inputs.indices.filter { chunked[$0] == nil }
-            _ = try generate(model: engine, inputs: whole.map { inputs[$0] }, configs: whole.map { configs[$0] },
-                             maxBatchSize: maxBatchSize) { index, sequences in finished(whole[index], sequences.first ?? []) }
-            for (index, text) in chunked.sorted(by: { $0.key < $1.key }) {
-                var document = ChunkedSummary(text: text, engine: loaded, prefix: prefix)
-                finished(index, try document.summarize { pieces in
-                    try generate(model: engine, inputs: pieces, configs: Array(repeating: config, count: pieces.count),
-                                 maxBatchSize: maxBatchSize).map { $0.first ?? [] }
-                }.ids)
-            }
+            _ = try await runtime.summarize(prepared, config: config, chunked: truncation == .chunk, prefix: prefix,
+                                           finished: { finished($0, $1.ids) })
             progress?.finish()
-            if benchRepeat > 0 { try bench(engine, inputs, configs, type: chosenType) }
+            if benchRepeat > 0 { try bench(engine, inputs, Array(repeating: config, count: inputs.count), type: chosenType) }
         } catch { fail("generation failed: \(error)") }
         out.flush()
     }
@@ -277,3 +264,5 @@ struct SummarizeCommand: AsyncParsableCommand {
         Foundation.exit(2)
     }
 }
+
+extension SummaryOptions.Truncation: ExpressibleByArgument {}

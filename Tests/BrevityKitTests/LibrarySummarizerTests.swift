@@ -172,6 +172,35 @@ final class LibrarySummarizerTests: XCTestCase {
         XCTAssertEqual(after.tokenIds, Self.expected.outputs["greedy"]![2].ids)
     }
 
+    /// Calls made at once run on one runtime (their texts share decoder steps) and each still gets
+    /// transformers' ids for its own setting; a summarizer that goes away stops its runtime's thread.
+    func testConcurrentCallsShareTheRuntimeAndItEndsWithTheSummarizer() async throws {
+        weak var runtime: BatchScheduler?
+        do {
+            let s = try summarizer()
+            runtime = s.scheduler
+            let settings: [(String, SummaryOptions)] = [
+                ("greedy", SummaryOptions(maxLength: 12, numBeams: 1)),
+                ("originals", SummaryOptions(maxLength: 18, minLength: 6, doSample: false)),
+                ("defaults", SummaryOptions()),
+            ]
+            try await withThrowingTaskGroup(of: (String, [Summary]).self) { group in
+                for (name, options) in settings {
+                    group.addTask { (name, try await s.summarize(Self.expected.texts, options: options)) }
+                }
+                for try await (name, got) in group {
+                    XCTAssertEqual(got.map(\.tokenIds), Self.expected.outputs[name]!.map(\.ids), name)
+                }
+            }
+            XCTAssertEqual(s.scheduler?.load.queued, 0)
+            XCTAssertEqual(s.scheduler?.load.active, 0)
+        }
+        // the thread held the scheduler; stopped, it lets go
+        let end = Date().addingTimeInterval(5)
+        while runtime != nil && Date() < end { try await Task.sleep(nanoseconds: 10_000_000) }
+        XCTAssertNil(runtime, "the runtime outlived its summarizer")
+    }
+
     /// A sentence-transformers folder makes an extractive summarizer: its summaries are the extractive
     /// summarizer's, and a stream gives the whole summary in one piece.
     func testExtractive() async throws {

@@ -1,3 +1,4 @@
+import BrevityKit
 import Foundation
 import HTTPTypes
 import Hummingbird

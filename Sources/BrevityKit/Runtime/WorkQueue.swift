@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// What the service's workers (BatchScheduler, ExtractiveWorker) share: a bounded queue of texts with
+/// What the runtime's workers (BatchScheduler, ExtractiveWorker) share: a bounded queue of texts with
 /// their result streams, the texts the worker is running, and a life cycle: the thread starts once, is
 /// ready after its warm-up (or reports why its warm-up failed), and on graceful shutdown refuses new work,
 /// lets what is in flight finish within a timeout, then stops.
@@ -50,12 +50,12 @@ final class WorkQueue<Job>: @unchecked Sendable {
     let requestTimeout: Double
     /// Ends a text's stream with an error (never called with the lock held).
     private let failJob: (Job, Error) -> Void
-    private let metrics: ServiceMetrics
+    private let observer: any RuntimeObserver
 
-    init(maxQueue: Int, requestTimeout: Double, metrics: ServiceMetrics, fail: @escaping (Job, Error) -> Void) {
+    init(maxQueue: Int, requestTimeout: Double, observer: any RuntimeObserver, fail: @escaping (Job, Error) -> Void) {
         self.maxQueue = maxQueue
         self.requestTimeout = requestTimeout
-        self.metrics = metrics
+        self.observer = observer
         self.failJob = fail
     }
 
@@ -93,9 +93,9 @@ final class WorkQueue<Job>: @unchecked Sendable {
     func enqueue(_ count: Int, admit: (_ pending: [Entry], _ running: [Entry]) throws -> Void = { _, _ in },
                  _ make: (Int) -> Job) throws -> [Int] {
         try locked {
-            if draining || stopping { throw APIError.unavailable("the service is shutting down") }
+            if draining || stopping { throw RuntimeError.unavailable("the service is shutting down") }
             if pending.count + count > maxQueue {
-                throw APIError.overloaded("the queue is full (\(pending.count) texts waiting, at most \(maxQueue))", retryAfter: 2)
+                throw RuntimeError.overloaded("the queue is full (\(pending.count) texts waiting, at most \(maxQueue))", retryAfter: 2)
             }
             try admit(pending, Array(running.values))
             let now = DispatchTime.now().uptimeNanoseconds
@@ -134,7 +134,7 @@ final class WorkQueue<Job>: @unchecked Sendable {
             return nil
         }
         if let waiting {
-            metrics.disconnects.increment()
+            observer.cancelled()
             failJob(waiting.job, CancellationError())
         }
     }
@@ -154,8 +154,8 @@ final class WorkQueue<Job>: @unchecked Sendable {
         defer { cond.unlock() }
         while pending.isEmpty && running.isEmpty && !stopping { cond.wait() }
         if stopping {
-            failures += pending.map { ($0.job, APIError.unavailable("the service shut down before this text started")) }
-            failures += running.values.map { ($0.job, APIError.unavailable("the service shut down during generation (drain timeout)")) }
+            failures += pending.map { ($0.job, RuntimeError.unavailable("the service shut down before this text started")) }
+            failures += running.values.map { ($0.job, RuntimeError.unavailable("the service shut down during generation (drain timeout)")) }
             pending.removeAll()
             running.removeAll()
             return nil
@@ -164,19 +164,19 @@ final class WorkQueue<Job>: @unchecked Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         for id in cancelled {
             guard let e = running.removeValue(forKey: id) else { continue }
-            metrics.disconnects.increment()
+            observer.cancelled()
             failures.append((e.job, CancellationError()))
             taken.left.append(id)
         }
         cancelled.removeAll()
         for (id, e) in running where e.deadline < now {
             running[id] = nil
-            failures.append((e.job, APIError.timeout("generation exceeded the request timeout")))
+            failures.append((e.job, RuntimeError.timeout("generation exceeded the request timeout")))
             taken.left.append(id)
         }
         pending.removeAll { e in
             guard e.deadline < now else { return false }
-            failures.append((e.job, APIError.timeout("the request waited longer than its timeout")))
+            failures.append((e.job, RuntimeError.timeout("the request waited longer than its timeout")))
             return true
         }
         while var head = pending.first, fits(head, running) {
@@ -211,6 +211,12 @@ final class WorkQueue<Job>: @unchecked Sendable {
 
     func setDraining() {
         locked { draining = true; cond.signal() }
+    }
+
+    /// Stops at once: what waits or runs fails with `unavailable`, and the thread ends (the library's
+    /// summarizer going away). Does not wait for the thread.
+    func stop() {
+        locked { draining = true; stopping = true; cond.signal() }
     }
 
     /// Graceful shutdown: refuse work, wait until nothing is queued or running (at most `timeout` seconds),

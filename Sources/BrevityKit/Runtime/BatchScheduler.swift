@@ -1,17 +1,17 @@
-import BrevityKit
 import Foundation
 import Generation
 import Logging
-import ServiceLifecycle
 
 /// Continuous batching: texts of every request share decoder steps. New texts join between
 /// steps (their encoder passes run together), finished and cancelled ones leave. The step loop runs on
 /// its own thread, never on Swift's cooperative pool (two threads here) where it would starve the HTTP
 /// server; results go back through AsyncThrowingStreams.
 ///
-/// As a `Service` it drains on graceful shutdown: it stops admitting work (`isDraining`), lets the work in
-/// flight finish within `drainTimeout`, then fails what is left and stops the thread.
-public final class BatchScheduler: Service, @unchecked Sendable {
+/// It serves every surface: the service's routes, the library's `Summarizer` and `brevity summarize`.
+/// Admission is the caller's policy (`latencyTarget`: the service sheds load, the library waits). On
+/// shutdown, `drain()` stops admitting work (`isDraining`), lets the work in flight finish within
+/// `drainTimeout`, then fails what is left and stops the thread; `stop()` ends it at once.
+public final class BatchScheduler: @unchecked Sendable {
     public enum Event: Sendable {
         /// The text entered the batch after waiting `queueSeconds`.
         case started(queueSeconds: Double)
@@ -48,8 +48,10 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     public let requestTimeout: Double
     public let drainTimeout: Double
     public let latencyTarget: LatencyTarget
-    let metrics: ServiceMetrics
+    let observer: any RuntimeObserver
     let logger: Logger
+    /// Whether the thread runs a warm-up generation (and seeds the latency model) before taking work.
+    let warmsUp: Bool
 
     let queue: WorkQueue<Pending>
     /// Measured step times, planned lengths and each running text's steps done; read and written under
@@ -59,7 +61,7 @@ public final class BatchScheduler: Service, @unchecked Sendable {
 
     public init(engine: SummarizationEngine, maxBatchRows: Int, maxConcurrent: Int, maxQueue: Int,
                 requestTimeout: Double, drainTimeout: Double, latencyTarget: LatencyTarget = .default,
-                metrics: ServiceMetrics, logger: Logger) {
+                observer: any RuntimeObserver = SilentObserver(), logger: Logger, warmUp: Bool = true) {
         self.engine = engine
         self.maxBatchRows = maxBatchRows
         self.maxConcurrent = maxConcurrent
@@ -67,12 +69,21 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         self.requestTimeout = requestTimeout
         self.drainTimeout = drainTimeout
         self.latencyTarget = latencyTarget
-        self.metrics = metrics
+        self.observer = observer
         self.logger = logger
+        self.warmsUp = warmUp
         planner = AdmissionPlanner(maxRows: maxBatchRows, maxConcurrent: maxConcurrent, target: latencyTarget)
-        queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout, metrics: metrics) { job, error in
+        queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout, observer: observer) { job, error in
             job.continuation.finish(throwing: error)
         }
+    }
+
+    /// A runtime for a program's own calls (the library's `Summarizer`, `brevity summarize`): it waits
+    /// instead of shedding, has no request timeout and no warm-up, and logs warnings only.
+    public convenience init(engine: SummarizationEngine, maxConcurrent: Int, maxBatchRows: Int) {
+        self.init(engine: engine, maxBatchRows: max(1, maxBatchRows), maxConcurrent: max(1, maxConcurrent), maxQueue: RuntimeDefaults.unboundedQueue,
+                  requestTimeout: RuntimeDefaults.noTimeout, drainTimeout: 0, latencyTarget: .unbounded, logger: RuntimeDefaults.quietLogger,
+                  warmUp: false)
     }
 
     /// True once the model is loaded and a warm-up generation has run, until draining starts.
@@ -91,9 +102,9 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         queue.start(name: "brevity-scheduler") { [self] in loop() }
     }
 
-    /// Queues texts together (all or none); each gets its own event stream. Throws `APIError` 503 when the
-    /// queue is full, the service is draining, or the texts could not be answered within their latency
-    /// target (with Retry-After: when the batch is expected to have room).
+    /// Queues texts together (all or none); each gets its own event stream. Throws `RuntimeError`:
+    /// `unavailable` when draining, `overloaded` when the queue is full or the texts could not be answered
+    /// within their latency target (with when the batch is expected to have room).
     public func submit(_ items: [Item]) throws -> [(id: Int, events: AsyncThrowingStream<Event, Error>)] {
         start()
         var due = Double.infinity
@@ -110,8 +121,8 @@ public final class BatchScheduler: Service, @unchecked Sendable {
 
     // MARK: Admission (under the queue's lock)
 
-    /// The time (uptime seconds) new texts should be done by; throws 503 when the plan says they would not
-    /// be, unless nothing else is waiting or running (an idle server always takes work).
+    /// The time (uptime seconds) new texts should be done by; throws `overloaded` when the plan says they
+    /// would not be, unless nothing else is waiting or running (an idle server always takes work).
     private func admit(_ items: [Item], pending: [Job], running: [Job]) throws -> Double {
         let now = Self.uptime()
         let new = items.map { planned($0, steps: 0, encode: true, due: .infinity) }
@@ -130,9 +141,9 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         logger.debug("admission plan", metadata: ["budget_s": "\(budget)", "expected_s": "\(last - now)",
                                                   "waiting": "\(pending.count)", "running": "\(running.count)"])
         if last > due {
-            metrics.shed.increment()
-            let retry = Int((last - due).rounded(.up)).clamped(1, 3600)
-            throw APIError.overloaded(String(format: "the server cannot answer this request within its latency target of %.1f s "
+            observer.shed()
+            let retry = min(3600, max(1, Int((last - due).rounded(.up))))
+            throw RuntimeError.overloaded(String(format: "the server cannot answer this request within its latency target of %.1f s "
                                              + "(about %.1f s expected at the current load); retry in %d s", budget, last - now, retry),
                                       retryAfter: retry)
         }
@@ -149,20 +160,19 @@ public final class BatchScheduler: Service, @unchecked Sendable {
 
     static func uptime() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
-    // MARK: Service
+    // MARK: Life cycle
 
-    public func run() async throws {
-        start()
-        do {
-            try await gracefulShutdown()
-        } catch {
-            logger.info("scheduler task cancelled before a graceful shutdown; draining now", metadata: ["error": "\(error)"])
-        }
+    /// Graceful shutdown: refuses new work, lets what is queued and running finish within `drainTimeout`,
+    /// then fails what is left and waits for the thread to end. Runs to the end even when cancelled.
+    public func drain() async {
         await queue.drain(timeout: drainTimeout, logger: logger, what: "generation")
     }
 
-    /// Refuses new work from now on; /ready answers 503.
+    /// Refuses new work from now on (the service's /ready then answers 503).
     public func setDraining() { queue.setDraining() }
+
+    /// Ends at once: what waits or runs fails with `unavailable`; the thread ends after its current step.
+    public func stop() { queue.stop() }
 
     // MARK: The step loop (its own thread)
 
@@ -197,7 +207,7 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         do {
             try batch.add(admitted.map { GenerationRequest(id: $0.id, inputIds: $0.item.inputIds, config: $0.item.config) })
         } catch {
-            for j in admitted { queue.fail(j.id, APIError.invalid("texts", "\(error)")) }
+            for j in admitted { queue.fail(j.id, RuntimeError.invalid(field: "texts", "\(error)")) }
             return
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
@@ -208,7 +218,7 @@ public final class BatchScheduler: Service, @unchecked Sendable {
         }
         for j in admitted {
             let waited = Double(j.started - j.enqueued) / 1e9
-            metrics.queueDuration.record(waited)
+            observer.started(waited: waited)
             j.continuation.yield(.started(queueSeconds: waited))
         }
     }
@@ -216,7 +226,7 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     private func step(_ batch: inout DecodingBatch) {
         let rows = batch.rowCount
         let alone = batch.count == 1
-        metrics.batchSize.record(Double(rows))
+        observer.stepped(rows: rows)
         let t0 = DispatchTime.now().uptimeNanoseconds
         let finished = batch.step()
         let t = DispatchTime.now().uptimeNanoseconds
@@ -236,7 +246,9 @@ public final class BatchScheduler: Service, @unchecked Sendable {
             let r = d.result
             logger.debug("text finished", metadata: ["text_id": "\(r.id)", "seconds": "\(Double(t - j.enqueued) / 1e9)",
                                                      "late_s": "\(Double(t) / 1e9 - j.job.due)"])
-            j.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: Double(t - j.started) / 1e9))
+            let seconds = Double(t - j.started) / 1e9
+            observer.finished(seconds: seconds)
+            j.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: seconds))
             j.continuation.finish()
         }
         for id in ids {
@@ -248,6 +260,7 @@ public final class BatchScheduler: Service, @unchecked Sendable {
     /// A first generation so the first request does not pay for first-use costs, then a few measured
     /// steps at one row and at a wider batch to seed the latency model; the outcome decides readiness.
     private func warmUp() -> WorkQueue<Pending>.Readiness {
+        guard warmsUp else { return .ready }
         let t0 = DispatchTime.now().uptimeNanoseconds
         do {
             var req = GenerationConfig()

@@ -1,15 +1,14 @@
 import Extractive
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// Extractive summaries on their own thread, never on Swift's cooperative pool: texts wait in
 /// a bounded queue and are summarized one after another (each one embeds all its sentences in one
 /// batched encoder pass). Results go back through AsyncThrowingStreams, as the batch scheduler's do.
 ///
-/// As a `Service` it drains on graceful shutdown like `BatchScheduler`: new work is refused, work in
-/// flight finishes within `drainTimeout`, then what is left fails with 503.
-public final class ExtractiveWorker: Service, @unchecked Sendable {
+/// Its life cycle is `BatchScheduler`'s: `drain()` refuses new work, lets work in flight finish within
+/// `drainTimeout`, then fails what is left with `unavailable`; `stop()` ends it at once.
+public final class ExtractiveWorker: @unchecked Sendable {
     public struct Outcome: Sendable {
         public var summary: ExtractiveSummary
         public var queueSeconds: Double
@@ -28,20 +27,29 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
     /// The model name reported in responses.
     public let name: String
     public let drainTimeout: Double
-    let metrics: ServiceMetrics
+    let observer: any RuntimeObserver
     let logger: Logger
+    let warmsUp: Bool
     let queue: WorkQueue<Pending>
 
     public init(summarizer: ExtractiveSummarizer, name: String, maxQueue: Int, requestTimeout: Double, drainTimeout: Double,
-                metrics: ServiceMetrics, logger: Logger) {
+                observer: any RuntimeObserver = SilentObserver(), logger: Logger, warmUp: Bool = true) {
         self.summarizer = summarizer
         self.name = name
         self.drainTimeout = drainTimeout
-        self.metrics = metrics
+        self.observer = observer
         self.logger = logger
-        queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout, metrics: metrics) { job, error in
+        self.warmsUp = warmUp
+        queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout, observer: observer) { job, error in
             job.continuation.finish(throwing: error)
         }
+    }
+
+    /// A worker for a program's own calls (the library's `Summarizer`): no request timeout, no warm-up,
+    /// warnings only in the log.
+    public convenience init(summarizer: ExtractiveSummarizer, name: String) {
+        self.init(summarizer: summarizer, name: name, maxQueue: RuntimeDefaults.unboundedQueue, requestTimeout: RuntimeDefaults.noTimeout,
+                  drainTimeout: 0, logger: RuntimeDefaults.quietLogger, warmUp: false)
     }
 
     /// True once a warm-up summary has run, until draining starts.
@@ -60,8 +68,8 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
         queue.start(name: "brevity-extractive") { [self] in loop() }
     }
 
-    /// Queues texts together (all or none); each gets a stream that yields one outcome. Throws `APIError`
-    /// 503 when the queue is full or the service is draining.
+    /// Queues texts together (all or none); each gets a stream that yields one outcome. Throws `RuntimeError`
+    /// (`overloaded`, `unavailable`) when the queue is full or the worker is draining.
     public func submit(_ items: [(text: String, length: SummaryLength)], strategy: ExtractiveStrategy = .default) throws -> [(id: Int, result: AsyncThrowingStream<Outcome, Error>)] {
         start()
         let submitted: [(id: Int, stream: AsyncThrowingStream<Outcome, Error>)] = try queue.submit(items) { item, cont in
@@ -73,20 +81,18 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
     /// Cancels a text that has not started (its client went away); one being summarized finishes.
     public func cancel(_ id: Int) { queue.cancel(id) }
 
-    // MARK: Service
+    // MARK: Life cycle
 
-    public func run() async throws {
-        start()
-        do {
-            try await gracefulShutdown()
-        } catch {
-            logger.info("extractive task cancelled before a graceful shutdown; draining now", metadata: ["error": "\(error)"])
-        }
+    /// Graceful shutdown, as `BatchScheduler.drain()`.
+    public func drain() async {
         await queue.drain(timeout: drainTimeout, logger: logger, what: "extractive work")
     }
 
     /// Refuses new work from now on.
     public func setDraining() { queue.setDraining() }
+
+    /// Ends at once: what waits fails with `unavailable`; the text being summarized finishes.
+    public func stop() { queue.stop() }
 
     // MARK: The worker thread
 
@@ -103,11 +109,11 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
     private func summarize(_ entry: WorkQueue<Pending>.Entry) {
         let job = entry.job
         let waited = Double(entry.started - entry.enqueued) / 1e9
-        metrics.queueDuration.record(waited)
+        observer.started(waited: waited)
         do {
             let summary = try summarizer.summarize(job.text, length: job.length, strategy: job.strategy)
             let secs = Double(DispatchTime.now().uptimeNanoseconds - entry.started) / 1e9
-            metrics.inferenceDuration.record(secs)
+            observer.finished(seconds: secs)
             guard queue.complete(entry.id) != nil else { return }
             job.continuation.yield(Outcome(summary: summary, queueSeconds: waited, inferenceSeconds: secs))
             job.continuation.finish()
@@ -118,6 +124,7 @@ public final class ExtractiveWorker: Service, @unchecked Sendable {
 
     /// One short summary so the first request does not pay for first-use costs; the outcome decides readiness.
     private func warmUp() -> WorkQueue<Pending>.Readiness {
+        guard warmsUp else { return .ready }
         let t0 = DispatchTime.now().uptimeNanoseconds
         do {
             _ = try summarizer.summarize("Brevity warms up. It embeds two sentences.", length: .sentences(1), strategy: .centrality)

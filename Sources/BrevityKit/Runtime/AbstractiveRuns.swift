@@ -1,0 +1,147 @@
+import Foundation
+import Generation
+import Tensor
+
+// The abstractive pipeline every surface runs (the service's routes, the library's Summarizer, `brevity
+// summarize`): prepare (tokenize, apply the truncation rule), submit to the BatchScheduler, wait, and
+// for `truncation: chunk` drive each long text's map-reduce rounds through the same scheduler.
+
+/// An abstractive input as the scheduler takes it: its text, the ids it decodes from (cut to the model's
+/// window), its whole length in tokens and whether it was cut.
+public struct PreparedText: Sendable, Equatable {
+    public var text: String
+    public var inputIds: [Int]
+    public var inputTokens: Int
+    public var truncated: Bool
+
+    public init(text: String, inputIds: [Int], inputTokens: Int, truncated: Bool) {
+        self.text = text
+        self.inputIds = inputIds
+        self.inputTokens = inputTokens
+        self.truncated = truncated
+    }
+}
+
+/// One input that cannot be summarized: its position among the texts and why.
+public struct TextError: Error, Equatable, CustomStringConvertible {
+    public let index: Int
+    public let message: String
+    public var description: String { "texts[\(index)]: \(message)" }
+}
+
+/// What one text's run gave: the summary's ids (decoder start token first), its input's length and
+/// whether it was cut (or, chunked, summarized from several pieces), and the seconds it waited and ran.
+public struct TextResult: Sendable, Equatable {
+    public var ids: [Int]
+    public var inputTokens: Int
+    public var truncated: Bool
+    public var queueSeconds: Double
+    public var inferenceSeconds: Double
+
+    public init(ids: [Int], inputTokens: Int, truncated: Bool, queueSeconds: Double, inferenceSeconds: Double) {
+        self.ids = ids
+        self.inputTokens = inputTokens
+        self.truncated = truncated
+        self.queueSeconds = queueSeconds
+        self.inferenceSeconds = inferenceSeconds
+    }
+}
+
+extension SummarizationEngine {
+    /// The texts tokenized with `prefix` (nil: the model's task prefix) and cut to the window; under
+    /// `.error` a text past the window throws, as does one the tokenizer cannot take.
+    public func prepare(_ texts: [String], prefix: String?, truncation: SummaryOptions.Truncation) throws(TextError) -> [PreparedText] {
+        var prepared: [PreparedText] = []
+        for (i, text) in texts.enumerated() {
+            let p: (ids: [Int], tokens: Int, truncated: Bool)
+            do { p = try inputIds(text, prefix: prefix) } catch let e as TokenIdError {
+                throw TextError(index: i, message: "\(e)")
+            } catch { throw TextError(index: i, message: "cannot tokenize: \(error)") }
+            if p.truncated && truncation == .error {
+                throw TextError(index: i, message: "\(p.tokens) tokens exceed the model's limit of \(maxInputTokens) tokens (truncation is \"error\")")
+            }
+            prepared.append(PreparedText(text: text, inputIds: p.ids, inputTokens: p.tokens, truncated: p.truncated))
+        }
+        return prepared
+    }
+}
+
+extension BatchScheduler {
+    /// Summarizes `prepared` with `config`: texts that fit (all of them unless `chunked`) are queued
+    /// together; with `chunked`, each text past the window is then summarized by map-reduce
+    /// (`ChunkedSummary`, its pieces taking `prefix`), each round's pieces queued together. At most
+    /// `together` texts are queued at once (nil: all). `register` hears every queued id (false: the caller
+    /// is gone, they are cancelled); `finished` hears each text's result as it is done (its index in
+    /// `prepared`). Results are in order; the first failure ends the run and cancels the rest.
+    public func summarize(_ prepared: [PreparedText], config: ResolvedGeneration, chunked: Bool = false, prefix: String? = nil,
+                          together: Int? = nil, register: ([Int]) -> Bool = { _ in true },
+                          finished: (Int, TextResult) -> Void = { _, _ in }) async throws -> [TextResult] {
+        var out = [TextResult?](repeating: nil, count: prepared.count)
+        let whole = prepared.indices.filter { !chunked || !prepared[$0].truncated }
+        let step = max(1, together ?? whole.count)
+        for start in stride(from: 0, to: whole.count, by: step) {
+            let slice = Array(whole[start..<min(whole.count, start + step)])
+            let r = try await run(slice.map { prepared[$0] }, config: config, register: register) { finished(slice[$0], $1) }
+            for (k, i) in slice.enumerated() { out[i] = r[k] }
+        }
+        for i in prepared.indices where out[i] == nil {
+            var document = ChunkedSummary(text: prepared[i].text, engine: engine, prefix: prefix)
+            var queue = 0.0, infer = 0.0
+            while document.result == nil {
+                let pieces = try document.nextRound().map { PreparedText(text: "", inputIds: $0, inputTokens: $0.count, truncated: false) }
+                var round: [TextResult] = []
+                for start in stride(from: 0, to: pieces.count, by: max(1, together ?? pieces.count)) {
+                    round += try await run(Array(pieces[start..<min(pieces.count, start + max(1, together ?? pieces.count))]),
+                                           config: config, register: register) { _, _ in }
+                }
+                queue += round.map(\.queueSeconds).max() ?? 0
+                infer += round.map(\.inferenceSeconds).max() ?? 0
+                document.finish(round: round.map(\.ids))
+            }
+            out[i] = TextResult(ids: document.result!.ids, inputTokens: prepared[i].inputTokens, truncated: document.result!.truncated,
+                                queueSeconds: queue, inferenceSeconds: infer)
+            finished(i, out[i]!)
+        }
+        return out.map { $0! }
+    }
+
+    /// Queues the texts together and waits for all of them; `done` hears each as it finishes.
+    private func run(_ prepared: [PreparedText], config: ResolvedGeneration, register: ([Int]) -> Bool,
+                     done: (Int, TextResult) -> Void) async throws -> [TextResult] {
+        guard !prepared.isEmpty else { return [] }
+        let submitted = try submit(prepared.map { Item(inputIds: $0.inputIds, config: config) })
+        guard register(submitted.map(\.id)) else {
+            for s in submitted { cancel(s.id) }
+            throw CancellationError()
+        }
+        return try await withThrowingTaskGroup(of: (Int, TextResult).self) { group in
+            for (i, s) in submitted.enumerated() {
+                let p = prepared[i]
+                group.addTask {
+                    var queue = 0.0
+                    for try await event in s.events {
+                        switch event {
+                        case .started(let q): queue = q
+                        case .progress: break
+                        case .finished(let seqs, let secs):
+                            return (i, TextResult(ids: seqs.first ?? [], inputTokens: p.inputTokens, truncated: p.truncated,
+                                                  queueSeconds: queue, inferenceSeconds: secs))
+                        }
+                    }
+                    throw CancellationError()
+                }
+            }
+            var out = [TextResult?](repeating: nil, count: submitted.count)
+            do {
+                for try await (i, r) in group {
+                    out[i] = r
+                    done(i, r)
+                }
+            } catch {
+                for s in submitted { cancel(s.id) }
+                throw error
+            }
+            return out.map { $0! }
+        }
+    }
+}
