@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "BrevityKit", "Tokenizers", "Tensor", "Models", "Generation", "Extractive",
+                "BrevityKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,8 +1,5 @@
 import BrevityKit
-import Extractive
 import Foundation
-import Models
-import Tensor
 import Hummingbird
 import Logging
 import NIOCore
@@ -62,10 +59,10 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     health["models"] = names
     // the weights' type in effect (DTYPE) and the CPU kernels' instruction set
     health["dtype"] = models.dtype
-    health["cpu_kernels"] = CPUBackend.shared.tier.name
+    health["cpu_kernels"] = RuntimeFacts.cpuKernels
     // what runs the products past the decode kernels' rows (the encoder over a document), and why
-    health["cpu_products"] = MatrixLibrary.products(DType(userName: models.dtype) ?? .f32)
-    health["supported_model_types"] = ModelRegistry.architectures.mapValues(\.role.rawValue)
+    health["cpu_products"] = RuntimeFacts.cpuProducts(dtype: models.dtype)
+    health["supported_model_types"] = RuntimeFacts.supportedModelTypes
     if let r = models.abstractive?.deviceReason ?? (config.deviceReason.isEmpty ? nil : config.deviceReason) { health["device_reason"] = r }
     if let gpu = models.gpuName { health["gpu"] = gpu }
     let healthBody = health

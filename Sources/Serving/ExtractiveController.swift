@@ -1,5 +1,4 @@
 import BrevityKit
-import Extractive
 import Foundation
 import HTTPTypes
 import Hummingbird

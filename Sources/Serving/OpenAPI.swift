@@ -2,7 +2,6 @@
 // (DocsPage.swift). The request fields' schemas are written from the specs the parsers check against.
 
 import BrevityKit
-import Generation
 
 enum OpenAPIDocument {
     /// The document with the limits this server enforces: texts per request (--max-texts), beams (at most

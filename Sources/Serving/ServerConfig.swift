@@ -1,6 +1,5 @@
 import Foundation
 import BrevityKit
-import Tensor
 import Logging
 
 /// Every setting of `brevity serve`. The originals' environment variables (MODEL_NAME, NUM_BEAMS, DTYPE,

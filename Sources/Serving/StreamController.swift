@@ -1,6 +1,5 @@
 import BrevityKit
 import Foundation
-import Generation
 import HTTPTypes
 import Hummingbird
 import NIOCore

@@ -1,7 +1,5 @@
 import BrevityKit
-import Extractive
 import Foundation
-import Generation
 
 /// A parsed and validated `POST /summarize` body, in either accepted shape:
 /// - the originals': `{"texts": [...], "max_length", "min_length", "do_sample", "temperature", "top_p", ...}`

@@ -9,11 +9,16 @@ import Tensor
 /// An abstractive input as the scheduler takes it: its text, the ids it decodes from (cut to the model's
 /// window), its whole length in tokens and whether it was cut.
 public struct PreparedText: Sendable, Equatable {
+    /// The text as given (empty for pre-tokenized input).
     public var text: String
+    /// The ids the encoder reads: the tokenized text, prefix included, cut to the window.
     public var inputIds: [Int]
+    /// The whole input's length in tokens, before any cut.
     public var inputTokens: Int
+    /// Whether the input was longer than the window (cut, or chunked when asked).
     public var truncated: Bool
 
+    /// An input as the fields say.
     public init(text: String, inputIds: [Int], inputTokens: Int, truncated: Bool) {
         self.text = text
         self.inputIds = inputIds
@@ -24,20 +29,29 @@ public struct PreparedText: Sendable, Equatable {
 
 /// One input that cannot be summarized: its position among the texts and why.
 public struct TextError: Error, Equatable, CustomStringConvertible {
+    /// The input's position among the texts.
     public let index: Int
+    /// What is wrong with it.
     public let message: String
+    /// `texts[i]: why`.
     public var description: String { "texts[\(index)]: \(message)" }
 }
 
 /// What one text's run gave: the summary's ids (decoder start token first), its input's length and
 /// whether it was cut (or, chunked, summarized from several pieces), and the seconds it waited and ran.
 public struct TextResult: Sendable, Equatable {
+    /// The summary's token ids, decoder start token first.
     public var ids: [Int]
+    /// The input's whole length in tokens.
     public var inputTokens: Int
+    /// Whether the input was cut, or summarized from several pieces.
     public var truncated: Bool
+    /// Seconds the text waited for a place in the batch (chunked: summed over rounds).
     public var queueSeconds: Double
+    /// Seconds the text spent in the batch (chunked: summed over rounds).
     public var inferenceSeconds: Double
 
+    /// A result as the fields say.
     public init(ids: [Int], inputTokens: Int, truncated: Bool, queueSeconds: Double, inferenceSeconds: Double) {
         self.ids = ids
         self.inputTokens = inputTokens

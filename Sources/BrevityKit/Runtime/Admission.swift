@@ -93,6 +93,7 @@ public enum LatencyTarget: Equatable, Sendable {
         return nil
     }
 
+    /// The target as `--latency-target` and the start-up log say it.
     public var description: String {
         switch self {
         case .auto(let f, let s): return "auto (\(f)x the idle time, at least + \(s) s)"

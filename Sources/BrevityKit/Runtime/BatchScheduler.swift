@@ -12,6 +12,7 @@ import Logging
 /// shutdown, `drain()` stops admitting work (`isDraining`), lets the work in flight finish within
 /// `drainTimeout`, then fails what is left and stops the thread; `stop()` ends it at once.
 public final class BatchScheduler: @unchecked Sendable {
+    /// What a submitted text's stream yields.
     public enum Event: Sendable {
         /// The text entered the batch after waiting `queueSeconds`.
         case started(queueSeconds: Double)
@@ -21,10 +22,15 @@ public final class BatchScheduler: @unchecked Sendable {
         case finished(sequences: [[Int]], inferenceSeconds: Double)
     }
 
+    /// A text to decode.
     public struct Item: Sendable {
+        /// The encoder's input ids.
         public var inputIds: [Int]
+        /// The generation values it decodes with.
         public var config: ResolvedGeneration
+        /// Whether its stream hears `progress` after each step.
         public var stream: Bool
+        /// A text as the fields say.
         public init(inputIds: [Int], config: ResolvedGeneration, stream: Bool = false) {
             self.inputIds = inputIds
             self.config = config
@@ -41,12 +47,19 @@ public final class BatchScheduler: @unchecked Sendable {
     }
     typealias Job = WorkQueue<Pending>.Entry
 
+    /// The model, tokenizer and generation defaults it decodes with.
     public let engine: SummarizationEngine
+    /// Decoder rows (texts × beams) at most in one step.
     public let maxBatchRows: Int
+    /// Texts decoding together at most.
     public let maxConcurrent: Int
+    /// Texts waiting at most; more are refused with `overloaded`.
     public let maxQueue: Int
+    /// Seconds a text may wait and run before it fails with `timeout`.
     public let requestTimeout: Double
+    /// Seconds `drain()` lets work in flight finish.
     public let drainTimeout: Double
+    /// The admission policy: how late an admitted text may finish.
     public let latencyTarget: LatencyTarget
     let observer: any RuntimeObserver
     let logger: Logger
@@ -59,6 +72,8 @@ public final class BatchScheduler: @unchecked Sendable {
     private var planner: AdmissionPlanner
     private var stepsDone: [Int: Int] = [:]
 
+    /// A scheduler with the service's limits and admission policy; `observer` hears its events, `warmUp`
+    /// runs a first generation (and measures steps for the latency plan) before it takes work.
     public init(engine: SummarizationEngine, maxBatchRows: Int, maxConcurrent: Int, maxQueue: Int,
                 requestTimeout: Double, drainTimeout: Double, latencyTarget: LatencyTarget = .default,
                 observer: any RuntimeObserver = SilentObserver(), logger: Logger, warmUp: Bool = true) {
@@ -88,6 +103,7 @@ public final class BatchScheduler: @unchecked Sendable {
 
     /// True once the model is loaded and a warm-up generation has run, until draining starts.
     public var isReady: Bool { queue.isReady }
+    /// True once draining started: new work is refused.
     public var isDraining: Bool { queue.isDraining }
     /// Why the service is not ready when its warm-up failed (nil otherwise).
     public var warmUpError: String? {

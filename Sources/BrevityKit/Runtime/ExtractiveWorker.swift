@@ -9,9 +9,13 @@ import Logging
 /// Its life cycle is `BatchScheduler`'s: `drain()` refuses new work, lets work in flight finish within
 /// `drainTimeout`, then fails what is left with `unavailable`; `stop()` ends it at once.
 public final class ExtractiveWorker: @unchecked Sendable {
+    /// One text's summary and its times.
     public struct Outcome: Sendable {
+        /// The chosen sentences and their text.
         public var summary: ExtractiveSummary
+        /// Seconds the text waited in the queue.
         public var queueSeconds: Double
+        /// Seconds its summary took.
         public var inferenceSeconds: Double
     }
 
@@ -23,15 +27,19 @@ public final class ExtractiveWorker: @unchecked Sendable {
         let continuation: AsyncThrowingStream<Outcome, Error>.Continuation
     }
 
+    /// The sentence-embedding summarizer it runs.
     public let summarizer: ExtractiveSummarizer
     /// The model name reported in responses.
     public let name: String
+    /// Seconds `drain()` lets work in flight finish.
     public let drainTimeout: Double
     let observer: any RuntimeObserver
     let logger: Logger
     let warmsUp: Bool
     let queue: WorkQueue<Pending>
 
+    /// A worker with the service's limits; `observer` hears its events, `warmUp` runs a first summary
+    /// before it takes work.
     public init(summarizer: ExtractiveSummarizer, name: String, maxQueue: Int, requestTimeout: Double, drainTimeout: Double,
                 observer: any RuntimeObserver = SilentObserver(), logger: Logger, warmUp: Bool = true) {
         self.summarizer = summarizer
@@ -54,6 +62,7 @@ public final class ExtractiveWorker: @unchecked Sendable {
 
     /// True once a warm-up summary has run, until draining starts.
     public var isReady: Bool { queue.isReady }
+    /// True once draining started: new work is refused.
     public var isDraining: Bool { queue.isDraining }
     /// Why the service is not ready when its warm-up failed (nil otherwise).
     public var warmUpError: String? {

@@ -13,6 +13,7 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     /// The text waited or ran longer than the request timeout.
     case timeout(String)
 
+    /// The reason, with the field when there is one.
     public var description: String {
         switch self {
         case let .invalid(field, why): return "\(field): \(why)"
@@ -37,15 +38,21 @@ public protocol RuntimeObserver: Sendable {
 }
 
 extension RuntimeObserver {
+    /// Nothing, by default.
     public func shed() {}
+    /// Nothing, by default.
     public func cancelled() {}
+    /// Nothing, by default.
     public func started(waited seconds: Double) {}
+    /// Nothing, by default.
     public func finished(seconds: Double) {}
+    /// Nothing, by default.
     public func stepped(rows: Int) {}
 }
 
 /// Reports nothing: the library's default.
 public struct SilentObserver: RuntimeObserver {
+    /// An observer that reports nothing.
     public init() {}
 }
 
