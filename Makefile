@@ -74,7 +74,8 @@ $(COMPOSE_TOOLS)/bin/podman-compose:
 	python3 -m pip install --quiet --target $(COMPOSE_TOOLS) podman-compose==1.6.0
 deploy-check: $(DEPLOY_TOOLS)/bin/hadolint $(COMPOSE_TOOLS)/bin/podman-compose
 	$(call apt-install,podman)
-	PYTHONPATH=$(abspath $(DEPLOY_TOOLS)) python3 scripts/check-deploy.py $(abspath $(DEPLOY_TOOLS))/bin/hadolint $(abspath $(COMPOSE_TOOLS))/bin/podman-compose
+	$(call apt-install,haproxy)
+	PYTHONPATH=$(abspath $(DEPLOY_TOOLS)) python3 scripts/check-deploy.py $(abspath $(DEPLOY_TOOLS))/bin/hadolint $(abspath $(COMPOSE_TOOLS))/bin/podman-compose $$(command -v haproxy || echo /usr/sbin/haproxy)
 
 # A self-contained tarball (static Swift runtime, OpenBLAS beside it) for machines without a toolchain:
 # dist/brevity-VERSION-linux-x86_64.tar.xz (scripts/make-dist.sh). Its own build folder, so the test

@@ -8,8 +8,12 @@
 - the compose files: every service has an image or a build whose Dockerfile exists, mounted files exist,
   ports are HOST:CONTAINER, health checks are exec lists on /ready, stop_grace_period outlasts the drain;
   and each file (the GPU one with its proxy profile too) parsed by podman-compose's `config`, which
-  resolves it as `up` would (undeclared volumes, bad ports and missing services are errors).
-Exits 1 with every problem listed. Usage: PYTHONPATH=<tools> check-deploy.py HADOLINT PODMAN_COMPOSE
+  resolves it as `up` would (undeclared volumes, bad ports and missing services are errors);
+- the proxies: deploy/haproxy.cfg and bench/scaleout/haproxy.cfg pass `haproxy -c` and both health-check
+  /ready and retry a request on another replica when one dies or drains (conn-failure, empty-response, 503,
+  buffered bodies, redispatch); deploy/nginx.conf, parsed, retries the same way on every proxied location
+  (proxy_next_upstream error http_503 non_idempotent, request bodies buffered).
+Exits 1 with every problem listed. Usage: PYTHONPATH=<tools> check-deploy.py HADOLINT PODMAN_COMPOSE HAPROXY
 """
 import copy
 import os
@@ -163,8 +167,84 @@ for name in ["compose.yml", "compose.gpu.yml"]:
         if set(resolved.get("services", {})) != want:
             problems.append(f"{name} {' '.join(extra)}: podman-compose resolved services {sorted(resolved.get('services', {}))}, expected {sorted(want)}")
 
+# Proxies: a replica that dies (SIGKILL, OOM) or drains costs no request.
+def haproxy_directives(path):
+    """(section, directive line) pairs of an HAProxy configuration, comments dropped."""
+    section, out = None, []
+    for raw in open(path):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if not raw[0].isspace():
+            section = line.split()[0]
+        else:
+            out.append((section, line))
+    return out
+
+
+haproxy = sys.argv[3]
+for cfg in [os.path.join(DEPLOY, "haproxy.cfg"), os.path.join(ROOT, "bench", "scaleout", "haproxy.cfg")]:
+    where = os.path.relpath(cfg, ROOT)
+    r = subprocess.run([haproxy, "-c", "-f", cfg], capture_output=True, text=True, env=dict(os.environ, LB_PORT="8790"))
+    if r.returncode != 0:
+        problems.append(f"{where}: haproxy -c failed: {(r.stderr or r.stdout).strip().splitlines()[-3:]}")
+    lines = [l for _, l in haproxy_directives(cfg)]
+    retry_on = next((l.split()[1:] for l in lines if l.startswith("retry-on")), [])
+    for need in ["conn-failure", "empty-response", "503"]:
+        if need not in retry_on:
+            problems.append(f"{where}: retry-on must include {need} (a dead or draining replica's requests go to another)")
+    for need in ["option http-buffer-request", "option httpchk GET /ready"]:
+        if need not in lines:
+            problems.append(f"{where}: missing `{need}`")
+    if not any(l.startswith("option redispatch") for l in lines):
+        problems.append(f"{where}: missing `option redispatch` (a retry must be free to pick another replica)")
+    if not any(l.startswith("retries ") and int(l.split()[1]) >= 1 for l in lines):
+        problems.append(f"{where}: `retries` must be at least 1")
+
+
+def nginx_blocks(text):
+    """An nginx configuration as nested [name, args, children] lists (directives have children None)."""
+    tokens = re.findall(r'"[^"]*"|\'[^\']*\'|[{};]|[^\s{};]+', re.sub(r"#[^\n]*", "", text))
+    def block(i):
+        out, words = [], []
+        while i < len(tokens):
+            t = tokens[i]
+            if t == ";":
+                out.append([words[0], words[1:], None]); words = []
+            elif t == "{":
+                children, i = block(i + 1)
+                out.append([words[0], words[1:], children]); words = []
+            elif t == "}":
+                return out, i
+            else:
+                words.append(t)
+            i += 1
+        return out, i
+    return block(0)[0]
+
+
+nginx = os.path.join(DEPLOY, "nginx.conf")
+tree = nginx_blocks(open(nginx).read())
+locations = [(args, children) for name, _, server in tree if name == "server"
+             for name2, args, children in server if name2 == "location"]
+if not locations:
+    problems.append("deploy/nginx.conf: no location blocks")
+for args, children in locations:
+    d = {name: a for name, a, _ in children}
+    if "proxy_pass" not in d:
+        continue
+    nxt = d.get("proxy_next_upstream", [])
+    for need in ["error", "http_503", "non_idempotent"]:
+        if need not in nxt:
+            problems.append(f"deploy/nginx.conf location {' '.join(args)}: proxy_next_upstream must include {need}")
+    if d.get("proxy_request_buffering") == ["off"]:
+        problems.append(f"deploy/nginx.conf location {' '.join(args)}: request bodies must be buffered to be retried")
+if not any(name == "upstream" and any(c[0] == "server" for c in children) for name, _, children in tree):
+    problems.append("deploy/nginx.conf: the upstream lists no server")
+
 if problems:
     print("deploy checks failed:\n- " + "\n- ".join(problems))
     sys.exit(1)
 print(f"deploy checks passed: 2 Dockerfiles (hadolint), {len(docs)} Kubernetes resources and the GPU overlay "
-      f"(Kubernetes {K8S} schemas, strict), 2 compose files (structure, and podman-compose config)")
+      f"(Kubernetes {K8S} schemas, strict), 2 compose files (structure, and podman-compose config), "
+      f"2 HAProxy configurations (haproxy -c, retries) and the nginx one ({len(locations)} locations retry)")

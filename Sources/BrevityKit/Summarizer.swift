@@ -205,7 +205,7 @@ public final class Summarizer: Sendable {
         }
         do {
             return .abstractive(inputs: try engine.prepare(texts, prefix: options.prefix, truncation: options.truncation), config: config)
-        } catch { throw SummarizerError.invalidText(error.index, error.message) }
+        } catch let e as TextError { throw SummarizerError.invalidText(e.index, e.message) }
     }
 
     /// Extractive summaries from the worker, in order.

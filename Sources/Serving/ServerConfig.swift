@@ -34,9 +34,10 @@ public struct ServerConfig: Sendable {
     public var logLevel: Logger.Level = .info
     /// Seconds a request may take, queue included (504 beyond).
     public var requestTimeout: Double = 300
-    /// How long an admitted request may take (BREVITY_LATENCY_TARGET / --latency-target): `auto` (1.75x its
-    /// time on an idle server, at least that time + 2 s), a number of seconds, or `none`. Requests the scheduler predicts
-    /// would miss it get 503 with Retry-After at once instead of waiting.
+    /// How long an admitted request may take (BREVITY_LATENCY_TARGET / --latency-target): `client` (15 s,
+    /// the default), a number of seconds, `auto` (1.75x its time on an idle server, at least that time + 2 s)
+    /// or `none`. Requests the scheduler predicts would miss it get 503 with Retry-After at once instead of
+    /// waiting.
     public var latencyTarget = LatencyTarget.default
     /// Seconds a 503 for overload waits before it is sent (BREVITY_SHED_DELAY / --shed-delay, default 1; 0
     /// sends it at once): clients that retry at once without reading Retry-After (hey, naive loops) then

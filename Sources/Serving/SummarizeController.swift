@@ -23,8 +23,8 @@ struct SummarizeController {
         }
         do {
             return (resolved, try engine.prepare(req.texts, prefix: req.prefix, truncation: req.truncation))
-        } catch {
-            throw APIError.invalid("\(req.shape == .huggingFace ? "inputs" : "texts")[\(error.index)]", error.message)
+        } catch let e as TextError {
+            throw APIError.invalid("\(req.shape == .huggingFace ? "inputs" : "texts")[\(e.index)]", e.message)
         }
     }
 

@@ -31,7 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Requests per second per client, 0 for none (RATE_PER_SEC).") var ratePerSec: Double?
     @Option(help: "Rate-limit burst (BREVITY_RATE_BURST, default 2 x rate).") var rateBurst: Int?
     @Option(help: "Seconds a request may take (BREVITY_REQUEST_TIMEOUT, default 300).") var requestTimeout: Double?
-    @Option(help: "How long an admitted request may take: auto (1.75x its time on an idle server, at least that time + 2 s), auto:<factor>, none, or seconds; requests predicted to miss it get 503 with Retry-After (BREVITY_LATENCY_TARGET, default auto).")
+    @Option(help: "How long an admitted request may take: client (15 s, inside the 20 s clients such as hey wait), seconds, auto (1.75x its time on an idle server, at least that time + 2 s), auto:<factor>, or none; requests predicted to miss it get 503 with Retry-After (BREVITY_LATENCY_TARGET, default client).")
     var latencyTarget: String?
     @Option(help: "Seconds an overload 503 waits before it is sent, so clients that retry at once cannot busy-loop (BREVITY_SHED_DELAY, default 1).")
     var shedDelay: Double?

@@ -94,8 +94,8 @@ struct SummarizeCommand: AsyncParsableCommand {
                 if ids.isEmpty { fail("line \(i + 1): empty input_ids") }
                 prepared.append(PreparedText(text: "", inputIds: Array(ids.prefix(maxInput)), inputTokens: ids.count, truncated: false))
             case .text(let text):
-                do { prepared += try loaded.prepare([text], prefix: prefix, truncation: truncation) } catch {
-                    fail("line \(i + 1): \(error.message)")
+                do { prepared += try loaded.prepare([text], prefix: prefix, truncation: truncation) } catch let e as TextError {
+                    fail("line \(i + 1): \(e.message)")
                 }
             }
         }

@@ -57,7 +57,9 @@ final class AdmissionPlannerTests: XCTestCase {
     }
 
     func testLatencyTargetParsing() throws {
-        XCTAssertEqual(LatencyTarget.parse("auto"), .default)
+        XCTAssertEqual(LatencyTarget.parse("auto"), .auto(factor: 1.75, slack: 2))
+        XCTAssertEqual(LatencyTarget.parse("client"), .seconds(15))
+        XCTAssertEqual(LatencyTarget.default, .client, "the default is named")
         XCTAssertEqual(LatencyTarget.parse("auto:3"), .auto(factor: 3, slack: 2))
         XCTAssertEqual(LatencyTarget.parse("12.5"), .seconds(12.5))
         XCTAssertEqual(LatencyTarget.parse("none"), .unbounded)

@@ -63,8 +63,8 @@ public struct TextResult: Sendable, Equatable {
 
 extension SummarizationEngine {
     /// The texts tokenized with `prefix` (nil: the model's task prefix) and cut to the window; under
-    /// `.error` a text past the window throws, as does one the tokenizer cannot take.
-    public func prepare(_ texts: [String], prefix: String?, truncation: SummaryOptions.Truncation) throws(TextError) -> [PreparedText] {
+    /// `.error` a text past the window throws `TextError`, as does one the tokenizer cannot take.
+    public func prepare(_ texts: [String], prefix: String?, truncation: SummaryOptions.Truncation) throws -> [PreparedText] {
         var prepared: [PreparedText] = []
         for (i, text) in texts.enumerated() {
             let p: (ids: [Int], tokens: Int, truncated: Bool)
