@@ -35,6 +35,14 @@ public struct DecoderCache: @unchecked Sendable {
         values = (0..<layers).map { _ in Tensor.zeros([max(capacity, 1), width], on: backend) }
     }
 
+    /// Decoder layers the cache holds keys and values for.
+    public var layerCount: Int { keys.count }
+
+    /// Bytes one position holds: a key and a value row per layer.
+    public var bytesPerPosition: Int {
+        zip(keys, values).reduce(0) { $0 + $1.0.columns * $1.0.dtype.byteSize + $1.1.columns * $1.1.dtype.byteSize }
+    }
+
     /// Keys and values of layer `layer` (rows `0..<length` valid, plus rows written this step).
     public func layer(_ layer: Int) -> (keys: Tensor, values: Tensor) { (keys[layer], values[layer]) }
 

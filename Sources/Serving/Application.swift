@@ -12,6 +12,8 @@ struct ServiceState: Sendable {
     var isReady: Bool { (scheduler?.isReady ?? true) && (worker?.isReady ?? true) && !isDraining }
     var isDraining: Bool { (scheduler?.isDraining ?? false) || (worker?.isDraining ?? false) }
     var queued: Int { (scheduler?.load.queued ?? 0) + (worker?.load.queued ?? 0) }
+    /// The batch scheduler's memory budget and use (the extractive worker holds one text at a time).
+    var memory: (budgetBytes: Int?, usedBytes: Int) { scheduler?.memory ?? (nil, 0) }
     /// Why a worker's warm-up failed (the service then stays unready), nil when none did.
     var warmUpError: String? {
         let errors = [scheduler?.warmUpError, worker?.warmUpError].compactMap { $0 }
@@ -34,7 +36,8 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     let scheduler = models.abstractive.map {
         BatchScheduler(engine: $0, maxBatchRows: config.maxBatchSize, maxConcurrent: config.maxConcurrentBatch,
                        maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
-                       drainTimeout: config.drainTimeout, latencyTarget: config.latencyTarget, observer: metrics, logger: log)
+                       drainTimeout: config.drainTimeout, latencyTarget: config.latencyTarget, observer: metrics, logger: log,
+                       memoryBudget: config.maxBatchTokens.map { .tokens($0) } ?? .container)
     }
     let worker = models.extractive.map {
         ExtractiveWorker(summarizer: $0.summarizer, name: $0.name, maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
@@ -71,6 +74,10 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     router.get("health") { _, _ in
         var body = healthBody
         body["ready"] = state.isReady
+        // the memory budget and what the texts decoding hold of it (null: no budget)
+        let memory = state.memory
+        body["memory_budget_bytes"] = memory.budgetBytes.map { $0 as Any } ?? NSNull()
+        body["memory_used_bytes"] = memory.usedBytes
         if let why = state.warmUpError {
             body["status"] = "degraded"
             body["warmup_error"] = why
@@ -85,6 +92,9 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     }
     router.get("metrics") { _, _ in
         metrics.queueSize.set(to: Double(state.queued))   // both workers' queues, at scrape time
+        let memory = state.memory
+        metrics.memoryBudget.set(to: Double(memory.budgetBytes ?? 0))
+        metrics.memoryUsed.set(to: Double(memory.usedBytes))
         metrics.ready.set(to: state.isReady ? 1 : 0)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))

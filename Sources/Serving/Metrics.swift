@@ -17,6 +17,8 @@ public final class ServiceMetrics: @unchecked Sendable {
     let rateLimited: Counter
     let shedCount: Counter
     let ready: Gauge
+    let memoryBudget: Gauge
+    let memoryUsed: Gauge
 
     static let secondsBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120]
 
@@ -37,6 +39,10 @@ public final class ServiceMetrics: @unchecked Sendable {
         shedCount = registry.makeCounter(name: "brevity_requests_shed_total",
                                     help: "Requests refused with 503 because they could not be answered within the latency target")
         ready = registry.makeGauge(name: "brevity_ready", help: "1 when the service accepts work")
+        memoryBudget = registry.makeGauge(name: "brevity_memory_budget_bytes",
+                                          help: "The memory budget of the texts decoding (0: none): --max-batch-tokens or the container's limit")
+        memoryUsed = registry.makeGauge(name: "brevity_memory_used_bytes",
+                                        help: "Memory the texts decoding hold of the budget: KV caches at max_length and source keys and values")
     }
 
     func requests(route: String, status: Int) -> Counter {

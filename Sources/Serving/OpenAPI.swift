@@ -258,6 +258,8 @@ enum OpenAPIDocument {
           "cpu_products": {"type": "string", "description": "What runs the products on the CPU for the weights' type, and why: the decode kernels' instruction set, and for many rows (the encoder over a document) oneDNN with its instruction set or OpenBLAS with the reason"},
           "device_reason": {"type": "string", "description": "Why this device serves (DEVICE / --device)"},
           "gpu": {"type": "string", "description": "The GPU's name when device is cuda"},
+          "memory_budget_bytes": {"type": ["integer", "null"], "description": "The memory budget of the texts decoding (--max-batch-tokens, or derived from the container's memory limit); null when there is none"},
+          "memory_used_bytes": {"type": "integer", "description": "What the texts decoding hold of the budget: their KV caches at max_length and their sources' keys and values"},
           "supported_model_types": {"type": "object", "additionalProperties": {"enum": ["summarizer", "sentenceEncoder"]}, "description": "The config.json model_type values Brevity runs, and as what"}
         }
       },

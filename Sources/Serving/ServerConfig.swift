@@ -26,6 +26,10 @@ public struct ServerConfig: Sendable {
     public var maxBatchSize = 64
     /// Texts waiting for a place in the batch at most; beyond it requests get 503.
     public var maxQueue = 256
+    /// BREVITY_MAX_BATCH_TOKENS / --max-batch-tokens: the memory budget in tokens (decoder positions of
+    /// every row plus source tokens of every text, `MemoryBudget`); nil derives it from the container's
+    /// memory limit when there is one.
+    public var maxBatchTokens: Int?
     /// Texts in one request at most (422 beyond).
     public var maxTexts = 32
     /// RATE_PER_SEC: requests per second per client (0: no limit), with a burst.
@@ -87,6 +91,7 @@ public struct ServerConfig: Sendable {
         c.maxConcurrentBatch = try int("MAX_CONCURRENT_BATCH", min: 1) ?? c.maxConcurrentBatch
         c.maxBatchSize = try int("BREVITY_MAX_BATCH_SIZE", min: 1) ?? c.maxBatchSize
         c.maxQueue = try int("BREVITY_MAX_QUEUE", min: 1) ?? c.maxQueue
+        c.maxBatchTokens = try int("BREVITY_MAX_BATCH_TOKENS", min: 1) ?? c.maxBatchTokens
         c.maxTexts = try int("BREVITY_MAX_TEXTS", min: 1) ?? c.maxTexts
         c.ratePerSec = try double("RATE_PER_SEC", min: 0) ?? c.ratePerSec
         c.rateBurst = try int("BREVITY_RATE_BURST", min: 1)

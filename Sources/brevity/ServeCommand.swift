@@ -27,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Texts decoding together at most (MAX_CONCURRENT_BATCH, default 16).") var maxConcurrentBatch: Int?
     @Option(help: "Decoder rows (sequences x beams) per step at most (BREVITY_MAX_BATCH_SIZE, default 64).") var maxBatchSize: Int?
     @Option(help: "Texts waiting at most; beyond, 503 (BREVITY_MAX_QUEUE, default 256).") var maxQueue: Int?
+    @Option(help: "Memory budget in tokens: decoder positions of every row (num_beams x max_length) plus input tokens of every text decoding; a text that would exceed it waits, one larger than it gets 503 (BREVITY_MAX_BATCH_TOKENS; default: derived from the container's memory limit, else none). /health reports it in bytes.") var maxBatchTokens: Int?
     @Option(help: "Texts in one request at most (BREVITY_MAX_TEXTS, default 32).") var maxTexts: Int?
     @Option(help: "Requests per second per client, 0 for none (RATE_PER_SEC).") var ratePerSec: Double?
     @Option(help: "Rate-limit burst (BREVITY_RATE_BURST, default 2 x rate).") var rateBurst: Int?
@@ -58,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxConcurrentBatch { c.maxConcurrentBatch = maxConcurrentBatch }
         if let maxBatchSize { c.maxBatchSize = maxBatchSize }
         if let maxQueue { c.maxQueue = maxQueue }
+        if let maxBatchTokens { c.maxBatchTokens = maxBatchTokens }
         if let maxTexts { c.maxTexts = maxTexts }
         if let ratePerSec { c.ratePerSec = ratePerSec }
         if let rateBurst { c.rateBurst = rateBurst }
@@ -77,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ConfigError("\(name) must be positive, got \(v)")
         }
         if c.port > 65535 { throw ConfigError("--port must be at most 65535") }
+        if let n = c.maxBatchTokens, n < 1 { throw ConfigError("--max-batch-tokens must be positive, got \(n)") }
         if let n = c.numBeams, n < 1 { throw ConfigError("--num-beams must be at least 1") }
         if c.ratePerSec < 0 { throw ConfigError("--rate-per-sec must not be negative") }
         if c.requestTimeout <= 0 { throw ConfigError("--request-timeout must be positive") }

@@ -17,6 +17,32 @@ final class AdmissionTests: XCTestCase {
         XCTAssertThrowsError(try ServerConfig.fromEnvironment(["BREVITY_LATENCY_TARGET": "later"]))
     }
 
+    /// --max-batch-tokens: read from the environment, reported by /health and /metrics in bytes (and what
+    /// the texts decoding hold of it), and a text larger than the whole budget is a 503 that says so.
+    func testTheMemoryBudgetIsReportedAndATextPastItIsRefused() async throws {
+        XCTAssertEqual(try ServerConfig.fromEnvironment(["BREVITY_MAX_BATCH_TOKENS": "5000"]).maxBatchTokens, 5000)
+        XCTAssertNil(try ServerConfig.fromEnvironment([:]).maxBatchTokens, "unset: derived from the container's limit")
+        XCTAssertThrowsError(try ServerConfig.fromEnvironment(["BREVITY_MAX_BATCH_TOKENS": "0"]))
+        let (app, scheduler, _) = buildApplication(config: testConfig { $0.maxBatchTokens = 60 }, engine: ServingFixtures.engine)
+        try await waitReady(scheduler)
+        try await app.test(.router) { client in
+            let health = try await client.execute(uri: "/health", method: .get)
+            let h = json(health.body) as? [String: Any]
+            XCTAssertEqual(h?["memory_budget_bytes"] as? Int, 60 * scheduler.bytesPerToken)
+            XCTAssertEqual(h?["memory_used_bytes"] as? Int, 0)
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            XCTAssertTrue(metrics.contains("brevity_memory_budget_bytes \(60 * scheduler.bytesPerToken)"), metrics)
+            // max_length 12 at one beam plus the text's tokens fits 60; 4 beams of 20 do not
+            let fits: [String: Any] = ["texts": ["The council met."], "num_beams": 1, "max_length": 12]
+            let ok = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders, body: body(fits))
+            XCTAssertEqual(ok.status, .ok, String(buffer: ok.body))
+            let big: [String: Any] = ["texts": ["The council met."], "num_beams": 4, "max_length": 20]
+            let refused = try await client.execute(uri: "/summarize", method: .post, headers: jsonHeaders, body: body(big))
+            XCTAssertEqual(refused.status, .serviceUnavailable)
+            XCTAssertTrue(String(buffer: refused.body).contains("memory budget"), String(buffer: refused.body))
+        }
+    }
+
     /// Eight clients at once on a model whose steps cost 5 ms + 5 ms a row (beam 4: 25 ms alone, 165 ms
     /// for all eight): with a target of 1.5x the idle time, requests that would be late are refused at
     /// once with 503 and Retry-After, and the rest are answered; with no target every one is answered.

@@ -62,12 +62,14 @@ struct LatencyModel {
 }
 
 /// One text as the admission plan sees it: decoder rows, steps still to run, input tokens still to
-/// encode (0 once running) and the time it should be done by (uptime seconds).
+/// encode (0 once running), the time it should be done by (uptime seconds), and the memory it holds while
+/// it runs, in tokens (`MemoryBudget`: decoder positions of every row plus its source tokens).
 struct PlannedText {
     var rows: Int
     var steps: Double
     var encodeTokens: Int
     var due: Double
+    var memory: Int = 0
 }
 
 /// How long admitted texts may take: `seconds` is a fixed bound (the default, `client`, is 15 s); `auto`
@@ -127,12 +129,17 @@ struct AdmissionPlanner {
     let maxRows: Int
     let maxConcurrent: Int
     let target: LatencyTarget
+    /// The memory budget in tokens (nil: none); set after the warm-up when it is derived from the
+    /// container's limit.
+    var memoryTokens: Int? = nil
 
-    /// Whether `candidate` may join `running` at time `now` without any of them missing its due time.
+    /// Whether `candidate` may join `running` at time `now` without any of them missing its due time or
+    /// the texts holding more memory than the budget.
     func fits(_ candidate: PlannedText, running: [PlannedText], now: Double) -> Bool {
         if running.isEmpty { return true }
         let rows = running.reduce(candidate.rows) { $0 + $1.rows }
         guard rows <= maxRows, running.count < maxConcurrent else { return false }
+        if let budget = memoryTokens, running.reduce(candidate.memory, { $0 + $1.memory }) > budget { return false }
         if case .unbounded = target { return true }
         let step = model.stepSeconds(rows: rows)
         let t = now + model.encodeSeconds(tokens: candidate.encodeTokens + running.reduce(0) { $0 + $1.encodeTokens })

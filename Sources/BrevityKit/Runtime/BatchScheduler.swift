@@ -65,6 +65,10 @@ public final class BatchScheduler: @unchecked Sendable {
     let logger: Logger
     /// Whether the thread runs a warm-up generation (and seeds the latency model) before taking work.
     let warmsUp: Bool
+    /// Where the memory budget comes from; the budget itself is the planner's (`memoryTokens`).
+    let memoryChoice: MemoryBudgetChoice
+    /// Bytes a budget token holds for this model (`MemoryBudget.bytesPerToken`).
+    public let bytesPerToken: Int
 
     let queue: WorkQueue<Pending>
     /// Measured step times, planned lengths and each running text's steps done; read and written under
@@ -76,7 +80,8 @@ public final class BatchScheduler: @unchecked Sendable {
     /// runs a first generation (and measures steps for the latency plan) before it takes work.
     public init(engine: SummarizationEngine, maxBatchRows: Int, maxConcurrent: Int, maxQueue: Int,
                 requestTimeout: Double, drainTimeout: Double, latencyTarget: LatencyTarget = .default,
-                observer: any RuntimeObserver = SilentObserver(), logger: Logger, warmUp: Bool = true) {
+                observer: any RuntimeObserver = SilentObserver(), logger: Logger, warmUp: Bool = true,
+                memoryBudget: MemoryBudgetChoice = .none) {
         self.engine = engine
         self.maxBatchRows = maxBatchRows
         self.maxConcurrent = maxConcurrent
@@ -87,7 +92,13 @@ public final class BatchScheduler: @unchecked Sendable {
         self.observer = observer
         self.logger = logger
         self.warmsUp = warmUp
+        memoryChoice = memoryBudget
+        // a cross-attention source token holds a key and a value per decoder layer plus its encoder row,
+        // a decoder position a key and a value per layer: the larger of the two, counted for both
+        let cache = engine.model.makeCache(capacity: 1)
+        bytesPerToken = cache.bytesPerPosition + cache.bytesPerPosition / max(1, 2 * cache.layerCount)
         planner = AdmissionPlanner(maxRows: maxBatchRows, maxConcurrent: maxConcurrent, target: latencyTarget)
+        if case .tokens(let n) = memoryBudget { planner.memoryTokens = n }
         queue = WorkQueue(maxQueue: maxQueue, requestTimeout: requestTimeout, observer: observer) { job, error in
             job.continuation.finish(throwing: error)
         }
@@ -112,6 +123,20 @@ public final class BatchScheduler: @unchecked Sendable {
     }
     /// Texts waiting plus texts decoding.
     public var load: (queued: Int, active: Int) { queue.load }
+
+    /// The memory budget (nil: none, or not yet derived from the container's limit) and what the texts
+    /// decoding hold of it, in bytes.
+    public var memory: (budgetBytes: Int?, usedBytes: Int) {
+        queue.withLock {
+            (planner.memoryTokens.map { $0 * bytesPerToken },
+             queue.runningEntries.reduce(0) { $0 + memoryTokens($1.item) } * bytesPerToken)
+        }
+    }
+
+    /// What a text holds while it decodes (`MemoryBudget.tokens`).
+    func memoryTokens(_ item: Item) -> Int {
+        MemoryBudget.tokens(rows: item.config.numBeams, maxLength: item.config.maxLength, sourceTokens: item.inputIds.count)
+    }
 
     /// Starts the step thread (a warm-up generation first); idempotent.
     public func start() {
@@ -140,6 +165,11 @@ public final class BatchScheduler: @unchecked Sendable {
     /// The time (uptime seconds) new texts should be done by; throws `overloaded` when the plan says they
     /// would not be, unless nothing else is waiting or running (an idle server always takes work).
     private func admit(_ items: [Item], pending: [Job], running: [Job]) throws -> Double {
+        if let budget = planner.memoryTokens, let big = items.map(memoryTokens).max(), big > budget {
+            throw RuntimeError.unavailable("a text needs \(big) tokens of memory (num_beams x max_length + its input tokens), more than "
+                                           + "the whole memory budget of \(budget) tokens (--max-batch-tokens); ask for fewer beams or a "
+                                           + "smaller max_length, or send a shorter text")
+        }
         let now = Self.uptime()
         let new = items.map { planned($0, steps: 0, encode: true, due: .infinity) }
         let budget = planner.budget(new)
@@ -151,7 +181,7 @@ public final class BatchScheduler: @unchecked Sendable {
         }
         let finish = planner.finishTimes(running: running.map { planned($0.item, steps: stepsDone[$0.id] ?? 0, encode: false, due: $0.job.due) },
                                          waiting: pending.map { planned($0.item, steps: 0, encode: true, due: $0.job.due) },
-                                         new: new.map { PlannedText(rows: $0.rows, steps: $0.steps, encodeTokens: $0.encodeTokens, due: due) },
+                                         new: new.map { PlannedText(rows: $0.rows, steps: $0.steps, encodeTokens: $0.encodeTokens, due: due, memory: $0.memory) },
                                          now: now)
         let last = finish.max() ?? now
         logger.debug("admission plan", metadata: ["budget_s": "\(budget)", "expected_s": "\(last - now)",
@@ -171,7 +201,7 @@ public final class BatchScheduler: @unchecked Sendable {
         let allowed = Double(max(1, item.config.maxLength - 1))
         return PlannedText(rows: max(1, item.config.numBeams),
                            steps: max(1, (allowed * planner.model.plannedFraction).rounded(.up) - Double(done)),
-                           encodeTokens: encode ? item.inputIds.count : 0, due: due)
+                           encodeTokens: encode ? item.inputIds.count : 0, due: due, memory: memoryTokens(item))
     }
 
     static func uptime() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -194,6 +224,7 @@ public final class BatchScheduler: @unchecked Sendable {
 
     private func loop() {
         let outcome = warmUp()
+        if case .ready = outcome { deriveMemoryBudget() }
         queue.finishWarmUp(outcome)
         if case .failed = outcome { return }
         var batch = DecodingBatch(model: engine.model)
@@ -270,6 +301,31 @@ public final class BatchScheduler: @unchecked Sendable {
         for id in ids {
             guard let j = queue.runningEntry(id), j.item.stream, let p = batch.progress(id: id) else { continue }
             j.continuation.yield(.progress(p))
+        }
+    }
+
+    /// `MemoryBudgetChoice.container`: the container's limit less what the process holds now (weights
+    /// loaded and touched by the warm-up) less the fixed overhead; logged either way.
+    private func deriveMemoryBudget() {
+        switch memoryChoice {
+        case .none: return
+        case .tokens(let n):
+            logger.info("memory budget", metadata: ["tokens": "\(n)", "bytes": "\(n * bytesPerToken)", "source": "--max-batch-tokens"])
+        case .container:
+            guard let limit = MemoryBudget.containerLimitBytes() else {
+                logger.info("no container memory limit: no memory budget (set --max-batch-tokens for one)")
+                return
+            }
+            let resident = MemoryBudget.residentBytes() ?? 0
+            let budget = MemoryBudget.derived(limitBytes: limit, residentBytes: resident, bytesPerToken: bytesPerToken)
+            queue.withLock { planner.memoryTokens = budget.tokens }
+            let meta: Logger.Metadata = ["tokens": "\(budget.tokens)", "bytes": "\(budget.bytes)", "container_limit": "\(limit)",
+                                         "resident": "\(resident)", "overhead": "\(MemoryBudget.overheadBytes)"]
+            if budget.tokens == 0 {
+                logger.error("the container's memory limit leaves nothing for texts beyond the weights; every text is refused", metadata: meta)
+            } else {
+                logger.info("memory budget from the container's limit", metadata: meta)
+            }
         }
     }
 

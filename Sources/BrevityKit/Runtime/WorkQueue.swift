@@ -188,6 +188,9 @@ final class WorkQueue<Job>: @unchecked Sendable {
         return taken
     }
 
+    /// The texts running; call under the lock (`withLock`).
+    var runningEntries: Dictionary<Int, Entry>.Values { running.values }
+
     /// A running text (nil once it has left).
     func runningEntry(_ id: Int) -> Entry? { locked { running[id] } }
 
