@@ -56,6 +56,26 @@ final class AdmissionPlannerTests: XCTestCase {
         XCTAssertEqual(finish[0], 101.0, accuracy: 0.01)
     }
 
+    /// Texts that finish later than planned make the plan slower: the slowdown converges on the ratio,
+    /// and a text that fitted before no longer does; it stays within bounds whatever it is told.
+    func testThePlanLearnsFromTextsThatFinishLate() {
+        var p = AdmissionPlanner(maxRows: 64, maxConcurrent: 16, target: .seconds(15))
+        for _ in 0..<20 { p.recordStep(rows: 4, seconds: 0.05, alone: true) }
+        // 8 rows: about 67 ms a step by the prior slope, 3.9 s for 59 steps
+        let running = PlannedText(rows: 4, steps: 59, encodeTokens: 0, due: 100 + 5)
+        let joining = PlannedText(rows: 4, steps: 59, encodeTokens: 0, due: 100 + 5)
+        XCTAssertTrue(p.fits(joining, running: [running], now: 100), "59 steps of about 67 ms fit 5 s")
+        // texts take 4.5 s where the unscaled plan says 3 s (the plan scaled by the slowdown as it learns)
+        for _ in 0..<40 { p.recordOutcome(predicted: 3 * p.slowdown, actual: 4.5) }
+        XCTAssertEqual(p.slowdown, 1.5, accuracy: 0.05)
+        XCTAssertFalse(p.fits(joining, running: [running], now: 100), "at 1.5x the steps the pair misses its due time")
+        for _ in 0..<100 { p.recordOutcome(predicted: 1, actual: 1000) }
+        XCTAssertEqual(p.slowdown, 4)
+        p.recordOutcome(predicted: .nan, actual: 1)
+        p.recordOutcome(predicted: 0, actual: 1)
+        XCTAssertEqual(p.slowdown, 4, "no plan, no lesson")
+    }
+
     func testLatencyTargetParsing() throws {
         XCTAssertEqual(LatencyTarget.parse("auto"), .auto(factor: 1.75, slack: 2))
         XCTAssertEqual(LatencyTarget.parse("client"), .seconds(15))

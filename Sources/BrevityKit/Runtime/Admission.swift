@@ -132,6 +132,11 @@ struct AdmissionPlanner {
     /// The memory budget in tokens (nil: none); set after the warm-up when it is derived from the
     /// container's limit.
     var memoryTokens: Int? = nil
+    /// How much slower texts finish than planned (actual / predicted seconds, learned as texts finish):
+    /// the fitted steps come from the warm-up's short sequences and from recent steps, and under load a
+    /// step is slower than either (later positions, the HTTP work beside it). Predictions are scaled by
+    /// it so that an admitted text's promise holds.
+    var slowdown = 1.0
 
     /// Whether `candidate` may join `running` at time `now` without any of them missing its due time or
     /// the texts holding more memory than the budget.
@@ -141,8 +146,8 @@ struct AdmissionPlanner {
         guard rows <= maxRows, running.count < maxConcurrent else { return false }
         if let budget = memoryTokens, running.reduce(candidate.memory, { $0 + $1.memory }) > budget { return false }
         if case .unbounded = target { return true }
-        let step = model.stepSeconds(rows: rows)
-        let t = now + model.encodeSeconds(tokens: candidate.encodeTokens + running.reduce(0) { $0 + $1.encodeTokens })
+        let step = model.stepSeconds(rows: rows) * slowdown
+        let t = now + model.encodeSeconds(tokens: candidate.encodeTokens + running.reduce(0) { $0 + $1.encodeTokens }) * slowdown
         return (running + [candidate]).allSatisfy { t + $0.steps * step <= $0.due }
     }
 
@@ -170,10 +175,10 @@ struct AdmissionPlanner {
                 text.encodeTokens = 0
                 batch.append((text, head.index))
             }
-            t += model.encodeSeconds(tokens: admittedTokens)
+            t += model.encodeSeconds(tokens: admittedTokens) * slowdown
             guard !batch.isEmpty else { break }
             // run until the next text finishes
-            let step = model.stepSeconds(rows: batch.reduce(0) { $0 + $1.text.rows })
+            let step = model.stepSeconds(rows: batch.reduce(0) { $0 + $1.text.rows }) * slowdown
             let steps = max(1, batch.map(\.text.steps).min()!.rounded(.up))
             t += steps * step
             for i in batch.indices { batch[i].text.steps -= steps }
@@ -190,6 +195,13 @@ extension AdmissionPlanner {
     mutating func recordStep(rows: Int, seconds: Double, alone: Bool) {
         model.recordStep(rows: rows, seconds: seconds)
         if alone { idle.recordStep(rows: rows, seconds: seconds) }
+    }
+
+    /// A text finished `actual` seconds after it was queued, where the plan said `predicted`: the slowdown
+    /// moves a fifth of the way to where that text would have been predicted right (within 0.5x-4x).
+    mutating func recordOutcome(predicted: Double, actual: Double) {
+        guard predicted.isFinite, predicted > 0.05, actual.isFinite, actual > 0 else { return }
+        slowdown = min(4, max(0.5, slowdown * (1 + 0.2 * (actual / predicted - 1))))
     }
 
     /// An encoder pass measured; `alone` as for steps.

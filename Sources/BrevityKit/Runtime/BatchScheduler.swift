@@ -44,6 +44,9 @@ public final class BatchScheduler: @unchecked Sendable {
         let continuation: AsyncThrowingStream<Event, Error>.Continuation
         /// When it should be done (uptime seconds) by the latency target; infinity when unbounded.
         let due: Double
+        /// Seconds from queueing to its finish as the plan predicted them when it was admitted (nan when
+        /// no plan was made: an unbounded target).
+        let predicted: Double
     }
     typealias Job = WorkQueue<Pending>.Entry
 
@@ -148,11 +151,12 @@ public final class BatchScheduler: @unchecked Sendable {
     /// within their latency target (with when the batch is expected to have room).
     public func submit(_ items: [Item]) throws -> [(id: Int, events: AsyncThrowingStream<Event, Error>)] {
         start()
-        var due = Double.infinity
+        var due = Double.infinity, predicted: [Double] = [], made = 0
         let submitted: [(id: Int, stream: AsyncThrowingStream<Event, Error>)] = try queue.submit(items, admit: { pending, running in
-            due = try admit(items, pending: pending, running: running)
+            (due, predicted) = try admit(items, pending: pending, running: running)
         }) { item, cont in
-            Pending(item: item, continuation: cont, due: due)
+            defer { made += 1 }
+            return Pending(item: item, continuation: cont, due: due, predicted: made < predicted.count ? predicted[made] : .nan)
         }
         return submitted.map { ($0.id, $0.stream) }
     }
@@ -164,7 +168,7 @@ public final class BatchScheduler: @unchecked Sendable {
 
     /// The time (uptime seconds) new texts should be done by; throws `overloaded` when the plan says they
     /// would not be, unless nothing else is waiting or running (an idle server always takes work).
-    private func admit(_ items: [Item], pending: [Job], running: [Job]) throws -> Double {
+    private func admit(_ items: [Item], pending: [Job], running: [Job]) throws -> (due: Double, predicted: [Double]) {
         if let budget = planner.memoryTokens, let big = items.map(memoryTokens).max(), big > budget {
             throw RuntimeError.unavailable("a text needs \(big) tokens of memory (num_beams x max_length + its input tokens), more than "
                                            + "the whole memory budget of \(budget) tokens (--max-batch-tokens); ask for fewer beams or a "
@@ -173,11 +177,12 @@ public final class BatchScheduler: @unchecked Sendable {
         let now = Self.uptime()
         let new = items.map { planned($0, steps: 0, encode: true, due: .infinity) }
         let budget = planner.budget(new)
-        guard budget.isFinite else { return .infinity }
+        guard budget.isFinite else { return (.infinity, []) }
         let due = now + budget
         if pending.isEmpty && running.isEmpty {
+            let alone = planner.finishTimes(running: [], waiting: [], new: new, now: now)
             logger.debug("admitted on an idle server", metadata: ["budget_s": "\(budget)"])
-            return due
+            return (due, alone.map { $0 - now })
         }
         let finish = planner.finishTimes(running: running.map { planned($0.item, steps: stepsDone[$0.id] ?? 0, encode: false, due: $0.job.due) },
                                          waiting: pending.map { planned($0.item, steps: 0, encode: true, due: $0.job.due) },
@@ -193,7 +198,7 @@ public final class BatchScheduler: @unchecked Sendable {
                                              + "(about %.1f s expected at the current load); retry in %d s", budget, last - now, retry),
                                       retryAfter: retry)
         }
-        return due
+        return (due, finish.map { $0 - now })
     }
 
     /// A text for the plan: its rows, the steps it is expected to take from here, and its input to encode.
@@ -285,7 +290,10 @@ public final class BatchScheduler: @unchecked Sendable {
             for id in ids { stepsDone[id, default: 0] += 1 }
             for d in done {
                 let used = (stepsDone.removeValue(forKey: d.result.id) ?? 0) + 1
-                if let j = d.entry { planner.model.recordLength(used: used, allowed: j.item.config.maxLength - 1) }
+                if let j = d.entry {
+                    planner.model.recordLength(used: used, allowed: j.item.config.maxLength - 1)
+                    planner.recordOutcome(predicted: j.job.predicted, actual: Double(t - j.enqueued) / 1e9)
+                }
             }
         }
         for d in done {
