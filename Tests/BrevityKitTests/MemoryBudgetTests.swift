@@ -74,7 +74,8 @@ final class MemoryBudgetTests: XCTestCase {
         let width = cache.layer(0).keys.columns
         XCTAssertEqual(cache.bytesPerPosition, cache.layerCount * 2 * width * 4)
         XCTAssertEqual(scheduler.bytesPerToken, cache.layerCount * 2 * width * 4 + width * 4)
-        XCTAssertEqual(MemoryBudget.tokens(rows: 4, maxLength: 60, sourceTokens: 700), 940)
+        XCTAssertEqual(MemoryBudget.tokens(rows: 4, maxLength: 60, sourceTokens: 700), 2 * 4 * 60 + 700, "beams fork: twice")
+        XCTAssertEqual(MemoryBudget.tokens(rows: 1, maxLength: 60, sourceTokens: 700), 60 + 700)
     }
 
     /// cgroup v2 (the process's own cgroup, else the root), v1 (its memory controller's path), "max" and

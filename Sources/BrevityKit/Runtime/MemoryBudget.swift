@@ -1,7 +1,8 @@
 import Foundation
 
 /// The memory the texts in the batch may hold, in tokens (TGI's `--max-batch-total-tokens`): every
-/// decoder row's positions up to its `max_length` (the self-attention key/value cache) plus every text's
+/// decoder row's positions up to its `max_length` (the self-attention key/value cache, twice for beams)
+/// plus every text's
 /// source tokens (the cross-attention keys and values, about 69 MB per 700-token text in float32 for
 /// bart-large-cnn). A text reserves its whole worst case when it joins the batch, so what the batch holds
 /// never grows past the budget; a text that would exceed it waits, and one larger than the whole budget is
@@ -23,9 +24,11 @@ public struct MemoryBudget: Sendable, Equatable {
     public var bytes: Int { tokens * bytesPerToken }
 
     /// What one text holds while it decodes: `rows` decoder rows (its beams) of `maxLength` positions each,
-    /// plus its `sourceTokens`.
+    /// twice over for a beam search (a beam that forks shares its parent's cache until its next write,
+    /// which copies it: for a step the old and the new caches are both held; measured, a flood of beam-4
+    /// texts counted once per row passed the budget), plus its `sourceTokens`.
     public static func tokens(rows: Int, maxLength: Int, sourceTokens: Int) -> Int {
-        max(1, rows) * max(1, maxLength) + sourceTokens
+        (rows > 1 ? 2 * rows : 1) * max(1, maxLength) + sourceTokens
     }
 
     /// What a service keeps outside the budget besides its weights (the runtime, activations of one
