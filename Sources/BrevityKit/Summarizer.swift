@@ -175,11 +175,7 @@ public final class Summarizer: Sendable {
             guard let ids else { throw CancellationError() }
             summary = Summary(text: engine.text(ids), tokenIds: ids, inputTokens: inputs[0].inputTokens, truncated: inputs[0].truncated, sentences: [])
         }
-        // what is left: a beam search's whole text, an extractive summary, or the last characters
-        if summary.text.utf8.count > emitted.utf8.count || summary.tokenIds.count > sent {
-            let rest = String(summary.text.utf8.dropFirst(emitted.utf8.count)) ?? summary.text
-            out.yield(SummaryDelta(tokenIds: Array(summary.tokenIds.dropFirst(min(sent, summary.tokenIds.count))), text: rest))
-        }
+        if let rest = SummaryDelta.rest(of: summary.text, ids: summary.tokenIds, sent: sent, emitted: emitted) { out.yield(rest) }
     }
 
     // MARK: - The work

@@ -123,6 +123,15 @@ public struct SummaryDelta: Sendable, Equatable {
     public var tokenIds: [Int]
     /// The text they add to the summary.
     public var text: String
+
+    /// The last piece of a stream once its summary is whole (`text`, `ids`): the ids after the `sent`
+    /// already streamed and the text after `emitted` (all of it when `emitted` is not its start); nil when
+    /// nothing is left. A beam search's whole summary, an extractive one, or the last characters.
+    public static func rest(of text: String, ids: [Int], sent: Int, emitted: String) -> SummaryDelta? {
+        let tail = text.utf8.starts(with: emitted.utf8) ? String(text.utf8.dropFirst(emitted.utf8.count))! : text
+        let more = Array(ids.dropFirst(min(sent, ids.count)))
+        return tail.isEmpty && more.isEmpty ? nil : SummaryDelta(tokenIds: more, text: tail)
+    }
 }
 
 /// Why a call was refused before any work: an option or a text, named.

@@ -64,10 +64,8 @@ extension SummarizeController {
                             }
                         case .success(.finished(let seqs, let secs)):
                             let ids = seqs.first ?? []
-                            let full = controller.engine.text(ids)
-                            let rest = full.utf8.starts(with: emitted[i].utf8) ? String(full.utf8.dropFirst(emitted[i].utf8.count))! : full
-                            if sentIds[i] < ids.count || !rest.isEmpty {
-                                try await writer.write(sse("token", TokenEvent(index: i, tokenIds: Array(ids.dropFirst(min(sentIds[i], ids.count))), text: rest)))
+                            if let rest = SummaryDelta.rest(of: controller.engine.text(ids), ids: ids, sent: sentIds[i], emitted: emitted[i]) {
+                                try await writer.write(sse("token", TokenEvent(index: i, tokenIds: rest.tokenIds, text: rest.text)))
                             }
                             results[i] = TextResult(ids: ids, inputTokens: prepared[i].inputTokens, truncated: prepared[i].truncated,
                                                     queueSeconds: queue[i], inferenceSeconds: secs)

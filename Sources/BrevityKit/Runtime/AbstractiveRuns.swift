@@ -92,22 +92,14 @@ extension BatchScheduler {
                           finished: (Int, TextResult) -> Void = { _, _ in }) async throws -> [TextResult] {
         var out = [TextResult?](repeating: nil, count: prepared.count)
         let whole = prepared.indices.filter { !chunked || !prepared[$0].truncated }
-        let step = max(1, together ?? whole.count)
-        for start in stride(from: 0, to: whole.count, by: step) {
-            let slice = Array(whole[start..<min(whole.count, start + step)])
-            let r = try await run(slice.map { prepared[$0] }, config: config, register: register) { finished(slice[$0], $1) }
-            for (k, i) in slice.enumerated() { out[i] = r[k] }
-        }
+        let r = try await run(whole.map { prepared[$0] }, config: config, together: together, register: register) { finished(whole[$0], $1) }
+        for (k, i) in whole.enumerated() { out[i] = r[k] }
         for i in prepared.indices where out[i] == nil {
             var document = ChunkedSummary(text: prepared[i].text, engine: engine, prefix: prefix)
             var queue = 0.0, infer = 0.0
             while document.result == nil {
                 let pieces = try document.nextRound().map { PreparedText(text: "", inputIds: $0, inputTokens: $0.count, truncated: false) }
-                var round: [TextResult] = []
-                for start in stride(from: 0, to: pieces.count, by: max(1, together ?? pieces.count)) {
-                    round += try await run(Array(pieces[start..<min(pieces.count, start + max(1, together ?? pieces.count))]),
-                                           config: config, register: register) { _, _ in }
-                }
+                let round = try await run(pieces, config: config, together: together, register: register) { _, _ in }
                 queue += round.map(\.queueSeconds).max() ?? 0
                 infer += round.map(\.inferenceSeconds).max() ?? 0
                 document.finish(round: round.map(\.ids))
@@ -119,9 +111,22 @@ extension BatchScheduler {
         return out.map { $0! }
     }
 
-    /// Queues the texts together and waits for all of them; `done` hears each as it finishes.
-    private func run(_ prepared: [PreparedText], config: ResolvedGeneration, register: ([Int]) -> Bool,
+    /// Queues the texts `together` at a time (nil: all at once) and waits for each group; `done` hears
+    /// each text as it finishes (its index in `prepared`).
+    private func run(_ prepared: [PreparedText], config: ResolvedGeneration, together: Int?, register: ([Int]) -> Bool,
                      done: (Int, TextResult) -> Void) async throws -> [TextResult] {
+        let size = max(1, together ?? prepared.count)
+        var out: [TextResult] = []
+        for start in stride(from: 0, to: prepared.count, by: size) {
+            out += try await runTogether(Array(prepared[start..<min(prepared.count, start + size)]), config: config,
+                                         register: register) { done(start + $0, $1) }
+        }
+        return out
+    }
+
+    /// Queues the texts together and waits for all of them; `done` hears each as it finishes.
+    private func runTogether(_ prepared: [PreparedText], config: ResolvedGeneration, register: ([Int]) -> Bool,
+                             done: (Int, TextResult) -> Void) async throws -> [TextResult] {
         guard !prepared.isEmpty else { return [] }
         let submitted = try submit(prepared.map { Item(inputIds: $0.inputIds, config: config) })
         guard register(submitted.map(\.id)) else {

@@ -216,7 +216,7 @@ extension AdmissionPlanner {
         case .unbounded: return .infinity
         case .seconds(let s): return s
         case .auto(let factor, let slack):
-            let texts = new.map { PlannedText(rows: $0.rows, steps: $0.steps, encodeTokens: $0.encodeTokens, due: .infinity) }
+            let texts = new.map { var text = $0; text.due = .infinity; return text }
             var alone = self
             if idle.hasData { alone.model = idle }
             let solo = alone.finishTimes(running: [], waiting: [], new: texts, now: 0).max() ?? 0

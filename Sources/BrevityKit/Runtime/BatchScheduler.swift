@@ -120,10 +120,7 @@ public final class BatchScheduler: @unchecked Sendable {
     /// True once draining started: new work is refused.
     public var isDraining: Bool { queue.isDraining }
     /// Why the service is not ready when its warm-up failed (nil otherwise).
-    public var warmUpError: String? {
-        if case .failed(let why) = queue.state { return why }
-        return nil
-    }
+    public var warmUpError: String? { queue.warmUpError }
     /// Texts waiting plus texts decoding.
     public var load: (queued: Int, active: Int) { queue.load }
 
@@ -188,7 +185,7 @@ public final class BatchScheduler: @unchecked Sendable {
         }
         let finish = planner.finishTimes(running: running.map { planned($0.item, steps: stepsDone[$0.id] ?? 0, encode: false, due: $0.job.due) },
                                          waiting: pending.map { planned($0.item, steps: 0, encode: true, due: $0.job.due) },
-                                         new: new.map { PlannedText(rows: $0.rows, steps: $0.steps, encodeTokens: $0.encodeTokens, due: due, memory: $0.memory) },
+                                         new: new.map { var text = $0; text.due = due; return text },
                                          now: now)
         let last = finish.max() ?? now
         logger.debug("admission plan", metadata: ["budget_s": "\(budget)", "expected_s": "\(last - now)",

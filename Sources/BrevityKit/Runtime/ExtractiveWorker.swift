@@ -65,10 +65,7 @@ public final class ExtractiveWorker: @unchecked Sendable {
     /// True once draining started: new work is refused.
     public var isDraining: Bool { queue.isDraining }
     /// Why the service is not ready when its warm-up failed (nil otherwise).
-    public var warmUpError: String? {
-        if case .failed(let why) = queue.state { return why }
-        return nil
-    }
+    public var warmUpError: String? { queue.warmUpError }
     /// Texts waiting plus the one being summarized.
     public var load: (queued: Int, active: Int) { queue.load }
 

@@ -52,13 +52,11 @@ public struct MemoryBudget: Sendable, Equatable {
             return n
         }
         let lines = (read(selfCgroup) ?? "").split(separator: "\n").map { $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init) }
-        // v2: "0::/path"
-        if let path = lines.first(where: { $0.count == 3 && $0[0] == "0" && $0[1].isEmpty })?[2] {
-            for dir in [cgroupRoot + path, cgroupRoot] {
-                if let text = read(dir + "/memory.max") { return text == "max" ? nil : limit(text) }
-            }
+        // v2: "0::/path", else the root's
+        let v2 = lines.first(where: { $0.count == 3 && $0[0] == "0" && $0[1].isEmpty })?[2] ?? ""
+        for dir in [cgroupRoot + v2, cgroupRoot] {
+            if let text = read(dir + "/memory.max") { return text == "max" ? nil : limit(text) }
         }
-        if let text = read(cgroupRoot + "/memory.max") { return text == "max" ? nil : limit(text) }
         // v1: "N:memory:/path" (the controller may share its line with others, "N:cpu,memory:/path")
         let path = lines.first(where: { $0.count == 3 && $0[1].split(separator: ",").contains("memory") })?[2] ?? "/"
         for dir in [cgroupRoot + "/memory" + path, cgroupRoot + "/memory"] {

@@ -67,7 +67,11 @@ final class WorkQueue<Job>: @unchecked Sendable {
 
     var isReady: Bool { locked { readiness == .ready && !draining } }
     var isDraining: Bool { locked { draining } }
-    var state: Readiness { locked { readiness } }
+    /// Why the warm-up failed (nil while loading, once ready, or when it did not fail).
+    var warmUpError: String? {
+        if case .failed(let why) = locked({ readiness }) { return why }
+        return nil
+    }
     var load: (queued: Int, active: Int) { locked { (pending.count, running.count) } }
 
     /// Runs `body` on a thread of its own, once.
