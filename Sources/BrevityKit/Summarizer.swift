@@ -9,7 +9,7 @@ import Tensor
 ///
 /// ```swift
 /// let summarizer = try await Summarizer(model: "facebook/bart-large-cnn")
-/// let summary = try await summarizer.summarize(article, options: SummaryOptions(maxLength: 60))
+/// let summary = try await summarizer.summarize(article, options: SummaryRequest(maxLength: 60))
 /// for try await piece in summarizer.stream(article) { print(piece.text, terminator: "") }
 /// ```
 ///
@@ -116,12 +116,12 @@ public final class Summarizer: Sendable {
     }
 
     /// The summary of `text`.
-    public func summarize(_ text: String, options: SummaryOptions = SummaryOptions()) async throws -> Summary {
+    public func summarize(_ text: String, options: SummaryRequest = SummaryRequest()) async throws -> Summary {
         try await summarize([text], options: options)[0]
     }
 
     /// The summaries of `texts`, in order; each is what it would be alone.
-    public func summarize(_ texts: [String], options: SummaryOptions = SummaryOptions()) async throws -> [Summary] {
+    public func summarize(_ texts: [String], options: SummaryRequest = SummaryRequest()) async throws -> [Summary] {
         switch try prepare(texts, options) {
         case let .extractive(texts, length, strategy):
             return try await extract(texts, length: length, strategy: strategy)
@@ -135,7 +135,7 @@ public final class Summarizer: Sendable {
     }
 
     /// The summary of `text` as it is generated: each element is new tokens and the text they add.
-    public func stream(_ text: String, options: SummaryOptions = SummaryOptions()) -> AsyncThrowingStream<SummaryDelta, Error> {
+    public func stream(_ text: String, options: SummaryRequest = SummaryRequest()) -> AsyncThrowingStream<SummaryDelta, Error> {
         AsyncThrowingStream { out in
             let task = Task {
                 do {
@@ -147,7 +147,7 @@ public final class Summarizer: Sendable {
         }
     }
 
-    private func stream(_ text: String, _ options: SummaryOptions, into out: AsyncThrowingStream<SummaryDelta, Error>.Continuation) async throws {
+    private func stream(_ text: String, _ options: SummaryRequest, into out: AsyncThrowingStream<SummaryDelta, Error>.Continuation) async throws {
         let summary: Summary
         var sent = 1, emitted = ""   // the decoder start token is not streamed
         switch try prepare([text], options) {
@@ -186,17 +186,17 @@ public final class Summarizer: Sendable {
         case extractive(texts: [String], length: SummaryLength, strategy: ExtractiveStrategy)
     }
 
-    private func prepare(_ texts: [String], _ options: SummaryOptions) throws -> Job {
+    private func prepare(_ texts: [String], _ options: SummaryRequest) throws -> Job {
         if let i = texts.firstIndex(of: "") { throw SummarizerError.invalidText(i, "must not be empty") }
-        guard options.maxBatchSize >= 1 else { throw SummarizerError.invalidOption("max_batch_size", "must be at least 1") }
-        if let prefix = options.prefix, prefix.unicodeScalars.count > 1000 {   // the service's bound
-            throw SummarizerError.invalidOption("prefix", "at most 1000 characters, got \(prefix.unicodeScalars.count)")
+        try options.validate()
+        if let asked = options.mode, asked != mode {
+            throw SummarizerError.invalidOption("mode", "this summarizer makes \(mode.rawValue) summaries (\(name))")
         }
         guard let engine else {
-            return .extractive(texts: texts, length: options.extractiveLength, strategy: options.strategy)
+            return .extractive(texts: texts, length: options.extractiveLength, strategy: options.strategy ?? .default)
         }
         let config: ResolvedGeneration
-        do { config = try engine.resolve(options.generation()) } catch let GenerationError.invalidParameter(field, why) {
+        do { config = try engine.resolve(options.generation) } catch let GenerationError.invalidParameter(field, why) {
             throw SummarizerError.invalidOption(field, why)
         }
         do {

@@ -12,8 +12,8 @@ public typealias GenerationConfig = Generation.GenerationConfig
 public typealias ResolvedGeneration = Generation.ResolvedGeneration
 /// A generation value out of its bounds, naming the field.
 public typealias GenerationError = Generation.GenerationError
-/// One request field: its name, JSON type, bounds and description (for parsing and for the API's schema).
-public typealias RequestFieldSpec = Generation.RequestFieldSpec
+/// A beam search's stopping rule (`early_stopping`: true, false or "never").
+public typealias EarlyStopping = Generation.EarlyStopping
 /// How an extractive summary chooses its sentences.
 public typealias ExtractiveStrategy = Extractive.ExtractiveStrategy
 /// How long an extractive summary is: sentences, a ratio or a token budget.

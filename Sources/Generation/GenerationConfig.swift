@@ -1,13 +1,16 @@
 // Generation parameters with transformers' names. Defaults come from the model's generation_config.json
 // (or, without one, the generation fields of its config.json), then transformers' global defaults; a
-// request overrides any of them. `resolve` applies transformers' length rules (max_new_tokens,
+// request (BrevityKit's SummaryRequest, its fields and their checks) overrides any of them. `resolve` applies transformers' length rules (max_new_tokens,
 // min_new_tokens, the default max_length of 20 new tokens).
 
 import Foundation
 import Tensor
 
-public enum EarlyStopping: Equatable, Sendable {
-    case on, off, never   // JSON true, false, "never"
+/// A beam search's stopping rule: JSON true, false or "never"; a Bool literal is `.on` or `.off`.
+public enum EarlyStopping: Equatable, Sendable, ExpressibleByBooleanLiteral {
+    case on, off, never
+
+    public init(booleanLiteral value: Bool) { self = value ? .on : .off }
 }
 
 public struct GenerationConfig: Equatable, Sendable {
@@ -34,99 +37,10 @@ public struct GenerationConfig: Equatable, Sendable {
 
     public init() {}
 
-    /// The fields a request may set (HTTP body, `--params`, the library's options), with their JSON types
-    /// and limits: `request` checks values against these, and the service's OpenAPI document is written
-    /// from them.
-    public static let requestSpecs: [RequestFieldSpec] = [
-        RequestFieldSpec("num_beams", .integer, minimum: 1),
-        RequestFieldSpec("max_length", .integer, minimum: 2),   // the decoder start token and at least one more
-        RequestFieldSpec("min_length", .integer, minimum: 0),
-        RequestFieldSpec("max_new_tokens", .integer, minimum: 1),
-        RequestFieldSpec("min_new_tokens", .integer, minimum: 0),
-        RequestFieldSpec("length_penalty", .number),
-        RequestFieldSpec("no_repeat_ngram_size", .integer, minimum: 0),
-        RequestFieldSpec("early_stopping", .booleanOrNever),
-        RequestFieldSpec("repetition_penalty", .number, exclusiveMinimum: 0),
-        RequestFieldSpec("do_sample", .boolean),
-        RequestFieldSpec("temperature", .number, exclusiveMinimum: 0),
-        RequestFieldSpec("top_k", .integer, minimum: 0),
-        RequestFieldSpec("top_p", .number, minimum: 0, maximum: 1),
-        // 2^63 - 1: an integer literal exactly, or an integral double below 2^63
-        RequestFieldSpec("seed", .integer, minimum: 0, maximum: 9_223_372_036_854_775_807),
-        RequestFieldSpec("num_return_sequences", .integer, minimum: 1),
-    ]
-
-    /// The names of `requestSpecs`.
-    public static let requestFields: [String] = requestSpecs.map(\.name)
-    static let requestSpecByName = Dictionary(uniqueKeysWithValues: requestSpecs.map { ($0.name, $0) })
-
-    /// Strict parsing of a request's generation object: unknown fields, wrong types and out-of-range values
-    /// are errors naming the field.
-    public static func request(_ json: [String: Any]) throws -> GenerationConfig {
-        var c = GenerationConfig()
-        for key in json.keys.sorted() where !requestFields.contains(key) {
-            throw GenerationError.invalidParameter(key, "unknown parameter (known: \(requestFields.joined(separator: ", ")))")
-        }
-        let spec = requestSpecByName
-        func int(_ k: String) throws -> Int? { try checkedInt(json, spec[k]!) }
-        func double(_ k: String) throws -> Double? { try checkedDouble(json, spec[k]!) }
-        c.numBeams = try int("num_beams")
-        c.maxLength = try int("max_length")
-        c.minLength = try int("min_length")
-        c.maxNewTokens = try int("max_new_tokens")
-        c.minNewTokens = try int("min_new_tokens")
-        c.numReturnSequences = try int("num_return_sequences")
-        c.lengthPenalty = try double("length_penalty")
-        c.noRepeatNgramSize = try int("no_repeat_ngram_size")
-        c.repetitionPenalty = try double("repetition_penalty")
-        c.doSample = try bool(json, "do_sample")
-        c.temperature = try double("temperature")
-        c.topK = try int("top_k")
-        c.topP = try double("top_p")
-        if let s = json["seed"] {
-            // an integer literal exactly (2^63 - 1 reads as 2^63 in a Double), or an integral double below 2^63
-            let bound = "must be an integer in \(RequestFieldSpec.format(spec["seed"]!.minimum!))...2^63-1"
-            guard let n = s as? NSNumber, !isBool(n), n.doubleValue >= spec["seed"]!.minimum! else {
-                throw GenerationError.invalidParameter("seed", bound)
-            }
-            let exact = n.stringValue == String(n.int64Value)
-            guard exact || (n.doubleValue == n.doubleValue.rounded() && n.doubleValue < 9223372036854775808.0) else {
-                throw GenerationError.invalidParameter("seed", bound)
-            }
-            c.seed = exact ? UInt64(n.int64Value) : UInt64(n.doubleValue)
-        }
-        if let e = json["early_stopping"] {
-            c.earlyStopping = try parseEarlyStopping(e, field: "early_stopping")
-        }
-        try c.validateRequest()
-        return c
-    }
-
-    /// The one check of a request's values, however they arrived (a JSON body or `--params` through
-    /// `request`, the library's typed options): each field set within its `requestSpecs` bounds, and the
-    /// rules that hold whatever the model's defaults. The error names the field.
-    public func validateRequest() throws {
-        let specs = Self.requestSpecByName
-        let values: [(String, Double?)] = [
-            ("num_beams", numBeams.map(Double.init)), ("max_length", maxLength.map(Double.init)),
-            ("min_length", minLength.map(Double.init)), ("max_new_tokens", maxNewTokens.map(Double.init)),
-            ("min_new_tokens", minNewTokens.map(Double.init)), ("num_return_sequences", numReturnSequences.map(Double.init)),
-            ("length_penalty", lengthPenalty), ("no_repeat_ngram_size", noRepeatNgramSize.map(Double.init)),
-            ("repetition_penalty", repetitionPenalty), ("temperature", temperature), ("top_k", topK.map(Double.init)),
-            ("top_p", topP),
-        ]
-        for (name, value) in values {
-            guard let value else { continue }
-            guard value.isFinite else { throw GenerationError.invalidParameter(name, "must be a finite number, got \(value)") }
-            if let why = specs[name]!.rangeProblem(value) { throw GenerationError.invalidParameter(name, why) }
-        }
-        if let s = seed, s > UInt64(Int64.max) {
-            throw GenerationError.invalidParameter("seed", "must be an integer in \(RequestFieldSpec.format(specs["seed"]!.minimum!))...2^63-1")
-        }
-        // resolve refuses the same when the beams come from the model
-        if doSample == true, let beams = numBeams, beams > 1 {
-            throw GenerationError.invalidParameter("do_sample", "beam sampling (do_sample with num_beams > 1) is not supported")
-        }
+    /// transformers' rule on sampling with beams (beam sampling is not supported here): the reason, or nil.
+    /// A request's own values are checked with it (`SummaryRequest.validate`), and so are the resolved ones.
+    public static func beamSamplingProblem(doSample: Bool, beams: Int) -> String? {
+        doSample && beams > 1 ? "beam sampling (do_sample with num_beams > 1) is not supported" : nil
     }
 
     /// A model's defaults: generation_config.json when present, else the generation fields of config.json.
@@ -257,8 +171,8 @@ public struct GenerationConfig: Equatable, Sendable {
             throw GenerationError.invalidParameter("num_return_sequences",
                                                    "\(r.numReturnSequences) is larger than num_beams (\(r.numBeams))")
         }
-        if r.doSample && r.numBeams > 1 {
-            throw GenerationError.invalidParameter("do_sample", "beam sampling (do_sample with num_beams > 1) is not supported")
+        if let why = Self.beamSamplingProblem(doSample: r.doSample, beams: r.numBeams) {
+            throw GenerationError.invalidParameter("do_sample", why)
         }
         if r.doSample && r.numReturnSequences > 1 {
             throw GenerationError.invalidParameter("num_return_sequences", "more than one sampled sequence is not supported")
@@ -331,34 +245,6 @@ private func jsonObject(_ data: Data, _ path: String) throws -> [String: Any] {
         throw GenerationError.invalidParameter(path, "not a JSON object")
     }
     return j
-}
-
-/// An integer (below 10^15 in magnitude, where a JSON number is still exact); its bounds are
-/// `validateRequest`'s.
-private func checkedInt(_ j: [String: Any], _ spec: RequestFieldSpec) throws -> Int? {
-    let k = spec.name
-    guard let v = j[k] else { return nil }
-    guard let n = v as? NSNumber, !isBool(n), n.doubleValue == n.doubleValue.rounded(),
-          abs(n.doubleValue) <= RequestFieldSpec.largestInteger else {
-        throw GenerationError.invalidParameter(k, "must be an integer below 10^15, got \(v)")
-    }
-    return n.intValue
-}
-
-/// A finite number; its bounds are `validateRequest`'s.
-private func checkedDouble(_ j: [String: Any], _ spec: RequestFieldSpec) throws -> Double? {
-    let k = spec.name
-    guard let v = j[k] else { return nil }
-    guard let n = v as? NSNumber, !isBool(n), n.doubleValue.isFinite else {
-        throw GenerationError.invalidParameter(k, "must be a number, got \(v)")
-    }
-    return n.doubleValue
-}
-
-private func bool(_ j: [String: Any], _ k: String) throws -> Bool? {
-    guard let v = j[k] else { return nil }
-    guard let n = v as? NSNumber, isBool(n) else { throw GenerationError.invalidParameter(k, "must be true or false, got \(v)") }
-    return n.boolValue
 }
 
 private func parseEarlyStopping(_ v: Any, field: String) throws -> EarlyStopping {

@@ -17,7 +17,7 @@ public protocol WeightFile: AnyObject, Sendable {
     var path: String { get }
     /// dtype (safetensors names), shape and byte extent of each tensor.
     var entries: [String: TensorEntry] { get }
-    /// The tensor widened to float32 on `backend`.
+    /// The tensor in float32 on `backend` (its `heldType(.f32)`: a GPU's one type).
     func load(_ name: String, on backend: any Backend) throws -> Tensor
     /// The tensor's bytes in the mapping and their type, when stored contiguously (nil: a strided view).
     func contiguousBytes(_ name: String) throws -> (pointer: UnsafeRawPointer, dtype: DType)?
@@ -184,7 +184,7 @@ public final class PyTorchCheckpoint: WeightFile, @unchecked Sendable {
     public func load(_ name: String, on backend: any Backend) throws -> Tensor {
         // contiguous: float32 is the mapped bytes themselves (torch aligns each storage record to 64 bytes)
         if let (pointer, dtype) = try contiguousBytes(name) {
-            return adopt(pointer, dtype: dtype, shape: tensors[name]!.tensor.shape, as: .f32, on: backend)
+            return adopt(pointer, dtype: dtype, shape: tensors[name]!.tensor.shape, as: backend.heldType(.f32), on: backend)
         }
         let (t, dataOffset, dtype) = try entry(name)
         let count = t.shape.reduce(1, *)

@@ -130,13 +130,13 @@ public final class SafetensorsFile: @unchecked Sendable {
         return (UnsafeRawPointer(base + dataOffset + e.begin), dtype)
     }
 
-    /// The tensor widened to float32 on `backend` (float32: the mapped bytes themselves, no copy).
+    /// The tensor in float32 on `backend` (its `heldType(.f32)`: a GPU's one type); float32 stored on the CPU is the mapped bytes themselves, no copy.
     public func load(_ name: String, on backend: any Backend) throws -> Tensor {
         // safetensors data is always contiguous: contiguousBytes is nil only for a missing tensor (thrown)
         guard let e = entries[name], let (pointer, dtype) = try contiguousBytes(name) else {
             throw WeightError.missing(tensor: name, searched: path)
         }
-        return adopt(pointer, dtype: dtype, shape: e.shape, as: .f32, on: backend)
+        return adopt(pointer, dtype: dtype, shape: e.shape, as: backend.heldType(.f32), on: backend)
     }
 }
 

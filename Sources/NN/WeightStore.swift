@@ -8,8 +8,9 @@ import Tensor
 
 public final class WeightStore: @unchecked Sendable {
     public let backend: any Backend
-    /// The type `matrix` weights (projections, embedding tables) are held in: DTYPE. Vectors (norms,
-    /// biases) and `tensor` lookups stay float32.
+    /// The type `matrix` weights (projections, embedding tables) are asked for in: DTYPE. The backend
+    /// decides what it holds (`Backend.heldType`): the CPU holds them in it and vectors (norms, biases,
+    /// `tensor` lookups) in float32; a GPU holds every tensor in its one type.
     public let weightType: DType
     private let files: [any WeightFile]
     private let owner: [String: Int]   // tensor name -> index into files
@@ -75,11 +76,12 @@ public final class WeightStore: @unchecked Sendable {
     /// A 2-D weight used in products or as an embedding table, held in `weightType`: the checkpoint's
     /// bytes converted once (bf16 stored and bf16 wanted: used in place from the mapping).
     public func matrix(_ name: String, shape: [Int], aliases: [String] = []) throws -> Tensor {
-        guard weightType != .f32 else { return try tensor(name, shape: shape, aliases: aliases) }
+        let held = backend.heldType(weightType)
+        guard held != .f32 else { return try tensor(name, shape: shape, aliases: aliases) }
         require(shape.count == 2, "matrix: 2-D shapes only")
         let (file, found) = try locate(name, shape: shape, aliases: aliases)
         if let (pointer, dtype) = try file.contiguousBytes(found) {
-            let t = file.adopt(pointer, dtype: dtype, shape: shape, as: weightType, on: backend)
+            let t = file.adopt(pointer, dtype: dtype, shape: shape, as: held, on: backend)
             // converted (not used in place): the source pages need not stay resident
             if UnsafeRawPointer(t.storage.pointer) != pointer {
                 file.dropPages(pointer, count: shape[0] * shape[1] * dtype.byteSize)
@@ -89,7 +91,7 @@ public final class WeightStore: @unchecked Sendable {
         // a strided view: gathered to float32 first
         let gathered = try file.load(found, on: CPUBackend.shared).toArray()
         let storage = gathered.withUnsafeBytes { raw in
-            backend.weight(from: raw.baseAddress!, type: .f32, rows: shape[0], columns: shape[1], as: weightType, owner: file)
+            backend.weight(from: raw.baseAddress!, type: .f32, rows: shape[0], columns: shape[1], as: held, owner: file)
         }
         return Tensor(shape: shape, storage: storage)
     }

@@ -13,7 +13,7 @@ struct ExtractiveController {
 
     /// Queues every text of the request and waits for all of them.
     func run(_ req: SummarizeRequest, cancel: RequestCancellation) async throws -> [ExtractiveWorker.Outcome] {
-        let length = req.extractiveLength()
+        let length = req.extractiveLength
         let field = req.shape == .huggingFace ? "inputs" : "texts"
         let submitted = try worker.submit(req.texts.map { ($0, length) }, strategy: req.strategy ?? .default)
         guard cancel.register(submitted.map(\.id), { [worker] in worker.cancel($0) }) else { throw CancellationError() }

@@ -70,23 +70,21 @@ enum OpenAPIDocument {
 """#
     }
 
-    /// The request fields' schemas, written from the specs the parsers check against
-    /// (`GenerationConfig.requestSpecs`, `SummarizeRequest.fieldSpecs`), with the bounds this server and
-    /// model set: beams up to --max-batch-size rows, lengths within the model's positions, the modes served.
+    /// The request fields' schemas, written from BrevityKit's one list (`SummaryRequest.fields`) and
+    /// `generate_parameters`, with the bounds this server and model set: beams up to --max-batch-size rows,
+    /// lengths within the model's positions, the modes served.
     static func generationProperties(maxBeams: Int, lengths: (max: Int, new: Int)?, modes: [SummaryMode]) -> String {
         var fields: [String] = []
-        for spec in GenerationConfig.requestSpecs where spec.name != "num_return_sequences" {
+        for spec in SummaryRequest.fields.map(\.spec) + [SummarizeRequest.generateParameters] {
             let schema: String
             switch spec.name {
             case "max_length": schema = spec.schemaJSON(maximum: lengths.map { Double($0.max) })
             case "max_new_tokens": schema = spec.schemaJSON(maximum: lengths.map { Double($0.new) })
             case "num_beams": schema = spec.schemaJSON(maximum: Double(maxBeams), description: "At most the server's --max-batch-size decoder rows")
+            case "mode": schema = spec.schemaJSON(choices: modes.map(\.rawValue))
             default: schema = spec.schemaJSON()
             }
             fields.append("\"\(spec.name)\": \(schema)")
-        }
-        for spec in SummarizeRequest.fieldSpecs {
-            fields.append("\"\(spec.name)\": " + (spec.name == "mode" ? spec.schemaJSON(choices: modes.map(\.rawValue)) : spec.schemaJSON()))
         }
         return "{\n" + fields.map { "          " + $0 }.joined(separator: ",\n") + "\n        }"
     }
@@ -304,4 +302,31 @@ enum OpenAPIDocument {
   }
 }
 """#
+}
+
+extension RequestFieldSpec {
+    /// The field's JSON Schema as JSON text (null is always allowed: a null field is left out).
+    /// `maximum` and `choices` replace the spec's where the server knows better (the model's positions,
+    /// --max-batch-size, the modes it serves); `description` is appended to the spec's.
+    func schemaJSON(maximum override: Double? = nil, choices: [String]? = nil, description extra: String? = nil) -> String {
+        var parts: [String] = []
+        switch kind {
+        case .integer: parts.append(#""type": ["integer", "null"]"#)
+        case .number: parts.append(#""type": ["number", "null"]"#)
+        case .boolean: parts.append(#""type": ["boolean", "null"]"#)
+        case .string: parts.append(#""type": ["string", "null"]"#)
+        case .object: parts.append(#""type": ["object", "null"]"#)
+        case let .choice(values):
+            parts.append(#""enum": ["# + ((choices ?? values).map(Self.quote) + ["null"]).joined(separator: ", ") + "]")
+        case .booleanOrNever: parts.append(#""oneOf": [{"type": ["boolean", "null"]}, {"const": "never"}]"#)
+        }
+        if let lo = minimum { parts.append(#""minimum": "# + Self.format(lo)) }
+        if let lo = exclusiveMinimum { parts.append(#""exclusiveMinimum": "# + Self.format(lo)) }
+        if let hi = override ?? upperBound { parts.append(#""maximum": "# + Self.format(hi)) }
+        if let n = maxLength { parts.append(#""maxLength": \#(n)"#) }
+        let text = [description, extra].compactMap { $0 }.joined(separator: "; ")
+        if !text.isEmpty { parts.append(#""description": "# + Self.quote(text)) }
+        return "{" + parts.joined(separator: ", ") + "}"
+    }
+
 }

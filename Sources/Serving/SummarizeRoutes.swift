@@ -70,7 +70,7 @@ struct SummarizeRoutes {
         let mode = req.mode ?? defaultMode
         // the server's beam limit, checked here only: the request's beams in both modes (extractive ignores
         // them), as the OpenAPI document states it, else the model's default (NUM_BEAMS or its config)
-        let beams = req.generation.numBeams ?? (mode == .abstractive ? abstractive?.engine.defaults.numBeams : nil)
+        let beams = req.numBeams ?? (mode == .abstractive ? abstractive?.engine.defaults.numBeams : nil)
         if let beams, beams > config.maxBatchSize {
             throw APIError.invalid("num_beams", "\(beams) beams: at most \(config.maxBatchSize) (the server's --max-batch-size)")
         }

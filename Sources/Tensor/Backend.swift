@@ -68,9 +68,12 @@ public protocol Backend: AnyObject, Sendable {
     func allocate(count: Int, zeroed: Bool) -> TensorStorage
     func upload(_ values: UnsafeBufferPointer<Float>) -> TensorStorage
     func download(_ tensor: Tensor) -> [Float]
-    /// A checkpoint tensor seen as [rows, columns], held as `target`, made from host memory of `sourceType`
-    /// (a mapped checkpoint kept alive by `owner`): widened, narrowed, or quantized per row for int8. The
-    /// CPU backend uses the mapped bytes in place when the types agree.
+    /// The type this backend holds a weight asked for in `requested`: the CPU holds each type asked for
+    /// (projections in DTYPE, vectors in float32); a GPU backend holds every tensor in its one type.
+    func heldType(_ requested: DType) -> DType
+    /// A checkpoint tensor seen as [rows, columns], held as `target` (a type `heldType` gives), made from
+    /// host memory of `sourceType` (a mapped checkpoint kept alive by `owner`): widened, narrowed, or
+    /// quantized per row for int8. The CPU backend uses the mapped bytes in place when the types agree.
     func weight(from source: UnsafeRawPointer, type sourceType: DType, rows: Int, columns: Int, as target: DType,
                 owner: AnyObject) -> TensorStorage
     func copy(_ storage: TensorStorage, count: Int) -> TensorStorage

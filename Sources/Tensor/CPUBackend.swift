@@ -115,6 +115,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                       scales: s.scales.map { UnsafePointer($0.floats) + row * DType.int8Groups(columns: columns) })
     }
 
+    public func heldType(_ requested: DType) -> DType { requested }
+
     public func weight(from source: UnsafeRawPointer, type sourceType: DType, rows: Int, columns: Int, as target: DType,
                        owner: AnyObject) -> TensorStorage {
         let count = rows * columns

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BrevityKit
+import Serving
 import Foundation
 import Tensor
 import Generation
@@ -32,7 +33,7 @@ struct SummarizeCommand: AsyncParsableCommand {
     var prefix: String?
 
     @Option(help: "Texts past the model's window: cut (as transformers' pipeline and the service by default), chunk (summarized in pieces, then their summaries: the service's truncation \"chunk\"), or error. input_ids lines are cut.")
-    var truncation: SummaryOptions.Truncation = .cut
+    var truncation: SummaryRequest.Truncation = .cut
 
     @Option(help: "Most inputs decoding together.")
     var maxBatchSize: Int = 8
@@ -62,14 +63,18 @@ struct SummarizeCommand: AsyncParsableCommand {
 
     func run() async throws {
         // parameters first: a bad request fails before the model loads
-        var request = GenerationConfig()
+        // the service's reader of generation values, strictly; --prefix and --truncation set the rest
+        var request = SummaryRequest()
         if let params {
             guard let data = params.data(using: .utf8),
                   let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 fail("--params: not a JSON object: \(params)")
             }
-            do { request = try GenerationConfig.request(json) } catch { fail("--params: \(error)") }
+            do { request = try SummarizeRequest.generationParameters(json) } catch { fail("--params: \(error)") }
         }
+        request.prefix = prefix
+        request.truncation = truncation
+        do { try request.validate() } catch { fail("\(error)") }
         let folder = await resolveModelFolder(model)   // a folder, or a hub model (DownloadCommand.swift)
         // the model, tokenizer, generation defaults and task prefix, loaded as the service and BrevityKit load them
         let loaded: SummarizationEngine
@@ -79,7 +84,7 @@ struct SummarizeCommand: AsyncParsableCommand {
             let (backend, type) = try chooseBackend(device: device, dtype: dtype, modelType: try? ModelRegistry.modelType(folder: folder))
             chosenType = type
             loaded = try SummarizationEngine.load(folder: folder, name: model, weightType: type, backend: backend)
-            config = try loaded.resolve(request)
+            config = try loaded.resolve(request.generation)
         } catch { fail("cannot load model \(model): \(error)") }
         let engine = loaded.model, tokenizer = loaded.tokenizer
         let maxInput = loaded.maxInputTokens
@@ -94,7 +99,7 @@ struct SummarizeCommand: AsyncParsableCommand {
                 if ids.isEmpty { fail("line \(i + 1): empty input_ids") }
                 prepared.append(PreparedText(text: "", inputIds: Array(ids.prefix(maxInput)), inputTokens: ids.count, truncated: false))
             case .text(let text):
-                do { prepared += try loaded.prepare([text], prefix: prefix, truncation: truncation) } catch let e as TextError {
+                do { prepared += try loaded.prepare([text], prefix: request.prefix, truncation: request.truncation) } catch let e as TextError {
                     fail("line \(i + 1): \(e.message)")
                 }
             }
@@ -265,4 +270,4 @@ struct SummarizeCommand: AsyncParsableCommand {
     }
 }
 
-extension SummaryOptions.Truncation: ExpressibleByArgument {}
+extension SummaryRequest.Truncation: ExpressibleByArgument {}

@@ -40,12 +40,12 @@ final class LibrarySummarizerTests: XCTestCase {
         XCTAssertEqual(s.mode, .abstractive)
         XCTAssertEqual(s.device, "cpu")
         XCTAssertEqual(s.dtype, "float32")
-        let settings: [String: SummaryOptions] = [
-            "defaults": SummaryOptions(),
-            "greedy": SummaryOptions(maxLength: 12, numBeams: 1),
-            "beams3": { var o = SummaryOptions(maxLength: 16, minLength: 5, numBeams: 3)
+        let settings: [String: SummaryRequest] = [
+            "defaults": SummaryRequest(),
+            "greedy": SummaryRequest(maxLength: 12, numBeams: 1),
+            "beams3": { var o = SummaryRequest(maxLength: 16, minLength: 5, numBeams: 3)
                         o.noRepeatNgramSize = 2; o.lengthPenalty = 1.0; return o }(),
-            "originals": SummaryOptions(maxLength: 18, minLength: 6, doSample: false),
+            "originals": SummaryRequest(maxLength: 18, minLength: 6, doSample: false),
         ]
         XCTAssertEqual(Set(settings.keys), Set(Self.expected.outputs.keys), "every fixture setting is checked")
         for (name, var options) in settings {
@@ -62,7 +62,7 @@ final class LibrarySummarizerTests: XCTestCase {
                 XCTAssertEqual(g.truncated, g.inputTokens > limit, name)
             }
         }
-        let one = try await s.summarize(Self.expected.texts[3], options: SummaryOptions(maxLength: 12, numBeams: 1))
+        let one = try await s.summarize(Self.expected.texts[3], options: SummaryRequest(maxLength: 12, numBeams: 1))
         XCTAssertEqual(one.tokenIds, Self.expected.outputs["greedy"]![3].ids)
     }
 
@@ -70,8 +70,8 @@ final class LibrarySummarizerTests: XCTestCase {
     /// the decoder start token; a beam search's arrives whole.
     func testStreamAddsUpToTheSummary() async throws {
         let s = try summarizer()
-        for (name, options) in [("greedy", SummaryOptions(maxLength: 12, numBeams: 1)), ("beams3", {
-            var o = SummaryOptions(maxLength: 16, minLength: 5, numBeams: 3)
+        for (name, options) in [("greedy", SummaryRequest(maxLength: 12, numBeams: 1)), ("beams3", {
+            var o = SummaryRequest(maxLength: 16, minLength: 5, numBeams: 3)
             o.noRepeatNgramSize = 2; o.lengthPenalty = 1.0; return o }())] {
             for i in [0, 5] {
                 var pieces: [SummaryDelta] = []
@@ -85,55 +85,23 @@ final class LibrarySummarizerTests: XCTestCase {
         }
     }
 
-    /// The library's typed options and a request body's JSON are checked in one place: every value past a
-    /// field's bound is refused with the same field and reason both ways.
-    func testOptionsAndRequestBodiesAreRefusedAlike() throws {
-        var cases: [(SummaryOptions, [String: Any])] = []
-        func add(_ json: [String: Any], _ set: (inout SummaryOptions) -> Void) {
-            var o = SummaryOptions()
-            set(&o)
-            cases.append((o, json))
-        }
-        add(["num_beams": 0]) { $0.numBeams = 0 }
-        add(["max_length": 1]) { $0.maxLength = 1 }
-        add(["min_length": -1]) { $0.minLength = -1 }
-        add(["max_new_tokens": 0]) { $0.maxNewTokens = 0 }
-        add(["min_new_tokens": -3]) { $0.minNewTokens = -3 }
-        add(["no_repeat_ngram_size": -1]) { $0.noRepeatNgramSize = -1 }
-        add(["repetition_penalty": 0.0]) { $0.repetitionPenalty = 0 }
-        add(["temperature": -0.5]) { $0.temperature = -0.5 }
-        add(["top_k": -1]) { $0.topK = -1 }
-        add(["top_p": 1.25]) { $0.topP = 1.25 }
-        add(["do_sample": true, "num_beams": 3]) { $0.doSample = true; $0.numBeams = 3 }
-        for (options, json) in cases {
-            var fromJSON: SummarizerError?
-            do { _ = try GenerationConfig.request(json) } catch let GenerationError.invalidParameter(field, why) {
-                fromJSON = .invalidOption(field, why)
-            }
-            var fromOptions: SummarizerError?
-            do { _ = try options.generation() } catch { fromOptions = error as? SummarizerError }
-            XCTAssertNotNil(fromJSON, "\(json) accepted")
-            XCTAssertEqual(fromOptions, fromJSON, "\(json)")
-        }
-    }
-
     /// Bad options and texts are errors naming the field, before any work.
     func testErrorsNameTheField() async throws {
         let s = try summarizer()
-        func expect(_ options: SummaryOptions, _ want: SummarizerError, texts: [String] = ["a text"],
+        func expect(_ options: SummaryRequest, _ want: SummarizerError, texts: [String] = ["a text"],
                     line: UInt = #line) async {
             do {
                 _ = try await s.summarize(texts, options: options)
                 XCTFail("no error", line: line)
             } catch { XCTAssertEqual(error as? SummarizerError, want, "\(error)", line: line) }
         }
-        await expect(SummaryOptions(topP: 1.5), .invalidOption("top_p", "must be in [0, 1], got 1.5"))
-        await expect(SummaryOptions(numBeams: 0), .invalidOption("num_beams", "must be >= 1, got 0"))
-        await expect(SummaryOptions(maxLength: 1), .invalidOption("max_length", "must be >= 2, got 1"))
-        await expect(SummaryOptions(numBeams: 2, doSample: true),
+        await expect(SummaryRequest(topP: 1.5), .invalidOption("top_p", "must be in [0, 1], got 1.5"))
+        await expect(SummaryRequest(numBeams: 0), .invalidOption("num_beams", "must be >= 1, got 0"))
+        await expect(SummaryRequest(maxLength: 1), .invalidOption("max_length", "must be >= 2, got 1"))
+        await expect(SummaryRequest(numBeams: 2, doSample: true),
                      .invalidOption("do_sample", "beam sampling (do_sample with num_beams > 1) is not supported"))
-        await expect(SummaryOptions(), .invalidText(1, "must not be empty"), texts: ["fine", ""])
-        var strict = SummaryOptions()
+        await expect(SummaryRequest(), .invalidText(1, "must not be empty"), texts: ["fine", ""])
+        var strict = SummaryRequest()
         strict.truncation = .error
         let long = String(repeating: "The council met again. ", count: 200)
         do {
@@ -147,7 +115,7 @@ final class LibrarySummarizerTests: XCTestCase {
         XCTAssertTrue(cut.truncated)
         XCTAssertGreaterThan(cut.inputTokens, s.engine!.maxInputTokens)
 
-        var stream = s.stream("x", options: SummaryOptions(temperature: -1)).makeAsyncIterator()
+        var stream = s.stream("x", options: SummaryRequest(temperature: -1)).makeAsyncIterator()
         do { _ = try await stream.next(); XCTFail("no error") } catch {
             XCTAssertEqual(error as? SummarizerError, .invalidOption("temperature", "must be > 0, got -1.0"))
         }
@@ -167,8 +135,8 @@ final class LibrarySummarizerTests: XCTestCase {
             return try await s.summarize(Self.expected.texts)
         }
         do { _ = try await task.value; XCTFail("not cancelled") } catch { XCTAssertTrue(error is CancellationError, "\(error)") }
-        for try await _ in s.stream(Self.expected.texts[0], options: SummaryOptions(maxLength: 12, numBeams: 1)) { break }
-        let after = try await s.summarize(Self.expected.texts[2], options: SummaryOptions(maxLength: 12, numBeams: 1))
+        for try await _ in s.stream(Self.expected.texts[0], options: SummaryRequest(maxLength: 12, numBeams: 1)) { break }
+        let after = try await s.summarize(Self.expected.texts[2], options: SummaryRequest(maxLength: 12, numBeams: 1))
         XCTAssertEqual(after.tokenIds, Self.expected.outputs["greedy"]![2].ids)
     }
 
@@ -179,10 +147,10 @@ final class LibrarySummarizerTests: XCTestCase {
         do {
             let s = try summarizer()
             runtime = s.scheduler
-            let settings: [(String, SummaryOptions)] = [
-                ("greedy", SummaryOptions(maxLength: 12, numBeams: 1)),
-                ("originals", SummaryOptions(maxLength: 18, minLength: 6, doSample: false)),
-                ("defaults", SummaryOptions()),
+            let settings: [(String, SummaryRequest)] = [
+                ("greedy", SummaryRequest(maxLength: 12, numBeams: 1)),
+                ("originals", SummaryRequest(maxLength: 18, minLength: 6, doSample: false)),
+                ("defaults", SummaryRequest()),
             ]
             try await withThrowingTaskGroup(of: (String, [Summary]).self) { group in
                 for (name, options) in settings {
@@ -210,13 +178,13 @@ final class LibrarySummarizerTests: XCTestCase {
         let text = "The council met on Tuesday. It approved the budget for schools. Roads will be repaired in spring. "
             + "The mayor thanked the staff. Critics said the plan was late. A vote on taxes comes next month."
         let direct = try s.extractor!.summarize(text, length: .sentences(2), strategy: .centrality)
-        let got = try await s.summarize(text, options: SummaryOptions(length: .sentences(2), strategy: .centrality))
+        let got = try await s.summarize(text, options: SummaryRequest(length: .sentences(2), strategy: .centrality))
         XCTAssertEqual(got.text, direct.text)
         XCTAssertEqual(got.sentences, direct.sentences)
         XCTAssertEqual(got.sentences.count, 2)
         XCTAssertTrue(got.tokenIds.isEmpty)
         // the service's rule: max_length as a token budget when no length is given, else three sentences
-        let budget = try await s.summarize(text, options: SummaryOptions(maxLength: 12, minLength: 4))
+        let budget = try await s.summarize(text, options: SummaryRequest(maxLength: 12, minLength: 4))
         XCTAssertEqual(budget.text, try s.extractor!.summarize(text, length: .tokenRange(minimum: 4, maximum: 12)).text)
         let three = try await s.summarize(text)
         XCTAssertEqual(three.sentences.count, 3)

@@ -8,6 +8,7 @@
 import Foundation
 import Generation
 import Models
+import NN
 @testable import Tensor
 import TestSupport
 import XCTest
@@ -67,6 +68,7 @@ final class CUDABackendHostTests: XCTestCase {
         func allocate(count: Int, zeroed: Bool) -> TensorStorage { cpu.allocate(count: count, zeroed: zeroed) }
         func upload(_ values: UnsafeBufferPointer<Float>) -> TensorStorage { cpu.upload(values) }
         func download(_ tensor: Tensor) -> [Float] { cpu.download(tensor) }
+        func heldType(_ requested: DType) -> DType { requested }
         func weight(from source: UnsafeRawPointer, type: DType, rows: Int, columns: Int, as target: DType, owner: AnyObject) -> TensorStorage {
             cpu.weight(from: source, type: type, rows: rows, columns: columns, as: target, owner: owner)
         }
@@ -154,6 +156,21 @@ final class CUDABackendHostTests: XCTestCase {
         }
         let gpu = try CUDAEmulator()
         XCTAssertThrowsError(try CUDABackend(stream: gpu, dtype: .int8)) { XCTAssertTrue("\($0)".contains("CPU only"), "\($0)") }
+    }
+
+    /// A GPU holds every tensor in its one type, and a model's weights say so: the store asks the backend
+    /// what it holds (`heldType`) rather than assuming the CPU's float32 vectors.
+    func testTheGPUHoldsEveryWeightInItsOneType() throws {
+        for type in [DType.f16, .bf16] {
+            let backend = try CUDABackend(stream: CUDAEmulator(), dtype: type)
+            XCTAssertEqual([DType.f32, .f16, .bf16, .int8].map(backend.heldType), Array(repeating: type, count: 4))
+            let store = try WeightStore(folder: Fixtures.folder("bart-tiny"), backend: backend, weightType: type)
+            let matrix = try store.root.matrix("model.shared.weight", shape: try XCTUnwrap(store.shape(of: "model.shared.weight")))
+            let vector = try store.root.tensor("model.encoder.layernorm_embedding.weight")
+            XCTAssertEqual(matrix.dtype, type)
+            XCTAssertEqual(vector.dtype, type)
+        }
+        XCTAssertEqual([DType.f32, .f16, .bf16, .int8].map(CPUBackend.shared.heldType), [.f32, .f16, .bf16, .int8])
     }
 
     func testEmulatedBackendGeneratesTransformersIdsAndKeepsMemoryInThePool() throws {

@@ -17,8 +17,8 @@ final class ChunkingSurfacesTests: XCTestCase {
         .joined(separator: " ")
     static let params: [String: Any] = ["num_beams": 2, "max_length": 12, "no_repeat_ngram_size": 2]
 
-    func options(_ truncation: SummaryOptions.Truncation) -> SummaryOptions {
-        var o = SummaryOptions(maxLength: 12, numBeams: 2)
+    func options(_ truncation: SummaryRequest.Truncation) -> SummaryRequest {
+        var o = SummaryRequest(maxLength: 12, numBeams: 2)
         o.noRepeatNgramSize = 2
         o.truncation = truncation
         return o

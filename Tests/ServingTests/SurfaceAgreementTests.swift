@@ -14,10 +14,10 @@ import XCTest
 final class SurfaceAgreementTests: XCTestCase {
     /// Every request field that changes an abstractive summary, each in a request of its own (the rest at
     /// the model's defaults), as the body writes it and as the library's options hold it.
-    static let requests: [(name: String, body: [String: Any], options: SummaryOptions)] = {
-        func o(_ set: (inout SummaryOptions) -> Void) -> SummaryOptions { var x = SummaryOptions(); set(&x); return x }
+    static let requests: [(name: String, body: [String: Any], options: SummaryRequest)] = {
+        func o(_ set: (inout SummaryRequest) -> Void) -> SummaryRequest { var x = SummaryRequest(); set(&x); return x }
         return [
-            ("defaults", [:], SummaryOptions()),
+            ("defaults", [:], SummaryRequest()),
             ("max_length", ["max_length": 9], o { $0.maxLength = 9 }),
             ("min_length", ["min_length": 14, "max_length": 20], o { $0.minLength = 14; $0.maxLength = 20 }),
             ("max_new_tokens", ["max_new_tokens": 7], o { $0.maxNewTokens = 7 }),

@@ -64,7 +64,7 @@ public struct TextResult: Sendable, Equatable {
 extension SummarizationEngine {
     /// The texts tokenized with `prefix` (nil: the model's task prefix) and cut to the window; under
     /// `.error` a text past the window throws `TextError`, as does one the tokenizer cannot take.
-    public func prepare(_ texts: [String], prefix: String?, truncation: SummaryOptions.Truncation) throws -> [PreparedText] {
+    public func prepare(_ texts: [String], prefix: String?, truncation: SummaryRequest.Truncation) throws -> [PreparedText] {
         var prepared: [PreparedText] = []
         for (i, text) in texts.enumerated() {
             let p: (ids: [Int], tokens: Int, truncated: Bool)

@@ -102,10 +102,13 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 
-    /// Checkpoint bytes converted on the host to this backend's type (whatever `target` says: the GPU holds
-    /// one type), then copied once to the device.
+    /// Every tensor is held in the backend's one type: the kernels take operands of one type.
+    public func heldType(_ requested: DType) -> DType { dtype }
+
+    /// Checkpoint bytes converted on the host to this backend's type, then copied once to the device.
     public func weight(from source: UnsafeRawPointer, type sourceType: DType, rows: Int, columns: Int, as target: DType,
                        owner: AnyObject) -> TensorStorage {
+        require(target == dtype, "weight: \(target.userName) asked of the CUDA backend in \(dtype.userName) (ask heldType)")
         let count = rows * columns, type = dtype
         return locked {
             let s = storage(count: count, type: type, zeroed: false)

@@ -1,32 +1,49 @@
-// A request field's JSON type and limits, written once: the request parsers check values against it
-// (GenerationConfig.request here; the service's own fields in Serving) and the service's OpenAPI
-// document writes each field's schema from it, so the two cannot disagree.
+// A request field's JSON type and limits, written once in `SummaryRequest.fields`: the request is checked
+// against it (`SummaryRequest.validate`), the service's JSON reader takes values of its kind, and the
+// OpenAPI document writes each field's schema from it, so the three cannot disagree.
 
 import Foundation
 
+/// One request field: its wire name, JSON type, bounds and description.
 public struct RequestFieldSpec: Sendable, Equatable {
+    /// The field's JSON type.
     public enum Kind: Sendable, Equatable {
-        case integer, number, boolean, string, object
+        /// A whole number (JSON numbers with no fraction).
+        case integer
+        /// Any finite number.
+        case number
+        /// true or false.
+        case boolean
+        /// A string.
+        case string
+        /// A JSON object (a container of other fields).
+        case object
         /// One of these strings.
         case choice([String])
         /// true, false or "never" (early_stopping).
         case booleanOrNever
     }
 
+    /// The wire name, transformers' where it has one ("num_beams").
     public var name: String
+    /// The JSON type.
     public var kind: Kind
+    /// The smallest value taken.
     public var minimum: Double?
+    /// Values must be above this.
     public var exclusiveMinimum: Double?
     /// For integers nil means below 10^15, the largest the parsers take (`largestInteger`).
     public var maximum: Double?
     /// Strings: the most Unicode scalars.
     public var maxLength: Int?
+    /// What the field does, for the API's documentation.
     public var description: String?
 
     /// The largest integer a request may give where no maximum is set (JSON numbers are doubles; 10^15
     /// keeps every integer below it exact).
     public static let largestInteger = 999_999_999_999_999.0
 
+    /// A field named `name` of JSON type `kind`, with its bounds.
     public init(_ name: String, _ kind: Kind, minimum: Double? = nil, exclusiveMinimum: Double? = nil, maximum: Double? = nil,
                 maxLength: Int? = nil, description: String? = nil) {
         self.name = name
@@ -40,6 +57,19 @@ public struct RequestFieldSpec: Sendable, Equatable {
 
     /// The largest value taken: `maximum`, or `largestInteger` for an integer without one.
     public var upperBound: Double? { maximum ?? (kind == .integer ? Self.largestInteger : nil) }
+
+    /// What a value of this field is, for messages: "an integer", "one of \"cut\", \"chunk\"".
+    public var expected: String {
+        switch kind {
+        case .integer: return "an integer"
+        case .number: return "a number"
+        case .boolean: return "true or false"
+        case .string: return "a string"
+        case .object: return "an object"
+        case let .choice(values): return "one of " + values.map(Self.quote).joined(separator: ", ")
+        case .booleanOrNever: return "true, false or \"never\""
+        }
+    }
 
     /// Why `value` is out of range ("must be >= 1, got 0"), or nil when it is within.
     public func rangeProblem(_ value: Double) -> String? {
@@ -55,38 +85,14 @@ public struct RequestFieldSpec: Sendable, Equatable {
         return nil
     }
 
-    /// The field's JSON Schema as JSON text (null is always allowed: a null field is left out).
-    /// `maximum` and `choices` replace the spec's where the server knows better (the model's positions,
-    /// --max-batch-size, the modes it serves); `description` is appended to the spec's.
-    public func schemaJSON(maximum override: Double? = nil, choices: [String]? = nil, description extra: String? = nil) -> String {
-        var parts: [String] = []
-        switch kind {
-        case .integer: parts.append(#""type": ["integer", "null"]"#)
-        case .number: parts.append(#""type": ["number", "null"]"#)
-        case .boolean: parts.append(#""type": ["boolean", "null"]"#)
-        case .string: parts.append(#""type": ["string", "null"]"#)
-        case .object: parts.append(#""type": ["object", "null"]"#)
-        case let .choice(values):
-            parts.append(#""enum": ["# + ((choices ?? values).map(Self.quote) + ["null"]).joined(separator: ", ") + "]")
-        case .booleanOrNever: parts.append(#""oneOf": [{"type": ["boolean", "null"]}, {"const": "never"}]"#)
-        }
-        if let lo = minimum { parts.append(#""minimum": "# + Self.format(lo)) }
-        if let lo = exclusiveMinimum { parts.append(#""exclusiveMinimum": "# + Self.format(lo)) }
-        if let hi = override ?? upperBound { parts.append(#""maximum": "# + Self.format(hi)) }
-        if let n = maxLength { parts.append(#""maxLength": \#(n)"#) }
-        let text = [description, extra].compactMap { $0 }.joined(separator: "; ")
-        if !text.isEmpty { parts.append(#""description": "# + Self.quote(text)) }
-        return "{" + parts.joined(separator: ", ") + "}"
-    }
-
     /// Integral values without a fraction (2, not 2.0); others as Swift prints them. 2^63, the nearest
     /// double to Int64.max, prints as Int64.max (seed's bound).
-    static func format(_ v: Double) -> String {
+    public static func format(_ v: Double) -> String {
         if v >= 9_223_372_036_854_775_807.0 { return String(Int64.max) }
         return v == v.rounded() && abs(v) < 1e18 ? String(Int64(v)) : String(v)
     }
 
-    static func quote(_ s: String) -> String {
+    public static func quote(_ s: String) -> String {
         let data = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
         return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }

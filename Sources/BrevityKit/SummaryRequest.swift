@@ -1,0 +1,318 @@
+import Extractive
+import Foundation
+import Generation
+
+/// Everything a caller may ask of a summary, on every surface: the library's ``Summarizer``, `brevity
+/// summarize` and the service's `POST /summarize` all build one. Generation values have transformers'
+/// names and nil keeps the model's `generation_config.json` value.
+///
+/// ```swift
+/// var request = SummaryRequest(maxLength: 60, minLength: 10)
+/// request.numBeams = 2
+/// ```
+///
+/// ``fields`` is the one list of the wire fields: the service's JSON reader, `--params` and the OpenAPI
+/// document are written from it, and ``validate()`` is the one check of every value however it arrived.
+public struct SummaryRequest: Sendable, Equatable {
+    /// Longest summary in tokens, the decoder start token included (transformers' `max_length`).
+    public var maxLength: Int?
+    /// Shortest summary in tokens, the decoder start token included (`min_length`).
+    public var minLength: Int?
+    /// Tokens generated after the decoder start token (win over `maxLength` / `minLength`).
+    public var maxNewTokens: Int?
+    /// The fewest tokens generated after the decoder start token (`min_new_tokens`).
+    public var minNewTokens: Int?
+    /// Beams of the beam search; 1 is greedy (`num_beams`).
+    public var numBeams: Int?
+    /// The exponent of the length a finished beam's score is divided by (`length_penalty`).
+    public var lengthPenalty: Double?
+    /// No n-gram of this size appears twice in a summary (`no_repeat_ngram_size`; 0 allows repeats).
+    public var noRepeatNgramSize: Int?
+    /// `true` stops a beam search once `numBeams` hypotheses are done, `false` uses transformers' heuristic,
+    /// `.never` runs to the length limit (`early_stopping`).
+    public var earlyStopping: EarlyStopping?
+    /// Scores of tokens already generated are divided (or multiplied, when negative) by this (`repetition_penalty`).
+    public var repetitionPenalty: Double?
+    /// Sampling instead of a search (one beam only), with `temperature`, `topK`, `topP` and `seed`.
+    public var doSample: Bool?
+    /// Sampling: logits are divided by this (> 0).
+    public var temperature: Double?
+    /// Sampling: only the k likeliest tokens (0 for all).
+    public var topK: Int?
+    /// Sampling: only the likeliest tokens whose probabilities add up to p (nucleus sampling, 0...1).
+    public var topP: Double?
+    /// Makes sampling repeatable (the same seed gives the same summary).
+    public var seed: UInt64?
+    /// Text put before each input (nil: the model's task prefix, "summarize: " for T5; "" for none).
+    public var prefix: String?
+    /// An input longer than the model takes is cut to fit (the services' rule), summarized in pieces, or refused.
+    public var truncation: Truncation = .cut
+    /// Abstractive or extractive; nil takes what the model (or the service's default) makes.
+    public var mode: SummaryMode?
+    /// Extractive: how long. `num_sentences` and `ratio` on the wire; nil takes `maxNewTokens` or
+    /// `maxLength` as a token budget with the minimum, else three sentences.
+    public var length: SummaryLength?
+    /// Extractive: how sentences are chosen (nil: ``ExtractiveStrategy/default``).
+    public var strategy: ExtractiveStrategy?
+    /// Inputs decoding together at most when one call gives several (the library's; the service batches
+    /// by its own limits).
+    public var maxBatchSize = 8
+
+    /// What happens to an input longer than the model takes.
+    public enum Truncation: String, Sendable, Equatable {
+        /// Cut to the model's limit, as transformers' pipeline and the original services do.
+        case cut
+        /// Cut at sentence boundaries into pieces that fit, the pieces summarized and their summaries
+        /// summarized again (map-reduce, ``ChunkedSummary``), as the service's `truncation: "chunk"`.
+        /// Not with ``Summarizer/stream(_:options:)`` for an input that needs it.
+        case chunk
+        /// Refused with ``SummarizerError/invalidText(_:_:)``.
+        case error
+
+        /// The wire names of `truncation`: Brevity's (`truncate` cuts), then the Hugging Face inference
+        /// spec's (one text, so every cutting strategy cuts it; `do_not_truncate` leaves a text past the
+        /// window an error, as transformers fails on it).
+        public static let wireNames: [(name: String, value: Truncation)] = [
+            ("truncate", .cut), ("chunk", .chunk), ("error", .error),
+            ("longest_first", .cut), ("only_first", .cut), ("only_second", .cut), ("do_not_truncate", .error),
+        ]
+    }
+
+    /// A request with the most used values given; the others are set as properties.
+    public init(maxLength: Int? = nil, minLength: Int? = nil, numBeams: Int? = nil, doSample: Bool? = nil,
+                temperature: Double? = nil, topP: Double? = nil, length: SummaryLength? = nil,
+                strategy: ExtractiveStrategy? = nil) {
+        self.maxLength = maxLength
+        self.minLength = minLength
+        self.numBeams = numBeams
+        self.doSample = doSample
+        self.temperature = temperature
+        self.topP = topP
+        self.length = length
+        self.strategy = strategy
+    }
+
+    /// The one check of a request's values, however they arrived (a JSON body, `--params`, a library
+    /// caller): each field within its ``fields`` bounds, and the rules that hold whatever the model's
+    /// defaults. The error names the field as the wire does ("top_p").
+    public func validate() throws {
+        for field in Self.fields {
+            guard let value = field.read(self), let why = field.problem(value) else { continue }
+            throw SummarizerError.invalidOption(field.spec.name, why)
+        }
+        if let why = GenerationConfig.beamSamplingProblem(doSample: doSample ?? false, beams: numBeams ?? 1) {
+            throw SummarizerError.invalidOption("do_sample", why)
+        }
+        guard maxBatchSize >= 1 else { throw SummarizerError.invalidOption("max_batch_size", "must be at least 1") }
+    }
+
+    /// The generation values this request sets, over which the model's defaults are resolved.
+    public var generation: GenerationConfig {
+        var c = GenerationConfig()
+        for field in Self.fields { field.copy?(self, &c) }
+        return c
+    }
+
+    /// The extractive length asked for: `length`, else `maxNewTokens` or `maxLength` as a budget of the
+    /// embedder's tokens with `minNewTokens` or `minLength` as its minimum, else three sentences.
+    public var extractiveLength: SummaryLength {
+        length ?? .requested(sentences: nil, ratio: nil, maxTokens: maxNewTokens ?? maxLength,
+                             minTokens: minNewTokens ?? minLength)
+    }
+}
+
+/// The library's earlier name for ``SummaryRequest``.
+@available(*, deprecated, renamed: "SummaryRequest")
+public typealias SummaryOptions = SummaryRequest
+
+// MARK: - The fields
+
+extension SummaryRequest {
+    /// A value as a request gives it: the service's JSON reader makes one of the field's kind.
+    public enum FieldValue: Sendable, Equatable {
+        /// An integer (exact up to 2^63 - 1).
+        case integer(Int64)
+        /// A number.
+        case number(Double)
+        /// true or false.
+        case boolean(Bool)
+        /// A string (also the names of a choice, and early_stopping's "never").
+        case string(String)
+
+        var number: Double? {
+            switch self {
+            case let .integer(n): return Double(n)
+            case let .number(d): return d
+            case .boolean, .string: return nil
+            }
+        }
+    }
+
+    /// One wire field: its name, JSON type and bounds, and where the request keeps it.
+    public struct Field: @unchecked Sendable {
+        /// Name, type, bounds and description.
+        public let spec: RequestFieldSpec
+        /// A transformers generation parameter (the ones `brevity summarize --params` takes).
+        public var isGeneration: Bool { copy != nil }
+        let assign: (inout SummaryRequest, FieldValue) -> String?
+        let read: (SummaryRequest) -> FieldValue?
+        let copy: ((SummaryRequest, inout GenerationConfig) -> Void)?
+
+        /// Sets the field in `request` from `value` (of the field's kind); the reason when it cannot hold
+        /// it (a name that is not one of a choice's, a value of another kind). Bounds are `validate`'s.
+        public func set(_ value: FieldValue, in request: inout SummaryRequest) -> String? { assign(&request, value) }
+
+        /// Why `value` is out of the field's bounds, or nil.
+        func problem(_ value: FieldValue) -> String? {
+            if case let .string(s) = value, let most = spec.maxLength, s.unicodeScalars.count > most {
+                return "must be a string of at most \(most) characters, got \(s.unicodeScalars.count)"
+            }
+            guard let v = value.number else { return nil }
+            guard v.isFinite else { return "must be a finite number, got \(v)" }
+            if spec.kind == .integer, spec.maximum == nil, abs(v) > RequestFieldSpec.largestInteger {
+                return "must be an integer below 10^15, got \(RequestFieldSpec.format(v))"
+            }
+            return spec.rangeProblem(v)
+        }
+    }
+
+    /// Every field a request may give on the wire, in the order the service reads and documents them:
+    /// transformers' generation parameters, then Brevity's own.
+    public static let fields: [Field] = [
+        .integer("num_beams", \.numBeams, \.numBeams, minimum: 1),
+        .integer("max_length", \.maxLength, \.maxLength, minimum: 2),   // the decoder start token and one more
+        .integer("min_length", \.minLength, \.minLength, minimum: 0),
+        .integer("max_new_tokens", \.maxNewTokens, \.maxNewTokens, minimum: 1),
+        .integer("min_new_tokens", \.minNewTokens, \.minNewTokens, minimum: 0),
+        .number("length_penalty", \.lengthPenalty, \.lengthPenalty),
+        .integer("no_repeat_ngram_size", \.noRepeatNgramSize, \.noRepeatNgramSize, minimum: 0),
+        Field(spec: RequestFieldSpec("early_stopping", .booleanOrNever),
+              assign: { r, v in
+                  switch v {
+                  case let .boolean(b): r.earlyStopping = b ? .on : .off
+                  case .string("never"): r.earlyStopping = .never
+                  default: return "must be true, false or \"never\""
+                  }
+                  return nil
+              },
+              read: { r in r.earlyStopping.map { $0 == .never ? .string("never") : .boolean($0 == .on) } },
+              copy: { r, c in c.earlyStopping = r.earlyStopping }),
+        .number("repetition_penalty", \.repetitionPenalty, \.repetitionPenalty, exclusiveMinimum: 0),
+        Field(spec: RequestFieldSpec("do_sample", .boolean),
+              assign: { r, v in
+                  guard case let .boolean(b) = v else { return "must be true or false" }
+                  r.doSample = b
+                  return nil
+              },
+              read: { r in r.doSample.map { .boolean($0) } },
+              copy: { r, c in c.doSample = r.doSample }),
+        .number("temperature", \.temperature, \.temperature, exclusiveMinimum: 0),
+        .integer("top_k", \.topK, \.topK, minimum: 0),
+        .number("top_p", \.topP, \.topP, minimum: 0, maximum: 1),
+        // 2^63 - 1: an integer literal exactly, or an integral double below 2^63
+        Field(spec: RequestFieldSpec("seed", .integer, minimum: 0, maximum: 9_223_372_036_854_775_807),
+              assign: { r, v in
+                  guard case let .integer(n) = v, n >= 0 else { return "must be an integer in 0...2^63-1" }
+                  r.seed = UInt64(n)
+                  return nil
+              },
+              read: { r in r.seed.map { $0 > UInt64(Int64.max) ? .number(Double($0)) : .integer(Int64($0)) } },
+              copy: { r, c in c.seed = r.seed }),
+        .choice("truncation", Truncation.wireNames, \.truncation,
+                description: "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422; the HF inference spec's values: longest_first, only_first and only_second cut, do_not_truncate is 422"),
+        .choice("mode", SummaryMode.allCases.map { ($0.rawValue, $0) }, \.mode,
+                description: "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"),
+        Field(spec: RequestFieldSpec("num_sentences", .integer, minimum: 1, maximum: 10_000, description: "Extractive: sentences to keep"),
+              assign: { r, v in
+                  guard case let .integer(n) = v else { return "must be an integer" }
+                  if case .ratio = r.length { return "give num_sentences or ratio, not both" }
+                  r.length = .sentences(Int(clamping: n))
+                  return nil
+              },
+              read: { r in if case let .sentences(n) = r.length { return .integer(Int64(n)) } else { return nil } },
+              copy: nil),
+        Field(spec: RequestFieldSpec("ratio", .number, exclusiveMinimum: 0, maximum: 1,
+                                     description: "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"),
+              assign: { r, v in
+                  guard let d = v.number else { return "must be a number" }
+                  if case .sentences = r.length { return "give num_sentences or ratio, not both" }
+                  r.length = .ratio(d)
+                  return nil
+              },
+              read: { r in if case let .ratio(d) = r.length { return .number(d) } else { return nil } },
+              copy: nil),
+        Field(spec: RequestFieldSpec("prefix", .string, maxLength: 1000,
+                                     description: "Abstractive: text put before every input; left out, the model's task prefix (config.json task_specific_params.summarization.prefix, \"summarize: \" for T5); \"\" for none"),
+              assign: { r, v in
+                  guard case let .string(s) = v else { return "must be a string (\"\" for none)" }
+                  r.prefix = s
+                  return nil
+              },
+              read: { r in r.prefix.map { .string($0) } },
+              copy: nil),
+        .choice("strategy", ExtractiveStrategy.allCases.map { ($0.rawValue, $0) }, \.strategy,
+                description: "Extractive: how sentences are chosen. position (default): the cleaned document's informative sentences in order, the best on news (BENCHMARKS.md); pacsum: directed centrality over sentence embeddings; centrality: mean cosine with maximal marginal relevance; lead: the first sentences"),
+    ]
+
+    /// The field named `name` on the wire.
+    public static func field(_ name: String) -> Field? { fields.first { $0.spec.name == name } }
+}
+
+extension SummaryRequest.Field {
+    /// A transformers integer parameter kept at `path` and copied to the generation values at `config`.
+    static func integer(_ name: String, _ path: WritableKeyPath<SummaryRequest, Int?>, _ config: WritableKeyPath<GenerationConfig, Int?>,
+                        minimum: Double? = nil) -> Self {
+        Self(spec: RequestFieldSpec(name, .integer, minimum: minimum),
+             assign: { r, v in
+                 guard case let .integer(n) = v else { return "must be an integer" }
+                 r[keyPath: path] = Int(n)
+                 return nil
+             },
+             read: { r in r[keyPath: path].map { .integer(Int64($0)) } },
+             copy: { r, c in c[keyPath: config] = r[keyPath: path] })
+    }
+
+    /// A transformers number parameter.
+    static func number(_ name: String, _ path: WritableKeyPath<SummaryRequest, Double?>, _ config: WritableKeyPath<GenerationConfig, Double?>,
+                       minimum: Double? = nil, exclusiveMinimum: Double? = nil, maximum: Double? = nil) -> Self {
+        Self(spec: RequestFieldSpec(name, .number, minimum: minimum, exclusiveMinimum: exclusiveMinimum, maximum: maximum),
+             assign: { r, v in
+                 guard let d = v.number else { return "must be a number" }
+                 r[keyPath: path] = d
+                 return nil
+             },
+             read: { r in r[keyPath: path].map { .number($0) } },
+             copy: { r, c in c[keyPath: config] = r[keyPath: path] })
+    }
+
+    /// One of `names`' strings, each naming a value kept at `path`.
+    static func choice<T: Equatable>(_ name: String, _ names: [(name: String, value: T)], _ path: WritableKeyPath<SummaryRequest, T?>,
+                                     description: String) -> Self {
+        let kind = RequestFieldSpec.Kind.choice(names.map(\.name))
+        return Self(spec: RequestFieldSpec(name, kind, description: description),
+                    assign: { r, v in
+                        guard case let .string(s) = v, let value = names.first(where: { $0.name == s })?.value else {
+                            return "must be one of " + names.map { RequestFieldSpec.quote($0.name) }.joined(separator: ", ")
+                        }
+                        r[keyPath: path] = value
+                        return nil
+                    },
+                    read: { r in r[keyPath: path].flatMap { v in names.first { $0.value == v }.map { .string($0.name) } } },
+                    copy: nil)
+    }
+
+    /// A choice whose value always has one (truncation: `.cut` when left out).
+    static func choice<T: Equatable>(_ name: String, _ names: [(name: String, value: T)], _ path: WritableKeyPath<SummaryRequest, T>,
+                                     description: String) -> Self {
+        let optional = choice(name, names, \SummaryRequest.[optional: path], description: description)
+        return Self(spec: optional.spec, assign: optional.assign, read: { _ in nil }, copy: nil)
+    }
+}
+
+private extension SummaryRequest {
+    /// `path`'s value as an optional (set only with a value).
+    subscript<T>(optional path: WritableKeyPath<SummaryRequest, T>) -> T? {
+        get { self[keyPath: path] }
+        set { if let newValue { self[keyPath: path] = newValue } }
+    }
+}
