@@ -31,6 +31,7 @@ public struct Placement: @unchecked Sendable {
     /// fails its self-test throws; with `auto` the CPU serves and `gpuFailure` says why.
     public static func choose(gpu: CUDADevice?, choice: DeviceChoice, foundReason: String, dtype: DType?,
                               modelType: String?) throws -> Placement {
+        EngineEnvironment.apply()
         let cpuType = weightType(requested: dtype, onGPU: false)
         guard let gpu else { return .cpu(cpuType, reason: foundReason) }
         let type = weightType(requested: dtype, onGPU: true, modelType: modelType)
@@ -49,8 +50,8 @@ public struct Placement: @unchecked Sendable {
     /// The same from the device's and the type's names as a user gives them (`auto`, `cpu`, `cuda`; DTYPE's
     /// names): finds the GPU first.
     public static func choose(device: String, dtype: String?, modelType: String?) throws -> Placement {
-        let choice: DeviceChoice
-        do { choice = try DeviceChoice(parsing: device) } catch { throw PlacementError("device \(device): expected auto, cpu or cuda") }
+        EngineEnvironment.apply()
+        guard let choice = parseDevice(device) else { throw PlacementError("device \(device): expected auto, cpu or cuda") }
         let type = try parseDType(dtype)
         let (gpu, reason) = try choice.resolve()
         return try choose(gpu: gpu, choice: choice, foundReason: reason, dtype: type, modelType: modelType)
@@ -63,6 +64,9 @@ public struct Placement: @unchecked Sendable {
     public static func weightType(requested: DType?, onGPU: Bool, modelType: String? = nil) -> DType {
         requested ?? (onGPU ? (modelType == "t5" ? .bf16 : .f16) : .f32)
     }
+
+    /// DEVICE's and `--device`'s one parse: auto, cpu or cuda in any case; nil for anything else.
+    public static func parseDevice(_ s: String) -> DeviceChoice? { DeviceChoice(rawValue: s.lowercased()) }
 
     /// DTYPE's one parse: float32 (fp32), bfloat16 (bf16), float16 (fp16), int8 in any case; nil, empty or
     /// `auto` give nil, the device's default.

@@ -86,7 +86,8 @@ public struct ServerConfig: Sendable {
         c.numBeams = try int("NUM_BEAMS", min: 1)
         if let d = env["DTYPE"], !d.isEmpty { try c.setDType(d) }
         if let d = env["DEVICE"], !d.isEmpty {
-            do { c.device = try DeviceChoice(parsing: d) } catch { throw ConfigError("DEVICE=\(d): expected auto, cpu or cuda") }
+            guard let choice = Placement.parseDevice(d) else { throw ConfigError("DEVICE=\(d): expected auto, cpu or cuda") }
+            c.device = choice
         }
         c.maxConcurrentBatch = try int("MAX_CONCURRENT_BATCH", min: 1) ?? c.maxConcurrentBatch
         c.maxBatchSize = try int("BREVITY_MAX_BATCH_SIZE", min: 1) ?? c.maxBatchSize

@@ -11,7 +11,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public let name = "cpu"
 
     /// The kernels' instruction set: the CPU's best, or lower with `BREVITY_CPU_FEATURES` (an invalid value
-    /// is reported by the commands at start-up through `CPUTier.fromEnvironment`).
+    /// is reported by the commands at start-up through `CPUTier.fromSetting`).
     public var tier: CPUTier
 
     /// Many-row products through oneDNN (nil: OpenBLAS). The portable tier, the reference of the checks, keeps

@@ -58,7 +58,7 @@ public final class MatrixLibrary: @unchecked Sendable {
     public static var unavailableReason: String { opened.reason }
 
     private static let opened: (library: MatrixLibrary?, reason: String) = {
-        let setting = ProcessInfo.processInfo.environment["BREVITY_MATRIX_LIBRARY"]?.lowercased() ?? "auto"
+        let setting = EngineSettings.fixedNow.matrixLibrary?.lowercased() ?? "auto"
         if setting == "none" || setting == "openblas" { return (nil, "BREVITY_MATRIX_LIBRARY=\(setting)") }
         guard setting == "auto" || setting == "onednn" || setting.isEmpty else {
             return (nil, "BREVITY_MATRIX_LIBRARY=\(setting) is not one of auto, onednn, none, openblas: oneDNN not used")

@@ -10,15 +10,16 @@ import Foundation
 
 public enum OpenBLASCore {
     /// The kernel family OpenBLAS chose in this process ("Haswell", "SkylakeX", "Prescott", ...).
-    /// BREVITY_FAKE_OPENBLAS_CORE stands in for it, so a test can show what a CPU OpenBLAS does not know gets.
+    /// The `openBLASCore` setting (BREVITY_FAKE_OPENBLAS_CORE) stands in for it, so a test can show what a CPU
+    /// OpenBLAS does not know gets.
     public static var name: String {
-        if let fake = ProcessInfo.processInfo.environment["BREVITY_FAKE_OPENBLAS_CORE"], !fake.isEmpty { return fake }
+        if let fake = EngineSettings.fixedNow.openBLASCore, !fake.isEmpty { return fake }
         guard let p = openblas_get_corename() else { return "unknown" }
         return String(cString: p)
     }
 
     /// The family OpenBLAS had chosen before `brevity` restarted with OPENBLAS_CORETYPE, if it did.
-    public static var restartedFrom: String? { ProcessInfo.processInfo.environment[restartedVariable] }
+    public static var restartedFrom: String? { EngineSettings.fixedNow.openBLASRestartedFrom }
 
     /// The instruction-set tier a kernel family of OpenBLAS 0.3 uses: AVX-512 families, AVX2 families, and
     /// the rest (SSE and AVX1 families, whose sgemm is a fraction of an AVX2 one). Case-insensitive.
@@ -52,7 +53,7 @@ public enum OpenBLASCore {
         mismatch(core: name, cpu: CPUTier.supported)
     }
 
-    /// The environment variable that marks a process restarted by `restartIfMismatched` (no second restart).
+    /// The environment variable that marks a process the executable restarted with OPENBLAS_CORETYPE (no second restart).
     public static let restartedVariable = "BREVITY_OPENBLAS_RESTARTED"
 
     /// The environment a corrected process should run with, or nil when no restart is called for: OpenBLAS
@@ -64,21 +65,5 @@ public enum OpenBLASCore {
         env["OPENBLAS_CORETYPE"] = fix.coreType
         env[restartedVariable] = core
         return env
-    }
-
-    /// Restarts the running executable (/proc/self/exe, same arguments) with OPENBLAS_CORETYPE set when OpenBLAS
-    /// chose kernels below the CPU, saying so on `log`; returns only when no restart was called for or the exec
-    /// failed (with why). Call before any other work: the process image is replaced.
-    public static func restartIfMismatched(arguments: [String], log: (String) -> Void) -> String? {
-        let environment = ProcessInfo.processInfo.environment
-        guard let env = restartEnvironment(core: name, cpu: CPUTier.supported, environment: environment),
-              let fix = mismatch(core: name, cpu: CPUTier.supported) else { return nil }
-        log("\(fix.reason): restarting with it")
-        for key in ["OPENBLAS_CORETYPE", restartedVariable] { setenv(key, env[key]!, 1) }
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        execv("/proc/self/exe", &argv)
-        let why = String(cString: strerror(errno))
-        for key in ["OPENBLAS_CORETYPE", restartedVariable] { unsetenv(key) }
-        return "could not restart with OPENBLAS_CORETYPE=\(env["OPENBLAS_CORETYPE"]!): \(why)"
     }
 }

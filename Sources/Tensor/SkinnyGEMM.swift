@@ -28,10 +28,9 @@ public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
     /// the narrower types take them (productTiers) after a start-up check, the rest on `BREVITY_CPU_FEATURES=avx512`.
     public static let detected = min(supported, .avx2)
 
-    /// The process's tier: `BREVITY_CPU_FEATURES` when valid, else `detected` (an invalid value is reported
-    /// by the commands at start-up through `fromEnvironment`).
-    public static let process = (try? fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]))
-        ?? detected
+    /// The process's tier: the `cpuFeatures` setting (BREVITY_CPU_FEATURES) when valid, else `detected` (an
+    /// invalid value is reported by the commands at start-up through `fromSetting`).
+    public static let process = (try? fromSetting(EngineSettings.fixedNow.cpuFeatures)) ?? detected
 
     /// The tier of the decode-shaped products of each weight type, and why. `BREVITY_CPU_FEATURES` sets one
     /// tier for all. Otherwise float32 stays on `detected` (on an AVX-512 Xeon the avx512 kernels were slower
@@ -39,7 +38,7 @@ public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
     /// once its products pass CPUKernelCheck in this process (on that Xeon avx512 was faster for bfloat16 and
     /// int8 in every case, and `brevity cpu-check` passed there); a tier that fails stays unused.
     public static let productTiers = chooseProductTiers(
-        supported: supported, detected: detected, setting: ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"],
+        supported: supported, detected: detected, setting: EngineSettings.fixedNow.cpuFeatures,
         process: process, failures: startUpFailures)
 
     /// The start-up check of a tier's products of `types` (CPUKernelCheck's products and rows lines): the lines
@@ -74,9 +73,9 @@ public enum CPUTier: Int32, Sendable, Comparable, CaseIterable {
             + ": \(productTiers.reason)"
     }
 
-    /// `BREVITY_CPU_FEATURES` (portable, avx2, avx512) picks the tier, for tests and comparisons; a tier
-    /// above what the CPU has is refused (it would fault), as is an unknown name.
-    public static func fromEnvironment(_ value: String?) throws -> CPUTier {
+    /// The `cpuFeatures` setting, `BREVITY_CPU_FEATURES` (portable, avx2, avx512), picks the tier, for tests
+    /// and comparisons; a tier above what the CPU has is refused (it would fault), as is an unknown name.
+    public static func fromSetting(_ value: String?) throws -> CPUTier {
         guard let value, !value.isEmpty else { return detected }
         return try named(value, setting: "BREVITY_CPU_FEATURES=")
     }

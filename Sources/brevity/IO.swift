@@ -70,9 +70,7 @@ func printError(_ message: String) {
 /// `auto`, the device's default). Also checks BREVITY_CPU_FEATURES, so a bad value stops the command before
 /// any work.
 func requestedDType(_ name: String?) throws -> DType? {
-    do { _ = try CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]) } catch {
-        throw ValidationError("\(error)")
-    }
+    if let problem = EngineEnvironment.cpuFeaturesProblem() { throw ValidationError(problem) }
     do { return try Placement.parseDType(name ?? ProcessInfo.processInfo.environment["DTYPE"]) } catch {
         throw ValidationError("\(error)")
     }
@@ -84,8 +82,7 @@ func requestedDType(_ name: String?) throws -> DType? {
 func chooseBackend(device: String?, dtype: String?, modelType: String? = nil) throws -> (backend: any Backend, type: DType) {
     let env = ProcessInfo.processInfo.environment
     let type = try requestedDType(dtype)   // BREVITY_CPU_FEATURES and the name, with the commands' message
-    let choice: DeviceChoice
-    do { choice = try DeviceChoice(parsing: device ?? env["DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto") } catch {
+    guard let choice = Placement.parseDevice(device ?? env["DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto") else {
         throw ValidationError("--device: expected auto, cpu or cuda")
     }
     let p: Placement

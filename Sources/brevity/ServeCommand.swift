@@ -54,7 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let numBeams { c.numBeams = numBeams }
         if let dtype { try c.setDType(dtype) }
         if let device {
-            do { c.device = try DeviceChoice(parsing: device) } catch { throw ConfigError("--device \(device): expected auto, cpu or cuda") }
+            guard let choice = Placement.parseDevice(device) else { throw ConfigError("--device \(device): expected auto, cpu or cuda") }
+            c.device = choice
         }
         if let maxConcurrentBatch { c.maxConcurrentBatch = maxConcurrentBatch }
         if let maxBatchSize { c.maxBatchSize = maxBatchSize }
@@ -84,9 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         if c.ratePerSec < 0 { throw ConfigError("--rate-per-sec must not be negative") }
         if c.requestTimeout <= 0 { throw ConfigError("--request-timeout must be positive") }
         if c.drainTimeout < 0 { throw ConfigError("--drain-timeout must not be negative") }
-        do { _ = try CPUTier.fromEnvironment(ProcessInfo.processInfo.environment["BREVITY_CPU_FEATURES"]) } catch {
-            throw ConfigError("\(error)")
-        }
+        if let problem = EngineEnvironment.cpuFeaturesProblem() { throw ConfigError(problem) }
         // --device cuda without a usable GPU (or, in this build, without the CUDA backend) stops here
         do {
             let (gpu, reason) = try c.device.resolve()

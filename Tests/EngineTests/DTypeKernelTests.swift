@@ -165,14 +165,14 @@ final class DTypeKernelTests: XCTestCase {
     }
 
     func testCPUFeaturesSetting() throws {
-        XCTAssertEqual(try CPUTier.fromEnvironment(nil), CPUTier.detected)
-        XCTAssertEqual(try CPUTier.fromEnvironment(""), CPUTier.detected)
-        XCTAssertEqual(try CPUTier.fromEnvironment("PORTABLE"), .portable)
-        XCTAssertThrowsError(try CPUTier.fromEnvironment("sse9")) { XCTAssertTrue("\($0)".contains("portable, avx2 or avx512"), "\($0)") }
+        XCTAssertEqual(try CPUTier.fromSetting(nil), CPUTier.detected)
+        XCTAssertEqual(try CPUTier.fromSetting(""), CPUTier.detected)
+        XCTAssertEqual(try CPUTier.fromSetting("PORTABLE"), .portable)
+        XCTAssertThrowsError(try CPUTier.fromSetting("sse9")) { XCTAssertTrue("\($0)".contains("portable, avx2 or avx512"), "\($0)") }
         XCTAssertLessThanOrEqual(CPUTier.detected, .avx2, "AVX-512 is opt-in until verified on hardware")
-        XCTAssertEqual(try CPUTier.fromEnvironment(CPUTier.supported.name), CPUTier.supported)
+        XCTAssertEqual(try CPUTier.fromSetting(CPUTier.supported.name), CPUTier.supported)
         if CPUTier.supported < .avx512 {
-            XCTAssertThrowsError(try CPUTier.fromEnvironment("avx512")) { XCTAssertTrue("\($0)".contains("supports"), "\($0)") }
+            XCTAssertThrowsError(try CPUTier.fromSetting("avx512")) { XCTAssertTrue("\($0)".contains("supports"), "\($0)") }
         }
         XCTAssertEqual(DType(userName: "BF16"), .bf16)
         XCTAssertEqual(DType(userName: "float16"), .f16)

@@ -29,10 +29,7 @@ final class KernelCacheDiskTests: XCTestCase {
 
     /// NVRTC's image is used when the cache cannot keep it (the service starts on its GPU all the same).
     func testCompiledKernelsAreUsedWhenTheCacheCannotKeepThem() throws {
-        guard let path = ProcessInfo.processInfo.environment["BREVITY_NVRTC"], !path.isEmpty else {
-            try prerequisiteMissing("BREVITY_NVRTC is not set to a libnvrtc (make test fetches nvidia-cuda-nvrtc-cu12)")
-        }
-        let nvrtc = try NVRTCCompiler(path: path)
+        let nvrtc = try Fixtures.nvrtc()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("brevity-kernels-full-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let disk = try DiskLimit(folder: folder, bytes: 16 << 10)

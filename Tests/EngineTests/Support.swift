@@ -1,6 +1,8 @@
 // Shared helpers: fixture paths and JSON, comparisons that print the largest difference.
 
 import Foundation
+import Tensor
+import TestSupport
 import XCTest
 
 enum Fixtures {
@@ -16,6 +18,16 @@ enum Fixtures {
     /// A fixture model's folder.
     static func folder(_ name: String) -> URL {
         (bartModels.contains(name) ? bart : seq2seq).appendingPathComponent(name)
+    }
+
+    /// NVRTC where `make test` fetched it (BREVITY_NVRTC, with BREVITY_CUDA_INCLUDE's headers): the engine
+    /// reads no environment, so the tests hand the paths over themselves.
+    static func nvrtc() throws -> NVRTCCompiler {
+        let env = ProcessInfo.processInfo.environment
+        guard let path = env["BREVITY_NVRTC"], FileManager.default.fileExists(atPath: path) else {
+            try prerequisiteMissing("BREVITY_NVRTC is not set to a libnvrtc (make test fetches nvidia-cuda-nvrtc-cu12)")
+        }
+        return try NVRTCCompiler(path: path, includes: env["BREVITY_CUDA_INCLUDE"].map { $0.split(separator: ":").map(String.init) })
     }
 
     static func json(_ url: URL) throws -> [String: Any] {

@@ -30,9 +30,9 @@ public final class NVRTCCompiler: @unchecked Sendable {
     /// Folders holding cuda_fp16.h and cuda_bf16.h.
     public let includes: [String]
 
-    /// `path`: a libnvrtc file (BREVITY_NVRTC), else the system's libnvrtc.so.13 / .12.
-    /// `includes`: BREVITY_CUDA_INCLUDE's folders, else the CUDA toolkit's.
-    public init(path: String? = ProcessInfo.processInfo.environment["BREVITY_NVRTC"], includes: [String]? = nil) throws {
+    /// `path`: a libnvrtc file (the `nvrtcPath` setting), else the system's libnvrtc.so.13 / .12.
+    /// `includes`: the `cudaIncludes` setting's folders, else the CUDA toolkit's.
+    public init(path: String? = EngineSettings.current.nvrtcPath, includes: [String]? = nil) throws {
         var error = [CChar](repeating: 0, count: 2048), loaded = [CChar](repeating: 0, count: 512)
         guard let api = brv_nvrtc_load(path, &error, error.count, &loaded, loaded.count) else {
             throw CUDAError.libraryMissing("NVRTC", tried: String(cString: error))
@@ -46,9 +46,7 @@ public final class NVRTCCompiler: @unchecked Sendable {
     }
 
     static func defaultIncludes() -> [String] {
-        if let e = ProcessInfo.processInfo.environment["BREVITY_CUDA_INCLUDE"], !e.isEmpty {
-            return e.split(separator: ":").map(String.init)
-        }
+        if let given = EngineSettings.current.cudaIncludes, !given.isEmpty { return given }
         let found = ["/usr/local/cuda/include", "/usr/include"].filter {
             FileManager.default.fileExists(atPath: $0 + "/cuda_fp16.h")
         }
@@ -125,13 +123,11 @@ public struct KernelCache: Sendable {
 
     public init(folder: URL) { self.folder = folder }
 
-    /// BREVITY_KERNEL_CACHE, else $XDG_CACHE_HOME/brevity/kernels, else ~/.cache/brevity/kernels.
+    /// The `kernelCache` setting (BREVITY_KERNEL_CACHE, else $XDG_CACHE_HOME/brevity/kernels), else
+    /// ~/.cache/brevity/kernels.
     public static var standard: KernelCache {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["BREVITY_KERNEL_CACHE"], !p.isEmpty { return KernelCache(folder: URL(fileURLWithPath: p)) }
-        let base = env["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        return KernelCache(folder: base.appendingPathComponent("brevity/kernels"))
+        if let p = EngineSettings.current.kernelCache, !p.isEmpty { return KernelCache(folder: URL(fileURLWithPath: p)) }
+        return KernelCache(folder: FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/brevity/kernels"))
     }
 
     /// FNV-1a 64 over the parts (with separators), as 16 hex digits.

@@ -66,13 +66,6 @@ public struct CUDADevice: Sendable {
 public enum DeviceChoice: String, Sendable, CaseIterable {
     case auto, cpu, cuda
 
-    public init(parsing value: String) throws {
-        guard let c = DeviceChoice(rawValue: value.lowercased()) else {
-            throw CUDAError.unusable("--device \(value): expected auto, cpu or cuda")
-        }
-        self = c
-    }
-
     /// What runs, and why: `auto` takes the GPU when one is usable (the device and a compute capability
     /// of 8.0 or newer) and the CUDA backend is built into this binary, else the CPU.
     public func resolve(open: () throws -> CUDADevice = CUDADevice.open,

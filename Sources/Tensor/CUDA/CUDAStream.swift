@@ -66,7 +66,7 @@ public final class CUDAStream: CUDAQueue, @unchecked Sendable {
     public private(set) var counts = Counts()
 
     /// Opens `device`, compiles (or reads from the disk cache) the kernels for it, and loads cuBLAS.
-    public init(device: CUDADevice, compiler: NVRTCCompiler? = nil, cublasPath: String? = ProcessInfo.processInfo.environment["BREVITY_CUBLAS"]) throws {
+    public init(device: CUDADevice, compiler: NVRTCCompiler? = nil, cublasPath: String? = EngineSettings.current.cublasPath) throws {
         self.device = device
         let drv = try CUDADevice.driver()
         driver = drv
