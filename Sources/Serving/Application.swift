@@ -53,42 +53,33 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
         "/summarize": [.post], "/summarize/stream": [.post],
     ]))
 
-    // The originals' fields (status, model, device), then which mode serves and why.
-    var health: [String: Any] = ["status": "ok", "model": models.defaultName, "device": device, "mode": models.defaultMode.rawValue,
-                                 "modes": models.modes.map(\.rawValue), "reason": models.reason]
-    var names: [String: Any] = [:]
-    if let a = models.abstractive { names["abstractive"] = a.name }
-    if let e = models.extractive { names["extractive"] = e.name }
-    health["models"] = names
-    // the weights' type in effect (DTYPE) and the CPU kernels' instruction set
-    health["dtype"] = models.dtype
-    health["cpu_kernels"] = RuntimeFacts.cpuKernels
-    // what runs the products past the decode kernels' rows (the encoder over a document), and why
-    health["cpu_products"] = RuntimeFacts.cpuProducts(dtype: models.dtype)
-    health["supported_model_types"] = RuntimeFacts.supportedModelTypes
-    if let r = models.abstractive?.deviceReason ?? (config.deviceReason.isEmpty ? nil : config.deviceReason) { health["device_reason"] = r }
-    if let gpu = models.gpuName { health["gpu"] = gpu }
-    let healthBody = health
+    let health = HealthBody(
+        status: "ok", model: models.defaultName, device: device, mode: models.defaultMode.rawValue, modes: models.modes.map(\.rawValue),
+        models: .init(abstractive: models.abstractive?.name, extractive: models.extractive?.name), reason: models.reason,
+        dtype: models.dtype, cpuKernels: RuntimeFacts.cpuKernels, cpuProducts: RuntimeFacts.cpuProducts(dtype: models.dtype),
+        supportedModelTypes: RuntimeFacts.supportedModelTypes,
+        deviceReason: models.abstractive?.deviceReason ?? (config.deviceReason.isEmpty ? nil : config.deviceReason),
+        gpu: models.gpuName, ready: false, memoryBudgetBytes: Nullable(value: nil), memoryUsedBytes: 0, warmupError: nil)
     // /health stays 200 while the process lives (a liveness probe); a failed warm-up shows in "status"
     // ("degraded") and "warmup_error", and /ready answers 503 with the same reason.
     router.get("health") { _, _ in
-        var body = healthBody
-        body["ready"] = state.isReady
+        var body = health
+        body.ready = state.isReady
         // the memory budget and what the texts decoding hold of it (null: no budget)
         let memory = state.memory
-        body["memory_budget_bytes"] = memory.budgetBytes.map { $0 as Any } ?? NSNull()
-        body["memory_used_bytes"] = memory.usedBytes
+        body.memoryBudgetBytes = Nullable(value: memory.budgetBytes)
+        body.memoryUsedBytes = memory.usedBytes
         if let why = state.warmUpError {
-            body["status"] = "degraded"
-            body["warmup_error"] = why
+            body.status = "degraded"
+            body.warmupError = why
         }
-        return jsonResponse(dictionary: body)
+        return jsonResponse(body)
     }
     router.get("ready") { _, _ in
         let ready = state.isReady
         metrics.ready.set(to: ready ? 1 : 0)
-        if ready { return jsonResponse(dictionary: ["ready": true]) }
-        return jsonResponse(dictionary: ["ready": false, "reason": state.notReadyReason], status: .serviceUnavailable)
+        if ready { return jsonResponse(ReadyBody(ready: true)) }
+        return jsonResponse(ReadyBody(ready: false, reason: state.notReadyReason), status: .serviceUnavailable)
     }
     router.get("metrics") { _, _ in
         metrics.queueSize.set(to: Double(state.queued))   // both workers' queues, at scrape time

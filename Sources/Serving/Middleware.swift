@@ -64,12 +64,6 @@ func errorResponse(_ error: Error) -> Response {
     return response
 }
 
-/// A body built as a dictionary (`/health`, `/ready`); the summarize routes' bodies are types (ResponseBodies.swift).
-func jsonResponse(dictionary object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
-    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
 /// Bearer API keys on the inference routes (`--api-key`); health, readiness and metrics stay open.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = BrevityContext

@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-// The summarize routes' response bodies as types, encoded with Codable (snake_case keys, as the OpenAPI
-// document's schemas name them): `POST /summarize` in either request shape, the stream's events, errors.
+// Every JSON response body as a type, encoded with Codable (snake_case keys, as the OpenAPI document's
+// schemas name them): `POST /summarize` in either request shape, the stream's events, errors, `/health`
+// and `/ready`.
 
 /// One summary: abstractive ones count their generated tokens, extractive ones their sentences.
 struct SummaryBody: Encodable {
@@ -70,6 +71,52 @@ struct ErrorBody: Encodable {
     }
 
     private enum CodingKeys: String, CodingKey { case error }
+}
+
+/// `GET /health`: the originals' fields (status, model, device), then which mode serves and why, the
+/// hardware facts, readiness and the memory budget.
+struct HealthBody: Encodable {
+    var status: String
+    var model: String
+    var device: String
+    var mode: String
+    var modes: [String]
+    var models: Models
+    var reason: String
+    /// The weights' type in effect (DTYPE).
+    var dtype: String
+    /// The CPU kernels' instruction set, and what runs the many-row products (the encoder) and why.
+    var cpuKernels: String
+    var cpuProducts: String
+    var supportedModelTypes: [String: String]
+    var deviceReason: String?
+    var gpu: String?
+    var ready: Bool
+    /// null when there is no budget (written, not left out).
+    var memoryBudgetBytes: Nullable<Int>
+    var memoryUsedBytes: Int
+    var warmupError: String?
+
+    struct Models: Encodable {
+        var abstractive: String?
+        var extractive: String?
+    }
+}
+
+/// `GET /ready`: `reason` when not ready.
+struct ReadyBody: Encodable {
+    var ready: Bool
+    var reason: String?
+}
+
+/// A value written as JSON null when absent (Codable leaves nil optionals out).
+struct Nullable<T: Encodable>: Encodable {
+    var value: T?
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if let value { try c.encode(value) } else { try c.encodeNil() }
+    }
 }
 
 /// The one encoder of response bodies.

@@ -144,6 +144,22 @@ final class RouterTests: XCTestCase {
             XCTAssertEqual(list?.count, 1)
             XCTAssertEqual(Set(list?.first?.keys.map { $0 } ?? []), ["summary_text"])
             XCTAssertEqual(list?.first?["summary_text"] as? String, summary?["text"] as? String)
+
+            // /health: the originals' keys first, then the documented rest; the budget null (written) when none
+            let health = try await client.execute(uri: "/health", method: .get)
+            let h = try XCTUnwrap(json(health.body) as? [String: Any], String(buffer: health.body))
+            let always: Set<String> = ["status", "model", "device", "mode", "modes", "models", "reason", "dtype", "cpu_kernels",
+                                       "cpu_products", "supported_model_types", "ready", "memory_budget_bytes", "memory_used_bytes"]
+            let doc = try XCTUnwrap(json(ByteBuffer(string: OpenAPIDocument.json)) as? [String: Any])
+            let documented = ((((doc["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Health"] as? [String: Any])?["properties"]
+                as? [String: Any]).map { Set($0.keys) } ?? []
+            XCTAssertEqual(always.subtracting(h.keys), [], String(buffer: health.body))
+            XCTAssertEqual(Set(h.keys).subtracting(documented), [], "undocumented keys")
+            XCTAssertTrue(h["memory_budget_bytes"] is NSNull || h["memory_budget_bytes"] is Int, String(buffer: health.body))
+            XCTAssertEqual((h["supported_model_types"] as? [String: String])?["bart"], "summarizer", String(buffer: health.body))
+            XCTAssertEqual(h["models"] as? [String: String], ["abstractive": h["model"] as? String ?? "?"])
+            let ready = try await client.execute(uri: "/ready", method: .get)
+            XCTAssertEqual(json(ready.body) as? [String: Bool], ["ready": true], String(buffer: ready.body))
         }
     }
 
