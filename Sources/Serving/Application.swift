@@ -122,6 +122,29 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     return (app, services, scheduler, worker, metrics)
 }
 
+/// `brevity serve` assembled: the models `config` asks for, loaded (with the fallback and the mode chosen by
+/// `ServingModels.load`) and logged, then the application and its workers in one ServiceGroup that stops on
+/// SIGTERM or SIGINT.
+///
+/// The workers are the group's last services, so on SIGTERM they are told first: `/ready` turns 503 and new
+/// work is refused while in-flight texts finish; then the HTTP server stops. (Hummingbird's `addServices`
+/// would run them inside the application, where its HTTP server is stopped first: a draining instance could
+/// then no longer answer `/ready` or refuse work with 503; `DrainTests` holds the order.)
+public func buildService(config: ServerConfig, logger: Logger) async throws -> ServiceGroup {
+    let models = try await ServingModels.load(config.modelChoice, logger: logger)
+    logger.info("serving", metadata: ["model": .string(models.defaultName), "mode": .string(models.defaultMode.rawValue),
+                                      "modes": .string(models.modes.map(\.rawValue).joined(separator: ",")),
+                                      "reason": .string(models.reason), "device": .string(models.device),
+                                      "dtype": .string(models.dtype),
+                                      "device_reason": .string(models.abstractive?.deviceReason ?? config.deviceReason),
+                                      "cpu_kernels": .string(RuntimeFacts.cpuKernels),
+                                      "cpu_products": .string(RuntimeFacts.cpuProducts(dtype: models.dtype)),
+                                      "host": .string(config.host), "port": .stringConvertible(config.port)])
+    let built = buildApplication(config: config, models: models, logger: logger)
+    return ServiceGroup(configuration: .init(services: [built.app] + built.services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                             logger: logger))
+}
+
 /// An abstractive-only service (the engine's model answers every request).
 public func buildApplication(config: ServerConfig, engine: SummarizationEngine, logger: Logger? = nil)
     -> (app: some ApplicationProtocol, scheduler: BatchScheduler, metrics: ServiceMetrics) {

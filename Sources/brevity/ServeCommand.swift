@@ -108,24 +108,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "brevity")
         logger.logLevel = config.logLevel
-        let models: ServingModels
-        do { models = try await ServingModels.load(config.modelChoice, logger: logger) } catch {
+        let service: ServiceGroup
+        do { service = try await buildService(config: config, logger: logger) } catch {
             printError("\(error)")
             throw ExitCode(2)
         }
-        logger.info("serving", metadata: ["model": .string(models.defaultName), "mode": .string(models.defaultMode.rawValue),
-                                          "modes": .string(models.modes.map(\.rawValue).joined(separator: ",")),
-                                          "reason": .string(models.reason), "device": .string(models.device),
-                                          "dtype": .string(models.dtype),
-                                          "device_reason": .string(models.abstractive?.deviceReason ?? config.deviceReason),
-                                          "cpu_kernels": .string(CPUBackend.shared.tier.name),
-                                          "cpu_products": .string(MatrixLibrary.products(DType(userName: models.dtype) ?? .f32)),
-                                          "host": .string(config.host), "port": .stringConvertible(config.port)])
-        let built = buildApplication(config: config, models: models, logger: logger)
-        // The workers come last so that on SIGTERM they are told first: /ready turns 503 and new work is
-        // refused while in-flight texts finish; then the HTTP server stops.
-        let group = ServiceGroup(configuration: .init(services: [built.app] + built.services, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: logger))
-        try await group.run()
+        try await service.run()
     }
 }
