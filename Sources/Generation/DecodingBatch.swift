@@ -125,10 +125,10 @@ public struct DecodingBatch: @unchecked Sendable {
                 }
             }
         }
-        if logits.backend.choosesTokens, let (requests, first, k) = choiceRequests(starts: starts, vocabulary: v) {
-            // the backend chooses each row's candidates where the logits are (a GPU); the host processes the
+        if logits.backend.ranksOnDevice, let (requests, first, k) = choiceRequests(starts: starts, vocabulary: v) {
+            // the backend ranks each row's candidates where the logits are (a GPU); the host processes the
             // touched tokens and settles the searches
-            let choices = logits.backend.chooseTokens(logits, rows: requests, k: k)
+            let choices = logits.backend.topK(logits, rows: requests, k: k)
             advanceAll { a, caches, i in
                 let rows = first[i]..<(i + 1 < first.count ? first[i + 1] : requests.count)
                 return Self.advance(&a, requests: requests[rows], choices: choices[rows], caches: &caches, vocabulary: v)
@@ -151,34 +151,34 @@ public struct DecodingBatch: @unchecked Sendable {
         return done
     }
 
-    /// The step's rows for `Backend.chooseTokens`: one per greedy request (raw logits) and one per beam
-    /// (running score + log-softmax; at the first step every beam reads the one row), each with the tokens its
-    /// processors touch; the index of each request's first row; and the most candidates a row must keep.
+    /// The step's rows for `Backend.topK`, the step's token choice where the logits are: one per greedy
+    /// request (raw logits) and one per beam (the running score as the offset of the log-softmax; at the first
+    /// step every beam reads the one row), each excluding the tokens its processors touch (processed here); the index of each request's first row; and the most candidates a row must keep.
     /// nil when a row needs its whole logits: sampling, or a processor that may touch any token (a forced
     /// token).
-    private func choiceRequests(starts: [Int], vocabulary v: Int) -> ([ChoiceRequest], [Int], Int)? {
-        var requests: [ChoiceRequest] = [], first: [Int] = [], k = 1
+    private func choiceRequests(starts: [Int], vocabulary v: Int) -> ([TopKRow], [Int], Int)? {
+        var requests: [TopKRow] = [], first: [Int] = [], k = 1
         for (a, start) in zip(active, starts) {
             first.append(requests.count)
             switch a.search {
             case .single(let g):
                 guard !g.sample, let touched = a.processors.touchedTokens(sequence: g.tokens, vocabulary: v) else { return nil }
-                requests.append(ChoiceRequest(row: start, logSoftmax: false, base: 0, touched: touched))
+                requests.append(TopKRow(row: start, logSoftmax: false, offset: 0, excluded: touched))
             case .beam(let b):
                 k = max(k, b.beamsToKeep)
                 for i in 0..<b.numBeams {
                     guard let touched = a.processors.touchedTokens(sequence: b.running[i], vocabulary: v) else { return nil }
-                    requests.append(ChoiceRequest(row: start + (a.pendingTokens.count == 1 ? 0 : i), logSoftmax: true,
-                                                  base: b.runningScores[i], touched: touched))
+                    requests.append(TopKRow(row: start + (a.pendingTokens.count == 1 ? 0 : i), logSoftmax: true,
+                                            offset: b.runningScores[i], excluded: touched))
                 }
             }
         }
         return (requests, first, k)
     }
 
-    /// Feeds one step's chosen candidates (`Backend.chooseTokens`, one per row of `requests`) to a request's
+    /// Feeds one step's chosen candidates (`Backend.topK`, one per row of `requests`) to a request's
     /// search: its touched tokens processed here as on the host path, every candidate offered to its top-k.
-    private static func advance(_ a: inout Active, requests: ArraySlice<ChoiceRequest>, choices: ArraySlice<ChoiceResult>,
+    private static func advance(_ a: inout Active, requests: ArraySlice<TopKRow>, choices: ArraySlice<TopKRowResult>,
                                 caches: inout [DecoderCache], vocabulary v: Int) -> GenerationResult? {
         a.top.removeAll()
         for (b, (r, c)) in zip(requests, choices).enumerated() {
@@ -189,7 +189,7 @@ public struct DecodingBatch: @unchecked Sendable {
             }
             let offset = b * v
             let (m, lse) = r.logSoftmax ? (c.max, c.lse) : (0, 0)
-            offerTouched(r.touched, logits: c.touchedLogits, max: m, lse: lse, base: r.base, sequence: sequence, offset: offset,
+            offerTouched(r.excluded, logits: c.excludedValues, max: m, lse: lse, base: r.offset, sequence: sequence, offset: offset,
                          processors: a.processors, scores: &a.scores, top: &a.top)
             for (value, index) in zip(c.values, c.indices) { a.top.offer(value, index: offset + index) }
         }

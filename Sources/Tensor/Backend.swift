@@ -100,18 +100,19 @@ public protocol Backend: AnyObject, Sendable {
     func attention(query: Tensor, keys: [Tensor], values: [Tensor], spans: [AttentionSpan], heads: Int,
                    scale: Float, bias: RelativePositionBias?) -> Tensor
 
-    /// Whether decoding should ask `chooseTokens` for a step's candidates rather than read whole logits
-    /// rows (a GPU: only the candidates cross to the host).
-    var choosesTokens: Bool { get }
-    /// A decode step's token choice over `logits` [rows, V] (TokenChoice.swift), k candidates a row at most.
-    func chooseTokens(_ logits: Tensor, rows: [ChoiceRequest], k: Int) -> [ChoiceResult]
+    /// Whether `topK` runs where the tensors are, so a caller should ask it for the best entries of rows
+    /// rather than read whole rows (a GPU: only the candidates cross to the host).
+    var ranksOnDevice: Bool { get }
+    /// The best k entries of some rows of `logits` [rows, V] (RowTopK.swift), with each row's log-softmax
+    /// constants and the excluded columns' raw values.
+    func topK(_ logits: Tensor, rows: [TopKRow], k: Int) -> [TopKRowResult]
 }
 
 public extension Backend {
-    /// The host reads the logits and chooses (the CPU backend's logits already are host memory).
-    var choosesTokens: Bool { false }
-    func chooseTokens(_ logits: Tensor, rows: [ChoiceRequest], k: Int) -> [ChoiceResult] {
-        hostChooseTokens(logits, rows: rows, k: k)
+    /// The host reads the rows and ranks them (the CPU backend's tensors already are host memory).
+    var ranksOnDevice: Bool { false }
+    func topK(_ logits: Tensor, rows: [TopKRow], k: Int) -> [TopKRowResult] {
+        hostTopK(logits, rows: rows, k: k)
     }
 
     /// Attention without a position bias (BART, Pegasus, BERT).

@@ -82,24 +82,24 @@ public struct BackendSelfTest: Sendable {
         // a decode step's token choice: given its own max and lse, the candidate picks what the host's scan
         // picks, bit for bit; its lse is within the tolerance of the host's
         let host = reference.download(lr), requests = [
-            ChoiceRequest(row: 0, logSoftmax: true, base: -1.5, touched: [3, 17, 400, 999]),
-            ChoiceRequest(row: 2, logSoftmax: false, base: 0, touched: []),
-            ChoiceRequest(row: 0, logSoftmax: true, base: 0, touched: [])]
+            TopKRow(row: 0, logSoftmax: true, offset: -1.5, excluded: [3, 17, 400, 999]),
+            TopKRow(row: 2, logSoftmax: false, offset: 0, excluded: []),
+            TopKRow(row: 0, logSoftmax: true, offset: 0, excluded: [])]
         var choiceError = 0.0
-        for (r, c) in zip(requests, candidate.chooseTokens(logits, rows: requests, k: 8)) {
+        for (r, c) in zip(requests, candidate.topK(logits, rows: requests, k: 8)) {
             let row = Array(host[r.row * 1000..<(r.row + 1) * 1000])
             var top = TopKList(k: 8)
             let (m, lse) = row.withUnsafeBufferPointer { p in
-                top.scan(p.baseAddress!, count: 1000, max: r.logSoftmax ? c.max : 0, lse: r.logSoftmax ? c.lse : 0, base: r.base,
-                         skipping: r.touched)
+                top.scan(p.baseAddress!, count: 1000, max: r.logSoftmax ? c.max : 0, lse: r.logSoftmax ? c.lse : 0, base: r.offset,
+                         skipping: r.excluded)
                 return logSoftmaxShift(p.baseAddress!, count: 1000)
             }
-            let same = c.indices == top.indices && c.values == top.values && c.max == m && c.touchedLogits == r.touched.map { row[$0] }
+            let same = c.indices == top.indices && c.values == top.values && c.max == m && c.excludedValues == r.excluded.map { row[$0] }
             choiceError = same ? max(choiceError, Double(abs(c.lse - lse)) / Double(max(1, abs(lse)))) : .nan
             if !same { break }
         }
-        results.append(("chooseTokens", choiceError))
-        guard choiceError <= tolerance else { throw Mismatch(op: "chooseTokens", error: choiceError, tolerance: tolerance) }
+        results.append(("topK", choiceError))
+        guard choiceError <= tolerance else { throw Mismatch(op: "topK", error: choiceError, tolerance: tolerance) }
 
         // attention: two packed encoder inputs over one key set, then decoder rows over their own caches
         let heads = 4, width = 32

@@ -18,14 +18,14 @@ final class DeviceTokenChoiceTests: XCTestCase {
                 let values = (0..<rows * v).map { _ in levels.randomElement(using: &g)! * (Bool.random(using: &g) ? 1 : 1.5) }
                 let logits = Tensor(values, shape: [rows, v], on: backend)
                 let host = logits.toArray()   // as the device holds them (rounded to the type)
-                var requests: [ChoiceRequest] = []
+                var requests: [TopKRow] = []
                 for s in 0..<7 {
                     let touched = (0..<v).filter { _ in Int.random(in: 0..<10, using: &g) == 0 || s == 6 }   // s 6: every token touched
-                    requests.append(ChoiceRequest(row: s % rows, logSoftmax: s % 2 == 0, base: s % 3 == 0 ? 0 : Float.random(in: -20...0, using: &g),
-                                                  touched: touched))
+                    requests.append(TopKRow(row: s % rows, logSoftmax: s % 2 == 0, offset: s % 3 == 0 ? 0 : Float.random(in: -20...0, using: &g),
+                                                  excluded: touched))
                 }
                 for k in [1, 8, 64, 65] {
-                    let got = backend.chooseTokens(logits, rows: requests, k: k)
+                    let got = backend.topK(logits, rows: requests, k: k)
                     XCTAssertEqual(got.count, requests.count)
                     for (r, c) in zip(requests, got) {
                         let row = Array(host[r.row * v..<(r.row + 1) * v])
@@ -37,13 +37,13 @@ final class DeviceTokenChoiceTests: XCTestCase {
                         // the host's scan with the device's constants picks the same candidates, bit for bit
                         var top = TopKList(k: k)
                         row.withUnsafeBufferPointer {
-                            top.scan($0.baseAddress!, count: v, max: r.logSoftmax ? c.max : 0, lse: r.logSoftmax ? c.lse : 0, base: r.base,
-                                     skipping: r.touched)
+                            top.scan($0.baseAddress!, count: v, max: r.logSoftmax ? c.max : 0, lse: r.logSoftmax ? c.lse : 0, base: r.offset,
+                                     skipping: r.excluded)
                         }
                         XCTAssertEqual(c.indices, top.indices, "\(type) v \(v) k \(k) row \(r.row)")
                         XCTAssertEqual(c.values.map(\.bitPattern), top.values.map(\.bitPattern), "\(type) v \(v) k \(k)")
-                        XCTAssertEqual(c.indices.count, min(k, v - r.touched.count))
-                        XCTAssertEqual(c.touchedLogits.map(\.bitPattern), r.touched.map { row[$0].bitPattern })
+                        XCTAssertEqual(c.indices.count, min(k, v - r.excluded.count))
+                        XCTAssertEqual(c.excludedValues.map(\.bitPattern), r.excluded.map { row[$0].bitPattern })
                     }
                 }
             }
@@ -56,13 +56,13 @@ final class DeviceTokenChoiceTests: XCTestCase {
 
     func testHostChoiceIsTheReferenceAndChecksItsRequests() {
         let cpu = CPUBackend()
-        XCTAssertFalse(cpu.choosesTokens)
+        XCTAssertFalse(cpu.ranksOnDevice)
         let logits = Tensor([1, 5, 5, 2, -1, 0], shape: [2, 3], on: cpu)
-        let got = cpu.chooseTokens(logits, rows: [ChoiceRequest(row: 0, logSoftmax: false, base: 0, touched: [2]),
-                                                  ChoiceRequest(row: 1, logSoftmax: false, base: 1, touched: [])], k: 2)
+        let got = cpu.topK(logits, rows: [TopKRow(row: 0, logSoftmax: false, offset: 0, excluded: [2]),
+                                                  TopKRow(row: 1, logSoftmax: false, offset: 1, excluded: [])], k: 2)
         XCTAssertEqual(got[0].indices, [1, 0])
         XCTAssertEqual(got[0].values, [5, 1])
-        XCTAssertEqual(got[0].touchedLogits, [5])
+        XCTAssertEqual(got[0].excludedValues, [5])
         XCTAssertEqual(got[1].indices, [0, 2])
         XCTAssertEqual(got[1].values, [3, 1])
         XCTAssertEqual(got[1].max, 2)

@@ -314,22 +314,22 @@ extension CUDABackend {
     /// equal): beam search keeps 2 · num_beams; a larger k is chosen on the host.
     public static let maxChoices = 64
 
-    public var choosesTokens: Bool { true }
+    public var ranksOnDevice: Bool { true }
 
-    /// The step's token choice on the device (kernel choose_tokens): three small uploads, one launch, and one
-    /// download of k candidates a row plus the touched tokens' logits, instead of rows x V logits.
-    public func chooseTokens(_ logits: Tensor, rows: [ChoiceRequest], k: Int) -> [ChoiceResult] {
-        requireOwn(logits, op: "chooseTokens")
-        guard k >= 1, k <= Self.maxChoices, !rows.isEmpty, logits.columns > 0 else { return hostChooseTokens(logits, rows: rows, k: k) }
+    /// The top-k on the device (kernel choose_tokens): three small uploads, one launch, and one download of k
+    /// candidates a row plus the excluded columns' values, instead of rows x V values.
+    public func topK(_ logits: Tensor, rows: [TopKRow], k: Int) -> [TopKRowResult] {
+        requireOwn(logits, op: "topK")
+        guard k >= 1, k <= Self.maxChoices, !rows.isEmpty, logits.columns > 0 else { return hostTopK(logits, rows: rows, k: k) }
         let v = logits.columns
-        checkChoiceRequests(rows, logitsRows: logits.rows, vocabulary: v)
+        checkTopKRows(rows, logitsRows: logits.rows, vocabulary: v)
         var table: [Int32] = [], bases: [Float] = [], touched: [Int32] = []
         for r in rows {
-            table += [Int32(r.row), r.logSoftmax ? 1 : 0, Int32(touched.count), Int32(r.touched.count)]
-            bases.append(r.base)
-            touched += r.touched.map { Int32($0) }
+            table += [Int32(r.row), r.logSoftmax ? 1 : 0, Int32(touched.count), Int32(r.excluded.count)]
+            bases.append(r.offset)
+            touched += r.excluded.map { Int32($0) }
         }
-        require(touched.count < Int(Int32.max), "chooseTokens: \(touched.count) touched tokens")
+        require(touched.count < Int(Int32.max), "topK: \(touched.count) touched tokens")
         let stride = 3 + 2 * k, count = rows.count * stride + touched.count
         let out = [Float](unsafeUninitializedCapacity: count) { buffer, n in
             locked {
@@ -346,10 +346,10 @@ extension CUDABackend {
         var touchedAt = rows.count * stride
         return rows.indices.map { i in
             let o = i * stride, n = Int(out[o + 2])
-            let result = ChoiceResult(max: out[o], lse: out[o + 1], values: Array(out[(o + 3)..<(o + 3 + n)]),
+            let result = TopKRowResult(max: out[o], lse: out[o + 1], values: Array(out[(o + 3)..<(o + 3 + n)]),
                                       indices: (0..<n).map { Int(Int32(bitPattern: out[o + 3 + k + $0].bitPattern)) },
-                                      touchedLogits: Array(out[touchedAt..<(touchedAt + rows[i].touched.count)]))
-            touchedAt += rows[i].touched.count
+                                      excludedValues: Array(out[touchedAt..<(touchedAt + rows[i].excluded.count)]))
+            touchedAt += rows[i].excluded.count
             return result
         }
     }
