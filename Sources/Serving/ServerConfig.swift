@@ -63,51 +63,71 @@ public struct ServerConfig: Sendable {
 
     public var burst: Int { rateBurst ?? max(1, Int((ratePerSec * 2).rounded(.up))) }
 
-    /// Reads the environment over the defaults; errors name the variable.
+    /// Reads the environment over the defaults, then `validate`s; errors name the variable. The variables
+    /// are parsed here (types only) and `--flags` by the command; `validate` is the one check of both.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfig {
         var c = ServerConfig()
-        func int(_ k: String, min: Int) throws -> Int? {
+        func int(_ k: String) throws -> Int? {
             guard let v = env[k], !v.isEmpty else { return nil }
-            guard let n = Int(v.trimmingCharacters(in: .whitespaces)), n >= min else {
-                throw ConfigError("\(k)=\(v): expected an integer >= \(min)")
-            }
+            guard let n = Int(v.trimmingCharacters(in: .whitespaces)) else { throw ConfigError("\(k)=\(v): expected an integer") }
             return n
         }
-        func double(_ k: String, min: Double) throws -> Double? {
+        func double(_ k: String) throws -> Double? {
             guard let v = env[k], !v.isEmpty else { return nil }
-            guard let n = Double(v.trimmingCharacters(in: .whitespaces)), n >= min, n.isFinite else {
-                throw ConfigError("\(k)=\(v): expected a number >= \(min)")
-            }
+            guard let n = Double(v.trimmingCharacters(in: .whitespaces)) else { throw ConfigError("\(k)=\(v): expected a number") }
             return n
         }
         if let m = env["MODEL_NAME"] ?? env["BREVITY_MODEL"], !m.isEmpty { c.model = m }
         if let h = env["BREVITY_HOST"], !h.isEmpty { c.host = h }
-        c.port = try int("PORT", min: 0) ?? c.port
-        c.numBeams = try int("NUM_BEAMS", min: 1)
+        c.port = try int("PORT") ?? c.port
+        c.numBeams = try int("NUM_BEAMS")
         if let d = env["DTYPE"], !d.isEmpty { try c.setDType(d) }
         if let d = env["DEVICE"], !d.isEmpty {
             guard let choice = Placement.parseDevice(d) else { throw ConfigError("DEVICE=\(d): expected auto, cpu or cuda") }
             c.device = choice
         }
-        c.maxConcurrentBatch = try int("MAX_CONCURRENT_BATCH", min: 1) ?? c.maxConcurrentBatch
-        c.maxBatchSize = try int("BREVITY_MAX_BATCH_SIZE", min: 1) ?? c.maxBatchSize
-        c.maxQueue = try int("BREVITY_MAX_QUEUE", min: 1) ?? c.maxQueue
-        c.maxBatchTokens = try int("BREVITY_MAX_BATCH_TOKENS", min: 1) ?? c.maxBatchTokens
-        c.maxTexts = try int("BREVITY_MAX_TEXTS", min: 1) ?? c.maxTexts
-        c.ratePerSec = try double("RATE_PER_SEC", min: 0) ?? c.ratePerSec
-        c.rateBurst = try int("BREVITY_RATE_BURST", min: 1)
+        c.maxConcurrentBatch = try int("MAX_CONCURRENT_BATCH") ?? c.maxConcurrentBatch
+        c.maxBatchSize = try int("BREVITY_MAX_BATCH_SIZE") ?? c.maxBatchSize
+        c.maxQueue = try int("BREVITY_MAX_QUEUE") ?? c.maxQueue
+        c.maxBatchTokens = try int("BREVITY_MAX_BATCH_TOKENS") ?? c.maxBatchTokens
+        c.maxTexts = try int("BREVITY_MAX_TEXTS") ?? c.maxTexts
+        c.ratePerSec = try double("RATE_PER_SEC") ?? c.ratePerSec
+        c.rateBurst = try int("BREVITY_RATE_BURST")
         if let l = env["LOG_LEVEL"], !l.isEmpty { c.logLevel = try parseLogLevel(l) }
-        c.requestTimeout = try double("BREVITY_REQUEST_TIMEOUT", min: 0.001) ?? c.requestTimeout
+        c.requestTimeout = try double("BREVITY_REQUEST_TIMEOUT") ?? c.requestTimeout
         if let t = env["BREVITY_LATENCY_TARGET"], !t.isEmpty { c.latencyTarget = try parseLatencyTarget(t, name: "BREVITY_LATENCY_TARGET") }
-        c.shedDelay = try double("BREVITY_SHED_DELAY", min: 0) ?? c.shedDelay
-        c.drainTimeout = try double("BREVITY_DRAIN_TIMEOUT", min: 0) ?? c.drainTimeout
+        c.shedDelay = try double("BREVITY_SHED_DELAY") ?? c.shedDelay
+        c.drainTimeout = try double("BREVITY_DRAIN_TIMEOUT") ?? c.drainTimeout
         if let k = env["BREVITY_API_KEYS"], !k.isEmpty { c.apiKeys = k.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if let o = env["BREVITY_CORS_ORIGINS"], !o.isEmpty { c.corsOrigins = o.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        c.maxBodySize = try int("BREVITY_MAX_BODY_SIZE", min: 1) ?? c.maxBodySize
+        c.maxBodySize = try int("BREVITY_MAX_BODY_SIZE") ?? c.maxBodySize
         if let f = env["BREVITY_FALLBACK_MODEL"], !f.isEmpty { c.fallbackModel = f }
         if let e = env["BREVITY_EXTRACTIVE_MODEL"], !e.isEmpty { c.extractiveModel = e }
         if let m = env["BREVITY_MODE"], !m.isEmpty { c.mode = try parseMode(m, name: "BREVITY_MODE") }
+        try c.validate()
         return c
+    }
+
+    /// The one check of every numeric setting, however it was given (environment or flag): the error names
+    /// both ("NUM_BEAMS / --num-beams must be at least 1, got 0").
+    public func validate() throws {
+        let atLeastOne: [(String, String, Int?)] = [
+            ("NUM_BEAMS", "--num-beams", numBeams), ("MAX_CONCURRENT_BATCH", "--max-concurrent-batch", maxConcurrentBatch),
+            ("BREVITY_MAX_BATCH_SIZE", "--max-batch-size", maxBatchSize), ("BREVITY_MAX_QUEUE", "--max-queue", maxQueue),
+            ("BREVITY_MAX_BATCH_TOKENS", "--max-batch-tokens", maxBatchTokens), ("BREVITY_MAX_TEXTS", "--max-texts", maxTexts),
+            ("BREVITY_RATE_BURST", "--rate-burst", rateBurst), ("BREVITY_MAX_BODY_SIZE", "--max-body-size", maxBodySize),
+        ]
+        for (variable, flag, value) in atLeastOne {
+            if let value, value < 1 { throw ConfigError("\(variable) / \(flag) must be at least 1, got \(value)") }
+        }
+        guard (0...65535).contains(port) else { throw ConfigError("PORT / --port must be in 0...65535, got \(port)") }
+        let seconds: [(String, String, Double, Bool)] = [   // (…, value, may be 0)
+            ("RATE_PER_SEC", "--rate-per-sec", ratePerSec, true), ("BREVITY_REQUEST_TIMEOUT", "--request-timeout", requestTimeout, false),
+            ("BREVITY_SHED_DELAY", "--shed-delay", shedDelay, true), ("BREVITY_DRAIN_TIMEOUT", "--drain-timeout", drainTimeout, true),
+        ]
+        for (variable, flag, value, zero) in seconds where !value.isFinite || value < 0 || (!zero && value == 0) {
+            throw ConfigError("\(variable) / \(flag) must be a number \(zero ? ">= 0" : "> 0"), got \(value)")
+        }
     }
 
     /// The models this configuration asks for, as `ServingModels.load` takes them.

@@ -66,25 +66,13 @@ struct ServeCommand: AsyncParsableCommand {
         if let rateBurst { c.rateBurst = rateBurst }
         if let requestTimeout { c.requestTimeout = requestTimeout }
         if let latencyTarget { c.latencyTarget = try ServerConfig.parseLatencyTarget(latencyTarget) }
-        if let shedDelay {
-            guard shedDelay >= 0, shedDelay.isFinite else { throw ConfigError("--shed-delay must be a number of seconds >= 0") }
-            c.shedDelay = shedDelay
-        }
+        if let shedDelay { c.shedDelay = shedDelay }
         if let drainTimeout { c.drainTimeout = drainTimeout }
         if !apiKey.isEmpty { c.apiKeys = apiKey }
         if !corsOrigin.isEmpty { c.corsOrigins = corsOrigin }
         if let maxBodySize { c.maxBodySize = maxBodySize }
         if let logLevel { c.logLevel = try ServerConfig.parseLogLevel(logLevel) }
-        for (name, v) in [("--port", c.port), ("--max-concurrent-batch", c.maxConcurrentBatch), ("--max-batch-size", c.maxBatchSize),
-                          ("--max-queue", c.maxQueue), ("--max-texts", c.maxTexts), ("--max-body-size", c.maxBodySize)] where v < (name == "--port" ? 0 : 1) {
-            throw ConfigError("\(name) must be positive, got \(v)")
-        }
-        if c.port > 65535 { throw ConfigError("--port must be at most 65535") }
-        if let n = c.maxBatchTokens, n < 1 { throw ConfigError("--max-batch-tokens must be positive, got \(n)") }
-        if let n = c.numBeams, n < 1 { throw ConfigError("--num-beams must be at least 1") }
-        if c.ratePerSec < 0 { throw ConfigError("--rate-per-sec must not be negative") }
-        if c.requestTimeout <= 0 { throw ConfigError("--request-timeout must be positive") }
-        if c.drainTimeout < 0 { throw ConfigError("--drain-timeout must not be negative") }
+        try c.validate()
         if let problem = EngineEnvironment.cpuFeaturesProblem() { throw ConfigError(problem) }
         // --device cuda without a usable GPU (or, in this build, without the CUDA backend) stops here
         do {

@@ -388,4 +388,22 @@ final class RouterTests: XCTestCase {
         XCTAssertThrowsError(try ServerConfig.fromEnvironment(["PORT": "eighty"])) { XCTAssertTrue("\($0)".contains("PORT")) }
         XCTAssertThrowsError(try ServerConfig.fromEnvironment(["DTYPE": "int3"])) { XCTAssertTrue("\($0)".contains("DTYPE")) }
     }
+
+    /// Every bound of a setting is checked in one place (`ServerConfig.validate`), for the environment and
+    /// the flags alike, and the error names both spellings.
+    func testSettingsAreCheckedInOnePlaceWhereverTheyCameFrom() throws {
+        for (variable, value, flag) in [("NUM_BEAMS", "0", "--num-beams"), ("PORT", "70000", "--port"), ("BREVITY_MAX_QUEUE", "0", "--max-queue"),
+                                        ("BREVITY_SHED_DELAY", "-1", "--shed-delay"), ("BREVITY_REQUEST_TIMEOUT", "0", "--request-timeout"),
+                                        ("RATE_PER_SEC", "-2", "--rate-per-sec"), ("BREVITY_MAX_BATCH_TOKENS", "0", "--max-batch-tokens")] {
+            XCTAssertThrowsError(try ServerConfig.fromEnvironment([variable: value]), variable) {
+                XCTAssertTrue("\($0)".contains("\(variable) / \(flag)"), "\($0)")
+            }
+        }
+        var c = ServerConfig()
+        c.shedDelay = .infinity   // as a flag would set it
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--shed-delay"), "\($0)") }
+        c.shedDelay = 0
+        XCTAssertNoThrow(try c.validate())
+        XCTAssertNoThrow(try ServerConfig().validate(), "the defaults are valid")
+    }
 }
