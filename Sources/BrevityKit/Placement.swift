@@ -16,13 +16,19 @@ public struct Placement: @unchecked Sendable {
     public let gpuFailure: (gpu: String, error: Error)?
     /// Seconds the GPU took to open and pass the self-test (0 on the CPU).
     public let gpuSeconds: Double
+    /// What was asked: the device (`auto`, `cpu`, `cuda`) and the type (nil: the device's default).
+    public var requested: (device: DeviceChoice, dtype: DType?) = (.cpu, nil)
+
+    /// The type activations are computed in: float32 on the CPU (narrower weights are widened in the
+    /// products), the GPU's one type there.
+    public var activationType: DType { backend.heldType(.f32) }
 
     /// The GPU's name when the model runs on one.
     public var gpuName: String? { (backend as? CUDABackend)?.deviceName }
 
     /// The CPU in `type`.
     public static func cpu(_ type: DType = .f32, reason: String = "--device cpu") -> Placement {
-        Placement(backend: CPUBackend.shared, weightType: type, reason: reason, gpuFailure: nil, gpuSeconds: 0)
+        Placement(backend: CPUBackend.shared, weightType: type, reason: reason, gpuFailure: nil, gpuSeconds: 0, requested: (.cpu, type))
     }
 
     /// Places a model of `modelType` (config.json's, for T5's bfloat16 default): `gpu` is what
@@ -30,6 +36,13 @@ public struct Placement: @unchecked Sendable {
     /// for (nil: the device's default, `weightType(requested:onGPU:modelType:)`). With `cuda` a GPU that
     /// fails its self-test throws; with `auto` the CPU serves and `gpuFailure` says why.
     public static func choose(gpu: CUDADevice?, choice: DeviceChoice, foundReason: String, dtype: DType?,
+                              modelType: String?) throws -> Placement {
+        var placed = try place(gpu: gpu, choice: choice, foundReason: foundReason, dtype: dtype, modelType: modelType)
+        placed.requested = (choice, dtype)
+        return placed
+    }
+
+    private static func place(gpu: CUDADevice?, choice: DeviceChoice, foundReason: String, dtype: DType?,
                               modelType: String?) throws -> Placement {
         EngineEnvironment.apply()
         let cpuType = weightType(requested: dtype, onGPU: false)

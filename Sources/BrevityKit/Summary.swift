@@ -17,8 +17,9 @@ public struct Summary: Sendable, Equatable {
 }
 
 /// A piece of a streamed summary: new token ids and the text they add. Concatenated, the texts are the
-/// summary's text; greedy and sampled summaries stream a token at a time, a beam search's arrives when
-/// the search ends (its best beam is known only then), an extractive summary in one piece.
+/// summary's text; greedy and sampled summaries stream a token at a time, a beam search's as its tokens
+/// settle (once every beam and finished hypothesis begins with them; the rest when the search ends), an
+/// extractive summary in one piece.
 public struct SummaryDelta: Sendable, Equatable {
     /// Token ids generated since the previous piece.
     public var tokenIds: [Int]

@@ -13,36 +13,11 @@ import Generation
 ///
 /// ``fields`` is the one list of the wire fields: the service's JSON reader, `--params` and the OpenAPI
 /// document are written from it, and ``validate()`` is the one check of every value however it arrived.
+@dynamicMemberLookup
 public struct SummaryRequest: Sendable, Equatable {
-    /// Longest summary in tokens, the decoder start token included (transformers' `max_length`).
-    public var maxLength: Int?
-    /// Shortest summary in tokens, the decoder start token included (`min_length`).
-    public var minLength: Int?
-    /// Tokens generated after the decoder start token (win over `maxLength` / `minLength`).
-    public var maxNewTokens: Int?
-    /// The fewest tokens generated after the decoder start token (`min_new_tokens`).
-    public var minNewTokens: Int?
-    /// Beams of the beam search; 1 is greedy (`num_beams`).
-    public var numBeams: Int?
-    /// The exponent of the length a finished beam's score is divided by (`length_penalty`).
-    public var lengthPenalty: Double?
-    /// No n-gram of this size appears twice in a summary (`no_repeat_ngram_size`; 0 allows repeats).
-    public var noRepeatNgramSize: Int?
-    /// `true` stops a beam search once `numBeams` hypotheses are done, `false` uses transformers' heuristic,
-    /// `.never` runs to the length limit (`early_stopping`).
-    public var earlyStopping: EarlyStopping?
-    /// Scores of tokens already generated are divided (or multiplied, when negative) by this (`repetition_penalty`).
-    public var repetitionPenalty: Double?
-    /// Sampling instead of a search (one beam only), with `temperature`, `topK`, `topP` and `seed`.
-    public var doSample: Bool?
-    /// Sampling: logits are divided by this (> 0).
-    public var temperature: Double?
-    /// Sampling: only the k likeliest tokens (0 for all).
-    public var topK: Int?
-    /// Sampling: only the likeliest tokens whose probabilities add up to p (nucleus sampling, 0...1).
-    public var topP: Double?
-    /// Makes sampling repeatable (the same seed gives the same summary).
-    public var seed: UInt64?
+    /// transformers' generation parameters (`request.numBeams` reads `request.parameters.numBeams`); nil
+    /// keeps the model's value.
+    public var parameters = GenerationParameters()
     /// Text put before each input (nil: the model's task prefix, "summarize: " for T5; "" for none).
     public var prefix: String?
     /// An input longer than the model takes is cut to fit (the services' rule), summarized in pieces, or refused.
@@ -82,12 +57,12 @@ public struct SummaryRequest: Sendable, Equatable {
     public init(maxLength: Int? = nil, minLength: Int? = nil, numBeams: Int? = nil, doSample: Bool? = nil,
                 temperature: Double? = nil, topP: Double? = nil, length: SummaryLength? = nil,
                 strategy: ExtractiveStrategy? = nil) {
-        self.maxLength = maxLength
-        self.minLength = minLength
-        self.numBeams = numBeams
-        self.doSample = doSample
-        self.temperature = temperature
-        self.topP = topP
+        parameters.maxLength = maxLength
+        parameters.minLength = minLength
+        parameters.numBeams = numBeams
+        parameters.doSample = doSample
+        parameters.temperature = temperature
+        parameters.topP = topP
         self.length = length
         self.strategy = strategy
     }
@@ -100,24 +75,26 @@ public struct SummaryRequest: Sendable, Equatable {
             guard let value = field.read(self), let why = field.problem(value) else { continue }
             throw SummarizerError.invalidOption(field.spec.name, why)
         }
-        if let why = GenerationConfig.beamSamplingProblem(doSample: doSample ?? false, beams: numBeams ?? 1) {
+        if let why = GenerationConfig.beamSamplingProblem(doSample: parameters.doSample ?? false, beams: parameters.numBeams ?? 1) {
             throw SummarizerError.invalidOption("do_sample", why)
         }
         guard maxBatchSize >= 1 else { throw SummarizerError.invalidOption("max_batch_size", "must be at least 1") }
     }
 
-    /// The generation values this request sets, over which the model's defaults are resolved.
-    public var generation: GenerationConfig {
-        var c = GenerationConfig()
-        for field in Self.fields { field.copy?(self, &c) }
-        return c
+    /// A generation parameter: `request.numBeams = 2`.
+    public subscript<T>(dynamicMember path: WritableKeyPath<GenerationParameters, T>) -> T {
+        get { parameters[keyPath: path] }
+        set { parameters[keyPath: path] = newValue }
     }
+
+    /// The generation values this request sets, over which the model's defaults are resolved.
+    public var generation: GenerationConfig { GenerationConfig(parameters: parameters) }
 
     /// The extractive length asked for: `length`, else `maxNewTokens` or `maxLength` as a budget of the
     /// embedder's tokens with `minNewTokens` or `minLength` as its minimum, else three sentences.
     public var extractiveLength: SummaryLength {
-        length ?? .requested(sentences: nil, ratio: nil, maxTokens: maxNewTokens ?? maxLength,
-                             minTokens: minNewTokens ?? minLength)
+        length ?? .requested(sentences: nil, ratio: nil, maxTokens: parameters.maxNewTokens ?? parameters.maxLength,
+                             minTokens: parameters.minNewTokens ?? parameters.minLength)
     }
 }
 
@@ -152,11 +129,10 @@ extension SummaryRequest {
     public struct Field: @unchecked Sendable {
         /// Name, type, bounds and description.
         public let spec: RequestFieldSpec
-        /// A transformers generation parameter (the ones `brevity summarize --params` takes).
-        public var isGeneration: Bool { copy != nil }
+        /// A transformers generation parameter, kept in `parameters` (the ones `brevity summarize --params` takes).
+        public let isGeneration: Bool
         let assign: (inout SummaryRequest, FieldValue) -> String?
         let read: (SummaryRequest) -> FieldValue?
-        let copy: ((SummaryRequest, inout GenerationConfig) -> Void)?
 
         /// Sets the field in `request` from `value` (of the field's kind); the reason when it cannot hold
         /// it (a name that is not one of a choice's, a value of another kind). Bounds are `validate`'s.
@@ -179,14 +155,14 @@ extension SummaryRequest {
     /// Every field a request may give on the wire, in the order the service reads and documents them:
     /// transformers' generation parameters, then Brevity's own.
     public static let fields: [Field] = [
-        .integer("num_beams", \.numBeams, \.numBeams, minimum: 1),
-        .integer("max_length", \.maxLength, \.maxLength, minimum: 2),   // the decoder start token and one more
-        .integer("min_length", \.minLength, \.minLength, minimum: 0),
-        .integer("max_new_tokens", \.maxNewTokens, \.maxNewTokens, minimum: 1),
-        .integer("min_new_tokens", \.minNewTokens, \.minNewTokens, minimum: 0),
-        .number("length_penalty", \.lengthPenalty, \.lengthPenalty),
-        .integer("no_repeat_ngram_size", \.noRepeatNgramSize, \.noRepeatNgramSize, minimum: 0),
-        Field(spec: RequestFieldSpec("early_stopping", .booleanOrNever),
+        .integer("num_beams", \.numBeams, minimum: 1),
+        .integer("max_length", \.maxLength, minimum: 2),   // the decoder start token and one more
+        .integer("min_length", \.minLength, minimum: 0),
+        .integer("max_new_tokens", \.maxNewTokens, minimum: 1),
+        .integer("min_new_tokens", \.minNewTokens, minimum: 0),
+        .number("length_penalty", \.lengthPenalty),
+        .integer("no_repeat_ngram_size", \.noRepeatNgramSize, minimum: 0),
+        Field(spec: RequestFieldSpec("early_stopping", .booleanOrNever), isGeneration: true,
               assign: { r, v in
                   switch v {
                   case let .boolean(b): r.earlyStopping = b ? .on : .off
@@ -195,61 +171,58 @@ extension SummaryRequest {
                   }
                   return nil
               },
-              read: { r in r.earlyStopping.map { $0 == .never ? .string("never") : .boolean($0 == .on) } },
-              copy: { r, c in c.earlyStopping = r.earlyStopping }),
-        .number("repetition_penalty", \.repetitionPenalty, \.repetitionPenalty, exclusiveMinimum: 0),
-        Field(spec: RequestFieldSpec("do_sample", .boolean),
+              read: { r in r.earlyStopping.map { $0 == .never ? .string("never") : .boolean($0 == .on) } }),
+        .number("repetition_penalty", \.repetitionPenalty, exclusiveMinimum: 0),
+        Field(spec: RequestFieldSpec("do_sample", .boolean), isGeneration: true,
               assign: { r, v in
                   guard case let .boolean(b) = v else { return "must be true or false" }
                   r.doSample = b
                   return nil
               },
-              read: { r in r.doSample.map { .boolean($0) } },
-              copy: { r, c in c.doSample = r.doSample }),
-        .number("temperature", \.temperature, \.temperature, exclusiveMinimum: 0),
-        .integer("top_k", \.topK, \.topK, minimum: 0),
-        .number("top_p", \.topP, \.topP, minimum: 0, maximum: 1),
+              read: { r in r.doSample.map { .boolean($0) } }),
+        .number("temperature", \.temperature, exclusiveMinimum: 0),
+        .integer("top_k", \.topK, minimum: 0),
+        .number("top_p", \.topP, minimum: 0, maximum: 1),
         // 2^63 - 1: an integer literal exactly, or an integral double below 2^63
-        Field(spec: RequestFieldSpec("seed", .integer, minimum: 0, maximum: 9_223_372_036_854_775_807),
+        Field(spec: RequestFieldSpec("seed", .integer, minimum: 0, maximum: 9_223_372_036_854_775_807), isGeneration: true,
               assign: { r, v in
                   guard case let .integer(n) = v, n >= 0 else { return "must be an integer in 0...2^63-1" }
                   r.seed = UInt64(n)
                   return nil
               },
-              read: { r in r.seed.map { $0 > UInt64(Int64.max) ? .number(Double($0)) : .integer(Int64($0)) } },
-              copy: { r, c in c.seed = r.seed }),
+              read: { r in r.seed.map { $0 > UInt64(Int64.max) ? .number(Double($0)) : .integer(Int64($0)) } }),
         .choice("truncation", Truncation.wireNames, \.truncation,
                 description: "Abstractive inputs past the model's window: cut (default), summarize in chunks then summarize the summaries, or 422; the HF inference spec's values: longest_first, only_first and only_second cut, do_not_truncate is 422"),
         .choice("mode", SummaryMode.allCases.map { ($0.rawValue, $0) }, \.mode,
                 description: "How summaries are made; left out, the service's default (GET /health says which); 422 when the service has no model for it"),
         Field(spec: RequestFieldSpec("num_sentences", .integer, minimum: 1, maximum: 10_000, description: "Extractive: sentences to keep"),
+              isGeneration: false,
               assign: { r, v in
                   guard case let .integer(n) = v else { return "must be an integer" }
                   if case .ratio = r.length { return "give num_sentences or ratio, not both" }
                   r.length = .sentences(Int(clamping: n))
                   return nil
               },
-              read: { r in if case let .sentences(n) = r.length { return .integer(Int64(n)) } else { return nil } },
-              copy: nil),
+              read: { r in if case let .sentences(n) = r.length { return .integer(Int64(n)) } else { return nil } }),
         Field(spec: RequestFieldSpec("ratio", .number, exclusiveMinimum: 0, maximum: 1,
                                      description: "Extractive: the fraction of the input's sentences to keep (not with num_sentences)"),
+              isGeneration: false,
               assign: { r, v in
                   guard let d = v.number else { return "must be a number" }
                   if case .sentences = r.length { return "give num_sentences or ratio, not both" }
                   r.length = .ratio(d)
                   return nil
               },
-              read: { r in if case let .ratio(d) = r.length { return .number(d) } else { return nil } },
-              copy: nil),
+              read: { r in if case let .ratio(d) = r.length { return .number(d) } else { return nil } }),
         Field(spec: RequestFieldSpec("prefix", .string, maxLength: 1000,
                                      description: "Abstractive: text put before every input; left out, the model's task prefix (config.json task_specific_params.summarization.prefix, \"summarize: \" for T5); \"\" for none"),
+              isGeneration: false,
               assign: { r, v in
                   guard case let .string(s) = v else { return "must be a string (\"\" for none)" }
                   r.prefix = s
                   return nil
               },
-              read: { r in r.prefix.map { .string($0) } },
-              copy: nil),
+              read: { r in r.prefix.map { .string($0) } }),
         .choice("strategy", ExtractiveStrategy.allCases.map { ($0.rawValue, $0) }, \.strategy,
                 description: "Extractive: how sentences are chosen. position (default): the cleaned document's informative sentences in order, the best on news (BENCHMARKS.md); pacsum: directed centrality over sentence embeddings; centrality: mean cosine with maximal marginal relevance; lead: the first sentences"),
     ]
@@ -259,37 +232,37 @@ extension SummaryRequest {
 }
 
 extension SummaryRequest.Field {
-    /// A transformers integer parameter kept at `path` and copied to the generation values at `config`.
-    static func integer(_ name: String, _ path: WritableKeyPath<SummaryRequest, Int?>, _ config: WritableKeyPath<GenerationConfig, Int?>,
-                        minimum: Double? = nil) -> Self {
-        Self(spec: RequestFieldSpec(name, .integer, minimum: minimum),
+    /// A transformers integer parameter kept at `path` of the parameters.
+    static func integer(_ name: String, _ path: WritableKeyPath<GenerationParameters, Int?>, minimum: Double? = nil) -> Self {
+        let path = (\SummaryRequest.parameters).appending(path: path)
+        return Self(spec: RequestFieldSpec(name, .integer, minimum: minimum), isGeneration: true,
              assign: { r, v in
                  guard case let .integer(n) = v else { return "must be an integer" }
                  r[keyPath: path] = Int(n)
                  return nil
              },
-             read: { r in r[keyPath: path].map { .integer(Int64($0)) } },
-             copy: { r, c in c[keyPath: config] = r[keyPath: path] })
+             read: { r in r[keyPath: path].map { .integer(Int64($0)) } })
     }
 
     /// A transformers number parameter.
-    static func number(_ name: String, _ path: WritableKeyPath<SummaryRequest, Double?>, _ config: WritableKeyPath<GenerationConfig, Double?>,
+    static func number(_ name: String, _ path: WritableKeyPath<GenerationParameters, Double?>,
                        minimum: Double? = nil, exclusiveMinimum: Double? = nil, maximum: Double? = nil) -> Self {
-        Self(spec: RequestFieldSpec(name, .number, minimum: minimum, exclusiveMinimum: exclusiveMinimum, maximum: maximum),
+        let path = (\SummaryRequest.parameters).appending(path: path)
+        return Self(spec: RequestFieldSpec(name, .number, minimum: minimum, exclusiveMinimum: exclusiveMinimum, maximum: maximum),
+             isGeneration: true,
              assign: { r, v in
                  guard let d = v.number else { return "must be a number" }
                  r[keyPath: path] = d
                  return nil
              },
-             read: { r in r[keyPath: path].map { .number($0) } },
-             copy: { r, c in c[keyPath: config] = r[keyPath: path] })
+             read: { r in r[keyPath: path].map { .number($0) } })
     }
 
     /// One of `names`' strings, each naming a value kept at `path`.
     static func choice<T: Equatable>(_ name: String, _ names: [(name: String, value: T)], _ path: WritableKeyPath<SummaryRequest, T?>,
                                      description: String) -> Self {
         let kind = RequestFieldSpec.Kind.choice(names.map(\.name))
-        return Self(spec: RequestFieldSpec(name, kind, description: description),
+        return Self(spec: RequestFieldSpec(name, kind, description: description), isGeneration: false,
                     assign: { r, v in
                         guard case let .string(s) = v, let value = names.first(where: { $0.name == s })?.value else {
                             return "must be one of " + names.map { RequestFieldSpec.quote($0.name) }.joined(separator: ", ")
@@ -297,15 +270,14 @@ extension SummaryRequest.Field {
                         r[keyPath: path] = value
                         return nil
                     },
-                    read: { r in r[keyPath: path].flatMap { v in names.first { $0.value == v }.map { .string($0.name) } } },
-                    copy: nil)
+                    read: { r in r[keyPath: path].flatMap { v in names.first { $0.value == v }.map { .string($0.name) } } })
     }
 
     /// A choice whose value always has one (truncation: `.cut` when left out).
     static func choice<T: Equatable>(_ name: String, _ names: [(name: String, value: T)], _ path: WritableKeyPath<SummaryRequest, T>,
                                      description: String) -> Self {
         let optional = choice(name, names, \SummaryRequest.[optional: path], description: description)
-        return Self(spec: optional.spec, assign: optional.assign, read: { _ in nil }, copy: nil)
+        return Self(spec: optional.spec, isGeneration: false, assign: optional.assign, read: { _ in nil })
     }
 }
 

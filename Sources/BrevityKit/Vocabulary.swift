@@ -8,6 +8,8 @@ import Tensor
 
 /// Generation values with transformers' names (`max_length`, `num_beams`, ...), as a request gives them.
 public typealias GenerationConfig = Generation.GenerationConfig
+/// What a request may set of the generation, with transformers' names (``SummaryRequest/parameters``).
+public typealias GenerationParameters = Generation.GenerationParameters
 /// Generation values merged over the model's defaults and checked: what one text decodes with.
 public typealias ResolvedGeneration = Generation.ResolvedGeneration
 /// A generation value out of its bounds, naming the field.

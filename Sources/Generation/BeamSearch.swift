@@ -94,6 +94,20 @@ public struct BeamSearch: Sendable {
         return newOrigins
     }
 
+    /// The tokens every sequence this search can still return begins with: the longest common prefix of the
+    /// running beams and the finished hypotheses (every later hypothesis extends a running beam, and the
+    /// result is the best finished one). It only grows, and it is a prefix of `results(1)[0]`: the settled
+    /// part of a beam search's summary, streamed as it settles. The decoder start token at least.
+    public var settledPrefix: [Int] {
+        if isDone { return finished[0].tokens }
+        var prefix = running[0]
+        for tokens in running.dropFirst() + finished.filter(\.finished).map(\.tokens) {
+            let common = zip(prefix, tokens).prefix { $0 == $1 }.count
+            prefix.removeLast(prefix.count - common)
+        }
+        return prefix
+    }
+
     /// The best `count` finished hypotheses (best first).
     public func results(_ count: Int) -> [[Int]] { finished.prefix(count).map(\.tokens) }
 }

@@ -86,11 +86,14 @@ public struct DecodingBatch: @unchecked Sendable {
     public mutating func drop(id: Int) { active.removeAll { $0.request.id == id } }
 
     /// The tokens a request has settled so far, for streaming: greedy and sampling sequences grow one
-    /// token a step; a beam search's best sequence is known only when it finishes (nil until then).
+    /// token a step; a beam search's grow as its beams and finished hypotheses agree on them
+    /// (`BeamSearch.settledPrefix`), the rest with its result.
     public func progress(id: Int) -> [Int]? {
         guard let a = active.first(where: { $0.request.id == id }) else { return nil }
-        if case .single(let g) = a.search { return g.tokens }
-        return nil
+        switch a.search {
+        case .single(let g): return g.tokens
+        case .beam(let b): return b.settledPrefix
+        }
     }
 
     /// Runs one decoder step for every active request; returns the requests that finished.

@@ -13,22 +13,48 @@ public enum EarlyStopping: Equatable, Sendable, ExpressibleByBooleanLiteral {
     public init(booleanLiteral value: Bool) { self = value ? .on : .off }
 }
 
-public struct GenerationConfig: Equatable, Sendable {
+/// What a request may set, with transformers' names (BrevityKit's `SummaryRequest` holds one; its field
+/// table gives each its wire name and bounds). nil keeps the model's value.
+public struct GenerationParameters: Equatable, Sendable {
+    /// Longest sequence in tokens, the decoder start token included (`max_length`).
     public var maxLength: Int?
+    /// Tokens generated after the decoder start token (`max_new_tokens`; wins over `maxLength`).
     public var maxNewTokens: Int?
+    /// Shortest sequence in tokens, the decoder start token included (`min_length`).
     public var minLength: Int?
+    /// The fewest tokens generated after the decoder start token (`min_new_tokens`).
     public var minNewTokens: Int?
+    /// Beams of the beam search; 1 is greedy (`num_beams`).
     public var numBeams: Int?
-    public var numReturnSequences: Int?
+    /// The exponent of the length a finished beam's score is divided by (`length_penalty`).
     public var lengthPenalty: Double?
+    /// A beam search's stopping rule (`early_stopping`: true, false or "never").
     public var earlyStopping: EarlyStopping?
+    /// No n-gram of this size appears twice (`no_repeat_ngram_size`; 0 allows repeats).
     public var noRepeatNgramSize: Int?
+    /// Scores of tokens already generated are divided (or multiplied, when negative) by this (`repetition_penalty`).
     public var repetitionPenalty: Double?
+    /// Sampling instead of a search (one beam only), with `temperature`, `topK`, `topP` and `seed`.
     public var doSample: Bool?
+    /// Sampling: logits are divided by this (> 0).
     public var temperature: Double?
+    /// Sampling: only the k likeliest tokens (0 for all).
     public var topK: Int?
+    /// Sampling: only the likeliest tokens whose probabilities add up to p (nucleus sampling, 0...1).
     public var topP: Double?
+    /// Makes sampling repeatable (the same seed gives the same sequence).
     public var seed: UInt64?
+
+    public init() {}
+}
+
+/// A model's generation values (or a request's, in `parameters`), with transformers' names: the parameters
+/// a request may set, plus what only the model gives (its special tokens, `num_return_sequences`).
+/// `config.maxLength` reads `config.parameters.maxLength`.
+@dynamicMemberLookup
+public struct GenerationConfig: Equatable, Sendable {
+    public var parameters = GenerationParameters()
+    public var numReturnSequences: Int?
     public var forcedBosTokenId: Int?
     public var forcedEosTokenId: [Int]?
     public var eosTokenId: [Int]?
@@ -36,6 +62,14 @@ public struct GenerationConfig: Equatable, Sendable {
     public var decoderStartTokenId: Int?
 
     public init() {}
+
+    /// The generation values of a request (nothing of the model's).
+    public init(parameters: GenerationParameters) { self.parameters = parameters }
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<GenerationParameters, T>) -> T {
+        get { parameters[keyPath: path] }
+        set { parameters[keyPath: path] = newValue }
+    }
 
     /// transformers' rule on sampling with beams (beam sampling is not supported here): the reason, or nil.
     /// A request's own values are checked with it (`SummaryRequest.validate`), and so are the resolved ones.
@@ -120,7 +154,7 @@ public struct GenerationConfig: Equatable, Sendable {
     /// transformers' `generate` rules applied to `request` over this model config.
     /// `maxPositions`: the model's max_position_embeddings.
     public func resolve(request: GenerationConfig = GenerationConfig(), maxPositions: Int) throws -> ResolvedGeneration {
-        let hasDefaultMaxLength = request.maxLength == nil && maxLength == nil
+        let hasDefaultMaxLength = request.maxLength == nil && self.maxLength == nil
         let c = overridden(by: request)
         let prompt = 1   // the decoder starts from decoder_start_token_id alone
         var r = ResolvedGeneration()

@@ -134,7 +134,7 @@ enum OpenAPIDocument {
     "/summarize/stream": {
       "post": {
         "summary": "Summarize texts as Server-Sent Events",
-        "description": "Events: `token` ({index, token_ids, text}: new tokens of text `index` and the text they add; beam searches send their text when they finish; extractive summaries arrive whole, token_ids empty), then `result` (the /summarize response object), or `error`.",
+        "description": "Events: `token` ({index, token_ids, text}: new tokens of text `index` and the text they add; a beam search sends its tokens as they settle (once every beam and finished hypothesis begins with them), the rest when it finishes; extractive summaries arrive whole, token_ids empty), then `result` (the /summarize response object), or `error`.",
         "operationId": "summarizeStream",
         "security": [{}, {"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {

@@ -6,11 +6,12 @@ import NIOCore
 
 /// `POST /summarize/stream`: Server-Sent Events. `token` events carry each text's new tokens as they are
 /// generated (`{"index", "token_ids", "text"}`: the ids since the last event and the text they add);
-/// greedy and sampled texts stream every step, a beam search's text arrives when its search ends (the
-/// best beam is only known then). A final `result` event holds the same object `POST /summarize`
-/// returns; an `error` event ends the stream on failure. A client that disconnects cancels its texts:
-/// a write to it fails, and while no event is due (a beam search sends nothing until it ends) a comment
-/// line goes out every `heartbeat` so that a hang-up is seen within about that time.
+/// greedy and sampled texts stream every step, a beam search's tokens as they settle (once every beam and
+/// finished hypothesis begins with them: `BeamSearch.settledPrefix`), the rest when its search ends. A
+/// final `result` event holds the same object `POST /summarize` returns; an `error` event ends the stream
+/// on failure. A client that disconnects cancels its texts: a write to it fails, and while no event is due
+/// (a beam search's beams may disagree for many steps) a comment line goes out every `heartbeat` so that a
+/// hang-up is seen within about that time.
 extension SummarizeController {
     func stream(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) throws -> Response {
         let (config, prepared) = try prepare(req)
@@ -46,7 +47,6 @@ extension SummarizeController {
                             if try await heartbeat(&writer, lastWrite: lastWrite) { lastWrite = DispatchTime.now().uptimeNanoseconds }
                             continue
                         }
-                        lastWrite = DispatchTime.now().uptimeNanoseconds
                         switch r {
                         case .failure(let error):
                             cancel.cancelAll()
@@ -59,6 +59,7 @@ extension SummarizeController {
                         case .success(.progress(let ids)):
                             if let e = controller.engine.delta(ids, from: sentIds[i], emitted: emitted[i]) {
                                 try await writer.write(sse("token", TokenEvent(index: i, tokenIds: e.ids, text: e.text)))
+                                lastWrite = DispatchTime.now().uptimeNanoseconds   // only a write proves the client is there
                                 emitted[i] += e.text
                                 sentIds[i] = ids.count
                             }
@@ -66,6 +67,7 @@ extension SummarizeController {
                             let ids = seqs.first ?? []
                             if let rest = SummaryDelta.rest(of: controller.engine.text(ids), ids: ids, sent: sentIds[i], emitted: emitted[i]) {
                                 try await writer.write(sse("token", TokenEvent(index: i, tokenIds: rest.tokenIds, text: rest.text)))
+                                lastWrite = DispatchTime.now().uptimeNanoseconds
                             }
                             results[i] = TextResult(ids: ids, inputTokens: prepared[i].inputTokens, truncated: prepared[i].truncated,
                                                     queueSeconds: queue[i], inferenceSeconds: secs)

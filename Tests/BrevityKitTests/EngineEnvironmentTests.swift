@@ -42,4 +42,19 @@ final class EngineEnvironmentTests: XCTestCase {
         XCTAssertEqual(Placement.parseDevice("cpu"), .cpu)
         XCTAssertNil(Placement.parseDevice("tpu"))
     }
+
+    /// Placement is resolved once into a value: what was asked, the device, the weights' and the
+    /// activations' types, and why.
+    func testPlacementSaysWhatWasAskedAndWhatRuns() throws {
+        let p = try Placement.choose(device: "CPU", dtype: "bf16", modelType: "bart")
+        XCTAssertEqual(p.requested.device, .cpu)
+        XCTAssertEqual(p.requested.dtype, .bf16)
+        XCTAssertEqual(p.weightType, .bf16)
+        XCTAssertEqual(p.activationType, .f32, "the CPU widens narrower weights in its products")
+        XCTAssertEqual(p.reason, "--device cpu")
+        let auto = try Placement.choose(device: "cpu", dtype: nil, modelType: nil)
+        XCTAssertNil(auto.requested.dtype)
+        XCTAssertEqual(auto.weightType, .f32, "auto is the device's default")
+        // a GPU's activation type is its one type: Backend.heldType (CUDABackendHostTests checks it on the emulator)
+    }
 }

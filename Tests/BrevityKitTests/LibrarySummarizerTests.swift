@@ -67,7 +67,7 @@ final class LibrarySummarizerTests: XCTestCase {
     }
 
     /// A greedy stream arrives in several pieces whose texts add up to the summary and whose ids follow
-    /// the decoder start token; a beam search's arrives whole.
+    /// the decoder start token; a beam search's as its tokens settle.
     func testStreamAddsUpToTheSummary() async throws {
         let s = try summarizer()
         for (name, options) in [("greedy", SummaryRequest(maxLength: 12, numBeams: 1)), ("beams3", {
@@ -79,8 +79,8 @@ final class LibrarySummarizerTests: XCTestCase {
                 let want = Self.expected.outputs[name]![i]
                 XCTAssertEqual(pieces.map(\.text).joined(), want.text, "\(name) \(i)")
                 XCTAssertEqual([want.ids[0]] + pieces.flatMap(\.tokenIds), want.ids, "\(name) \(i)")
+                // greedy streams a token a step; a beam search its settled tokens (BeamStreamingTests), then the rest
                 if name == "greedy" { XCTAssertGreaterThan(pieces.count, 2, "greedy streams as it goes") }
-                else { XCTAssertEqual(pieces.count, 1, "a beam search arrives whole") }
             }
         }
     }

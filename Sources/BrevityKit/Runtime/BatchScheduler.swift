@@ -78,6 +78,8 @@ public final class BatchScheduler: @unchecked Sendable {
     /// the queue's lock only (the step thread records, request handlers plan).
     private var planner: AdmissionPlanner
     private var stepsDone: [Int: Int] = [:]
+    /// Tokens each streaming text has been sent (the step thread's alone): progress goes out when it grows.
+    private var streamed: [Int: Int] = [:]
 
     /// A scheduler with the service's limits and admission policy; `observer` hears its events, `warmUp`
     /// runs a first generation (and measures steps for the latency plan) before it takes work.
@@ -240,6 +242,7 @@ public final class BatchScheduler: @unchecked Sendable {
             for id in taken.left {
                 batch.drop(id: id)
                 queue.withLock { stepsDone[id] = nil }
+                streamed[id] = nil
                 logger.debug("text left the batch", metadata: ["text_id": "\(id)"])
             }
             // 2. new texts: one encoder pass for all of them
@@ -308,8 +311,11 @@ public final class BatchScheduler: @unchecked Sendable {
             j.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: seconds))
             j.continuation.finish()
         }
+        for d in done { streamed[d.result.id] = nil }
+        // a beam search's settled tokens may stay the same for many steps: only news goes out
         for id in ids {
-            guard let j = queue.runningEntry(id), j.item.stream, let p = batch.progress(id: id) else { continue }
+            guard let j = queue.runningEntry(id), j.item.stream, let p = batch.progress(id: id), p.count > streamed[id, default: 1] else { continue }
+            streamed[id] = p.count
             j.continuation.yield(.progress(p))
         }
     }
