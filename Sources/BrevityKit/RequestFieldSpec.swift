@@ -92,6 +92,7 @@ public struct RequestFieldSpec: Sendable, Equatable {
         return v == v.rounded() && abs(v) < 1e18 ? String(Int64(v)) : String(v)
     }
 
+    /// `s` as a JSON string literal, quotes included.
     public static func quote(_ s: String) -> String {
         let data = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
         return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)

@@ -27,7 +27,7 @@ public struct SummaryRequest: Sendable, Equatable {
     /// Extractive: how long. `num_sentences` and `ratio` on the wire; nil takes `maxNewTokens` or
     /// `maxLength` as a token budget with the minimum, else three sentences.
     public var length: SummaryLength?
-    /// Extractive: how sentences are chosen (nil: ``ExtractiveStrategy/default``).
+    /// Extractive: how sentences are chosen (nil: `ExtractiveStrategy.default`, position).
     public var strategy: ExtractiveStrategy?
     /// Inputs decoding together at most when one call gives several (the library's; the service batches
     /// by its own limits).
@@ -184,7 +184,7 @@ extension SummaryRequest {
         .integer("top_k", \.topK, minimum: 0),
         .number("top_p", \.topP, minimum: 0, maximum: 1),
         // 2^63 - 1: an integer literal exactly, or an integral double below 2^63
-        Field(spec: RequestFieldSpec("seed", .integer, minimum: 0, maximum: 9_223_372_036_854_775_807), isGeneration: true,
+        Field(spec: RequestFieldSpec("seed", .integer, minimum: 0, maximum: Double(Int64.max)), isGeneration: true,
               assign: { r, v in
                   guard case let .integer(n) = v, n >= 0 else { return "must be an integer in 0...2^63-1" }
                   r.seed = UInt64(n)
