@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests with third-party clients: starts BIN serve on a free loopback port with the tiny summarizer, waits
 # for /ready, runs Tests/Clients/ (huggingface_hub's InferenceClient on the Hugging Face shape, the originals'
-# curl requests, a client generated from GET /openapi.json by openapi-python-client), and always stops the
+# curl requests, a client generated from GET /openapi.json by openapi-python-client, and Brevity's own
+# Python client from its wheel), and always stops the
 # server. The clients come from a venv, CLIENTS_VENV (default models/.clients-venv), created from
 # Tests/Clients/requirements.txt when missing or when the pins changed.
 # Usage: scripts/client-test.sh BIN   (MODEL=folder for another summarizer)
@@ -14,9 +15,16 @@ MODEL="${MODEL:-Tests/Fixtures/summarizer-tiny}"
 command -v curl >/dev/null || { echo "client-test: curl is missing" >&2; exit 2; }
 . scripts/serve-loopback.sh
 venv_from client-test "$VENV" Tests/Clients/requirements.txt "huggingface_hub, openapi_python_client"
+# Brevity's own client (clients/python), from the wheel users install: built and installed here, its
+# metadata checked with pip check
+WHEELS=$(mktemp -d)
+"$VENV/bin/pip" wheel --quiet --no-deps clients/python -w "$WHEELS"
+"$VENV/bin/pip" install --quiet --no-deps --force-reinstall "$WHEELS"/brevity_client-*-py3-none-any.whl
+rm -rf "$WHEELS" clients/python/build clients/python/brevity_client.egg-info
+"$VENV/bin/pip" check
 serve_on_loopback client-test "$BIN" --model "$MODEL"
 failed=()
-for test in hf_inference_client curl openapi_client; do
+for test in hf_inference_client curl openapi_client brevity_client; do
   "$VENV/bin/python" "Tests/Clients/${test}_test.py" "http://127.0.0.1:$PORT" || failed+=("$test")
 done
 if [ "${#failed[@]}" -ne 0 ]; then
