@@ -129,7 +129,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel); 
           <input id="num-sentences" name="num_sentences" type="number" inputmode="numeric" min="1" step="1" placeholder="by length">
         </div>
       </div>
-      <p class="hint" id="length-hint">Lengths count the summary's tokens. Beams: 1 streams token by token; a beam search sends its text when it ends.</p>
+      <p class="hint" id="length-hint">Lengths count the summary's tokens. Beams: 1 streams token by token; a beam search streams each token once all its beams agree on it.</p>
       <p class="hint sr-only" id="beams-hint">1 streams token by token</p>
     </fieldset>
     <details id="settings">
@@ -236,7 +236,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel); 
     $("sentences-option").hidden = !extractive;
     $("length-hint").textContent = extractive
       ? "Extractive: whole sentences of the text. Sentences, else lengths as a budget of the embedding model's tokens, else 3 sentences."
-      : "Lengths count the summary's tokens. Beams: 1 streams token by token; a beam search sends its text when it ends.";
+      : "Lengths count the summary's tokens. Beams: 1 streams token by token; a beam search streams each token once all its beams agree on it.";
   }
   modeEl.addEventListener("change", modeChanged);
 

@@ -110,9 +110,9 @@ final class HardeningTests: XCTestCase {
 
     // MARK: Stream disconnects
 
-    /// A beam search sends nothing until it ends; a client that hangs up must still stop it within a few
-    /// steps (the 50 ms heartbeat finds the closed connection: 20 ms steps here), not after its remaining
-    /// ~55 steps.
+    /// A beam search may send nothing for many steps (while its beams disagree); a client that hangs up
+    /// must still stop it within a few steps (the 50 ms heartbeat finds the closed connection: 20 ms steps
+    /// here), not after its remaining ~55 steps.
     func testStreamClientThatHangsUpStopsItsBeamSearchWithinAStep() async throws {
         let engine = SlowModel.engine(baseMs: 20, perRowMs: 0)
         let (app, scheduler, metrics) = buildApplication(config: testConfig { $0.latencyTarget = .unbounded }, engine: engine)
