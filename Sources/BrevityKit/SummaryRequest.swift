@@ -226,9 +226,6 @@ extension SummaryRequest {
         .choice("strategy", ExtractiveStrategy.allCases.map { ($0.rawValue, $0) }, \.strategy,
                 description: "Extractive: how sentences are chosen. position (default): the cleaned document's informative sentences in order, the best on news (BENCHMARKS.md); pacsum: directed centrality over sentence embeddings; centrality: mean cosine with maximal marginal relevance; lead: the first sentences"),
     ]
-
-    /// The field named `name` on the wire.
-    public static func field(_ name: String) -> Field? { fields.first { $0.spec.name == name } }
 }
 
 extension SummaryRequest.Field {

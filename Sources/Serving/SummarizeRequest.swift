@@ -90,15 +90,18 @@ public struct SummarizeRequest {
     static func read(_ raw: Any, _ field: SummaryRequest.Field, into request: inout SummaryRequest) throws {
         if raw is NSNull { return }
         let spec = field.spec
-        let number = (raw as? NSNumber).flatMap { isBool($0) ? nil : $0 }
+        // JSON true/false and numbers both arrive as NSNumber
+        let n = raw as? NSNumber
+        let number = n.flatMap { isBool($0) ? nil : $0 }
+        let boolean = n.flatMap { isBool($0) ? SummaryRequest.FieldValue.boolean($0.boolValue) : nil }
+        let string = (raw as? String).map { SummaryRequest.FieldValue.string($0) }
         let value: SummaryRequest.FieldValue?
         switch spec.kind {
         case .integer: value = number.flatMap(integer)
         case .number: value = number.map { .number($0.doubleValue) }
-        case .boolean: value = (raw as? NSNumber).flatMap { isBool($0) ? .boolean($0.boolValue) : nil }
-        case .string, .choice: value = (raw as? String).map { .string($0) }
-        case .booleanOrNever:
-            value = (raw as? NSNumber).flatMap { isBool($0) ? .boolean($0.boolValue) : nil } ?? (raw as? String).map { .string($0) }
+        case .boolean: value = boolean
+        case .string, .choice: value = string
+        case .booleanOrNever: value = boolean ?? string
         case .object: value = nil
         }
         guard let value else { throw APIError.invalid(spec.name, "must be \(spec.expected), got \(raw)") }

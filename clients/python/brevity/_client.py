@@ -53,12 +53,22 @@ def _error(status: int, text: str, retry_after: Optional[float]) -> APIError:
         return APIError(status=status, type="http_error", message=text[:500], retry_after=retry_after)
 
 
-def _wait(error: APIError, attempt: int, max_wait: float) -> Optional[float]:
-    """Seconds to wait before retrying after `error`, or None when it is not retried."""
-    if error.status not in RETRIED:
-        return None
-    wait = error.retry_after if error.retry_after is not None else min(2.0 ** attempt, max_wait)
-    return min(wait, max_wait)
+class _Retries:
+    """The retry rule both clients follow: 429 and 503 are retried up to `max_retries` times, after the
+    service's Retry-After (else 1, 2, 4, ... seconds), each wait at most `max_wait` seconds."""
+
+    def __init__(self, max_retries: int, max_wait: float) -> None:
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+
+    def wait(self, response: httpx.Response, attempt: int) -> float:
+        """Seconds to wait before retrying after the refusal `response` (its body read) on attempt `attempt`
+        (from 0); raises its APIError when it is not retried."""
+        error = _error(response.status_code, response.text, _retry_after(response))
+        if error.status not in RETRIED or attempt >= self.max_retries:
+            raise error
+        wait = error.retry_after if error.retry_after is not None else 2.0 ** attempt
+        return min(wait, self.max_wait)
 
 
 class _SSE:
@@ -68,6 +78,10 @@ class _SSE:
     def __init__(self) -> None:
         self.event: Optional[str] = None
         self.data: List[str] = []
+
+    def end(self) -> Optional[Event]:
+        """The event of the stream's last lines when no blank line followed them."""
+        return self.feed("")
 
     def feed(self, line: str) -> Optional[Event]:
         if line == "":
@@ -111,8 +125,7 @@ class Client:
     def __init__(self, base_url: str = "http://localhost:8000", api_key: Optional[str] = None, timeout: float = 300.0,
                  max_retries: int = 3, max_wait: float = 30.0, transport: Optional[httpx.BaseTransport] = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.max_retries = max_retries
-        self.max_wait = max_wait
+        self._retries = _Retries(max_retries, max_wait)
         self._http = httpx.Client(base_url=self.base_url, headers=_headers(api_key), timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -134,10 +147,7 @@ class Client:
             response = self._http.post("/summarize", json=body)
             if response.status_code == 200:
                 return SummarizeResult.from_json(response.json())
-            error = _error(response.status_code, response.text, _retry_after(response))
-            wait = _wait(error, attempt, self.max_wait)
-            if wait is None or attempt >= self.max_retries:
-                raise error
+            wait = self._retries.wait(response, attempt)
             attempt += 1
             time.sleep(wait)
 
@@ -155,15 +165,12 @@ class Client:
                         event = sse.feed(line)
                         if event is not None:
                             yield event
-                    event = sse.feed("")
+                    event = sse.end()
                     if event is not None:
                         yield event
                     return
                 response.read()
-                error = _error(response.status_code, response.text, _retry_after(response))
-            wait = _wait(error, attempt, self.max_wait)
-            if wait is None or attempt >= self.max_retries:
-                raise error
+            wait = self._retries.wait(response, attempt)
             attempt += 1
             time.sleep(wait)
 
@@ -182,8 +189,7 @@ class AsyncClient:
     def __init__(self, base_url: str = "http://localhost:8000", api_key: Optional[str] = None, timeout: float = 300.0,
                  max_retries: int = 3, max_wait: float = 30.0, transport: Optional[httpx.AsyncBaseTransport] = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.max_retries = max_retries
-        self.max_wait = max_wait
+        self._retries = _Retries(max_retries, max_wait)
         self._http = httpx.AsyncClient(base_url=self.base_url, headers=_headers(api_key), timeout=timeout, transport=transport)
 
     async def aclose(self) -> None:
@@ -203,10 +209,7 @@ class AsyncClient:
             response = await self._http.post("/summarize", json=body)
             if response.status_code == 200:
                 return SummarizeResult.from_json(response.json())
-            error = _error(response.status_code, response.text, _retry_after(response))
-            wait = _wait(error, attempt, self.max_wait)
-            if wait is None or attempt >= self.max_retries:
-                raise error
+            wait = self._retries.wait(response, attempt)
             attempt += 1
             await asyncio.sleep(wait)
 
@@ -222,15 +225,12 @@ class AsyncClient:
                         event = sse.feed(line)
                         if event is not None:
                             yield event
-                    event = sse.feed("")
+                    event = sse.end()
                     if event is not None:
                         yield event
                     return
                 await response.aread()
-                error = _error(response.status_code, response.text, _retry_after(response))
-            wait = _wait(error, attempt, self.max_wait)
-            if wait is None or attempt >= self.max_retries:
-                raise error
+            wait = self._retries.wait(response, attempt)
             attempt += 1
             await asyncio.sleep(wait)
 
