@@ -41,10 +41,19 @@ public struct DecodingBatch: @unchecked Sendable {
         var pendingTokens: [[Int]]     // the tokens each row feeds at the next step
         var scores: [Float]            // [V]: a row's processed scores, formed where processors need them
         var top: TopKList              // the step's best candidates (beam search) or token (greedy)
+        var draft: [Int] = []          // greedy: tokens fed after the last one this step, to be checked
+        var accepted = 0               // of `draft`, the tokens the step kept
     }
 
     public let model: any Seq2SeqModel
     private var active: [Active] = []
+    /// Greedy texts check up to this many drafted tokens a step (0: none), proposed by `proposer`.
+    public var draftTokens = 0
+    public var proposer = DraftProposer.source
+    public private(set) var draftStatistics = DraftStatistics()
+    /// Rows one decoder call may hold while a row's result stays independent of the others (the skinny
+    /// products' bound): drafts are cut to stay within it.
+    static var invariantRows: Int { min(SkinnyGEMM.maxRows, SkinnyGEMM.maxRowsWidened) }
 
     public init(model: any Seq2SeqModel) { self.model = model }
 
@@ -99,6 +108,8 @@ public struct DecodingBatch: @unchecked Sendable {
     /// Runs one decoder step for every active request; returns the requests that finished.
     public mutating func step() -> [GenerationResult] {
         guard !active.isEmpty else { return [] }
+        proposeDrafts()
+        let drafted = active.contains { !$0.draft.isEmpty }
         // gather every request's rows
         var tokens: [[Int]] = [], caches: [DecoderCache] = [], encoded: [EncodedInput] = []
         for a in active {
@@ -107,13 +118,18 @@ public struct DecodingBatch: @unchecked Sendable {
             encoded += Array(repeating: a.encoded, count: a.caches.count)
         }
         for i in active.indices { active[i].caches = [] }   // caches now live in `caches` alone (unique)
-        let logits = model.decode(tokens, caches: &caches, encoded: encoded, allPositions: false)
+        let logits = model.decode(tokens, caches: &caches, encoded: encoded, allPositions: drafted)
         let v = model.vocabularySize
+        draftStatistics.passes += 1
 
         // each request's search (log-softmax over the vocabulary, processors, top-k) is its own state alone:
         // requests advance on the engine's threads at once, each with the result it gets alone
-        var starts: [Int] = [], row = 0
-        for a in active { starts.append(row); row += a.pendingTokens.count }
+        var starts: [Int] = [], row = 0            // each request's first cache
+        var logitStarts: [Int] = [], logitRow = 0  // and first logits row (one per fed token when drafting)
+        for a in active {
+            starts.append(row); row += a.pendingTokens.count
+            logitStarts.append(logitRow); logitRow += drafted ? a.pendingTokens.reduce(0) { $0 + $1.count } : a.pendingTokens.count
+        }
         var outcomes = [GenerationResult?](repeating: nil, count: active.count)
         // each request's caches held by its own array alone, so a beam reorder can reuse them in place
         var split = active.indices.map { Array(caches[starts[$0]..<starts[$0] + active[$0].pendingTokens.count]) }
@@ -128,7 +144,7 @@ public struct DecodingBatch: @unchecked Sendable {
                 }
             }
         }
-        if logits.backend.ranksOnDevice, let (requests, first, k) = choiceRequests(starts: starts, vocabulary: v) {
+        if !drafted, logits.backend.ranksOnDevice, let (requests, first, k) = choiceRequests(starts: starts, vocabulary: v) {
             // the backend ranks each row's candidates where the logits are (a GPU); the host processes the
             // touched tokens and settles the searches
             let choices = logits.backend.topK(logits, rows: requests, k: k)
@@ -139,14 +155,22 @@ public struct DecodingBatch: @unchecked Sendable {
         } else {
             logits.withHostFloats { all in
                 advanceAll { a, caches, i in
-                    let rows = a.pendingTokens.count, start = starts[i]
+                    let start = logitStarts[i]
+                    let rows = a.draft.isEmpty ? a.pendingTokens.count : 1 + a.draft.count
                     let rowLogits = UnsafeBufferPointer(rebasing: all[start * v..<(start + rows) * v])
+                    if !a.draft.isEmpty { return Self.advanceDrafted(&a, logits: rowLogits, caches: &caches, vocabulary: v) }
                     return Self.advance(&a, logits: rowLogits, caches: &caches, vocabulary: v)
                 }
             }
         }
         var done: [GenerationResult] = []
         var keep: [Active] = []
+        for i in active.indices where !active[i].draft.isEmpty {
+            draftStatistics.proposed += active[i].draft.count
+            draftStatistics.accepted += active[i].accepted
+            if active[i].accepted < active[i].draft.count { draftStatistics.rollbacks += 1 }
+            active[i].draft = []
+        }
         for (a, outcome) in zip(active, outcomes) {
             if let outcome { done.append(outcome) } else { keep.append(a) }
         }
@@ -204,6 +228,49 @@ public struct DecodingBatch: @unchecked Sendable {
         case .beam(var beam):
             return settle(&a, beam: &beam, caches: &caches, vocabulary: v)
         }
+    }
+
+    /// Drafts for the greedy texts (with `draftTokens` > 0): each feeds `[last] + draft` this step, while
+    /// the call's rows stay within `invariantRows` and the text within its maximum length.
+    private mutating func proposeDrafts() {
+        guard draftTokens > 0 else { return }
+        let v = model.vocabularySize
+        var rows = active.reduce(0) { $0 + $1.pendingTokens.count }
+        for i in active.indices {
+            guard case .single(let g) = active[i].search, !g.sample, !g.isDone else { continue }
+            let room = min(draftTokens, g.maxLength - g.tokens.count - 1, Self.invariantRows - rows)
+            guard room > 0 else { continue }
+            let draft = Array(proposer.propose(g.tokens, active[i].request.inputIds, room).prefix(room).prefix { $0 >= 0 && $0 < v })
+            guard !draft.isEmpty else { continue }
+            active[i].draft = draft
+            active[i].accepted = 0
+            active[i].pendingTokens = [active[i].pendingTokens[0] + draft]
+            rows += draft.count
+        }
+    }
+
+    /// A greedy step over `[last] + draft`: `logits` holds a row per fed token. Row j's processed argmax is
+    /// the token plain decoding would choose after the j drafted tokens before it; drafted tokens are kept
+    /// while they equal it, the first different choice ends the step, and the cache forgets the positions
+    /// of drafted tokens that were not kept.
+    private static func advanceDrafted(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: inout [DecoderCache],
+                                       vocabulary v: Int) -> GenerationResult? {
+        guard case .single(var single) = a.search else { return nil }
+        let draft = a.draft
+        let before = caches[0].length - (1 + draft.count)   // positions cached before this pass
+        var token = 0, appended = 0
+        for j in 0...draft.count {
+            a.top.removeAll()
+            offerProcessedRow(logits.baseAddress! + j * v, vocabulary: v, max: 0, lse: 0, base: 0, sequence: single.tokens,
+                              offset: 0, processors: a.processors, scores: &a.scores, top: &a.top)
+            token = a.top[0].index
+            single.step(chosen: token)
+            appended += 1
+            if single.isDone || j == draft.count || token != draft[j] { break }
+        }
+        a.accepted = appended - 1   // the last token appended is the model's own choice
+        caches[0].truncate(to: before + appended)   // the last token and the kept drafts; the next step feeds `token`
+        return settle(&a, single: single, token: token, caches: caches)
     }
 
     /// After a single-sequence step chose `token`: the result when the request finished, else its next row.
@@ -330,12 +397,21 @@ func reordered(_ pool: inout [DecoderCache], origins: [Int]) -> [DecoderCache] {
 /// `finished(index, sequences)` hears of each input as soon as it is done (not in input order);
 /// `afterStep` sees the batch after each decoder step (`progress(id:)`, ids being input indices) and may
 /// throw to stop, e.g. when the caller cancelled.
+/// `drafts`: greedy texts check up to `tokens` drafted tokens a step from `proposer`; `statistics` hears
+/// what drafting did once all are done.
 public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [ResolvedGeneration],
                      maxBatchSize: Int = 8, finished: ((Int, [[Int]]) -> Void)? = nil,
-                     afterStep: ((DecodingBatch) throws -> Void)? = nil) throws -> [[[Int]]] {
+                     afterStep: ((DecodingBatch) throws -> Void)? = nil,
+                     drafts: (tokens: Int, proposer: DraftProposer)? = nil,
+                     statistics: ((DraftStatistics) -> Void)? = nil) throws -> [[[Int]]] {
     require(inputs.count == configs.count, "generate: one config per input")
     var results = [[[Int]]](repeating: [], count: inputs.count)
     var batch = DecodingBatch(model: model)
+    if let drafts {
+        batch.draftTokens = drafts.tokens
+        batch.proposer = drafts.proposer
+    }
+    defer { statistics?(batch.draftStatistics) }
     var next = 0
     while next < inputs.count || !batch.isEmpty {
         // continuous batching: top up between steps

@@ -58,6 +58,13 @@ public struct DecoderCache: @unchecked Sendable {
 
     public mutating func commit(_ count: Int) { length += count }
 
+    /// Forgets the rows past `count` (a draft's positions that were not accepted); later writes overwrite
+    /// them, and rows before `count` are untouched.
+    public mutating func truncate(to count: Int) {
+        require(count >= 0 && count <= length, "truncate: \(count) of \(length) rows")
+        length = count
+    }
+
     /// Becomes `source` (its filled rows) in this cache's own storage: a beam that continues another one
     /// takes over a dropped beam's cache, rows copied in place, instead of a fresh copy being allocated at
     /// its next write. When this storage is shared or too small it shares `source`'s (copy-on-write).
