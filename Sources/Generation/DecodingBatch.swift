@@ -12,11 +12,15 @@ public struct GenerationRequest: Sendable {
     /// Encoder input ids, unpadded.
     public var inputIds: [Int]
     public var config: ResolvedGeneration
+    /// Drafted tokens a step may check for this text (0: none); nil takes the batch's `draftTokens`.
+    /// Never used for sampling, whose draws would differ.
+    public var draftTokens: Int?
 
-    public init(id: Int, inputIds: [Int], config: ResolvedGeneration) {
+    public init(id: Int, inputIds: [Int], config: ResolvedGeneration, draftTokens: Int? = nil) {
         self.id = id
         self.inputIds = inputIds
         self.config = config
+        self.draftTokens = draftTokens
     }
 }
 
@@ -41,13 +45,16 @@ public struct DecodingBatch: @unchecked Sendable {
         var pendingTokens: [[Int]]     // the tokens each row feeds at the next step
         var scores: [Float]            // [V]: a row's processed scores, formed where processors need them
         var top: TopKList              // the step's best candidates (beam search) or token (greedy)
-        var draft: [Int] = []          // greedy: tokens fed after the last one this step, to be checked
-        var accepted = 0               // of `draft`, the tokens the step kept
+        var drafts: [[Int]] = []       // per row: tokens fed after its last one this step, to be checked (empty: none)
+        var accepted = 0               // drafted positions whose logits the step used
+        var decided = 0                // search steps the last pass decided
+        var isDrafted: Bool { drafts.contains { !$0.isEmpty } }
     }
 
     public let model: any Seq2SeqModel
     private var active: [Active] = []
-    /// Greedy texts check up to this many drafted tokens a step (0: none), proposed by `proposer`.
+    /// Texts check up to this many drafted tokens a step (0: none), proposed by `proposer`, unless their
+    /// request says otherwise (`GenerationRequest.draftTokens`).
     public var draftTokens = 0
     public var proposer = DraftProposer.source
     public private(set) var draftStatistics = DraftStatistics()
@@ -109,7 +116,7 @@ public struct DecodingBatch: @unchecked Sendable {
     public mutating func step() -> [GenerationResult] {
         guard !active.isEmpty else { return [] }
         proposeDrafts()
-        let drafted = active.contains { !$0.draft.isEmpty }
+        let drafted = active.contains(where: \.isDrafted)
         // gather every request's rows
         var tokens: [[Int]] = [], caches: [DecoderCache] = [], encoded: [EncodedInput] = []
         for a in active {
@@ -121,6 +128,7 @@ public struct DecodingBatch: @unchecked Sendable {
         let logits = model.decode(tokens, caches: &caches, encoded: encoded, allPositions: drafted)
         let v = model.vocabularySize
         draftStatistics.passes += 1
+        draftStatistics.textPasses += active.count
 
         // each request's search (log-softmax over the vocabulary, processors, top-k) is its own state alone:
         // requests advance on the engine's threads at once, each with the result it gets alone
@@ -156,20 +164,24 @@ public struct DecodingBatch: @unchecked Sendable {
             logits.withHostFloats { all in
                 advanceAll { a, caches, i in
                     let start = logitStarts[i]
-                    let rows = a.draft.isEmpty ? a.pendingTokens.count : 1 + a.draft.count
+                    let rows = drafted ? a.pendingTokens.reduce(0) { $0 + $1.count } : a.pendingTokens.count
                     let rowLogits = UnsafeBufferPointer(rebasing: all[start * v..<(start + rows) * v])
-                    if !a.draft.isEmpty { return Self.advanceDrafted(&a, logits: rowLogits, caches: &caches, vocabulary: v) }
-                    return Self.advance(&a, logits: rowLogits, caches: &caches, vocabulary: v)
+                    guard a.isDrafted else { return Self.advance(&a, logits: rowLogits, caches: &caches, vocabulary: v) }
+                    if case .beam = a.search { return Self.advanceDraftedBeams(&a, logits: rowLogits, caches: &caches, vocabulary: v) }
+                    return Self.advanceDrafted(&a, logits: rowLogits, caches: &caches, vocabulary: v)
                 }
             }
         }
         var done: [GenerationResult] = []
         var keep: [Active] = []
-        for i in active.indices where !active[i].draft.isEmpty {
-            draftStatistics.proposed += active[i].draft.count
+        for i in active.indices {
+            guard active[i].isDrafted else { draftStatistics.steps += 1; continue }
+            let proposed = active[i].drafts.reduce(0) { $0 + $1.count }
+            draftStatistics.steps += active[i].decided
+            draftStatistics.proposed += proposed
             draftStatistics.accepted += active[i].accepted
-            if active[i].accepted < active[i].draft.count { draftStatistics.rollbacks += 1 }
-            active[i].draft = []
+            if active[i].accepted < proposed { draftStatistics.rollbacks += 1 }
+            active[i].drafts = []
         }
         for (a, outcome) in zip(active, outcomes) {
             if let outcome { done.append(outcome) } else { keep.append(a) }
@@ -230,22 +242,35 @@ public struct DecodingBatch: @unchecked Sendable {
         }
     }
 
-    /// Drafts for the greedy texts (with `draftTokens` > 0): each feeds `[last] + draft` this step, while
-    /// the call's rows stay within `invariantRows` and the text within its maximum length.
+    /// Drafts for this step: each greedy or beam text (not sampling) with drafting on feeds `[last] + draft`
+    /// for each of its rows, while the call's rows stay within `invariantRows` and the text within its maximum
+    /// length. A beam search drafts from its second step (at its first, its beams share one row).
     private mutating func proposeDrafts() {
-        guard draftTokens > 0 else { return }
         let v = model.vocabularySize
         var rows = active.reduce(0) { $0 + $1.pendingTokens.count }
         for i in active.indices {
-            guard case .single(let g) = active[i].search, !g.sample, !g.isDone else { continue }
-            let room = min(draftTokens, g.maxLength - g.tokens.count - 1, Self.invariantRows - rows)
-            guard room > 0 else { continue }
-            let draft = Array(proposer.propose(g.tokens, active[i].request.inputIds, room).prefix(room).prefix { $0 >= 0 && $0 < v })
-            guard !draft.isEmpty else { continue }
-            active[i].draft = draft
+            let k = active[i].request.draftTokens ?? draftTokens
+            guard k > 0 else { continue }
+            let sequences: [[Int]], maxLength: Int
+            switch active[i].search {
+            case .single(let g):
+                guard !g.sample, !g.isDone else { continue }
+                (sequences, maxLength) = ([g.tokens], g.maxLength)
+            case .beam(let b):
+                guard !b.isDone, active[i].pendingTokens.count == b.numBeams else { continue }
+                (sequences, maxLength) = (b.running, b.maxLength)
+            }
+            var drafts: [[Int]] = []
+            for tokens in sequences {
+                let room = min(k, maxLength - tokens.count - 1, Self.invariantRows - rows)
+                let draft = room > 0 ? Array(proposer.propose(tokens, active[i].request.inputIds, room).prefix(room).prefix { $0 >= 0 && $0 < v }) : []
+                drafts.append(draft)
+                rows += draft.count
+            }
+            guard drafts.contains(where: { !$0.isEmpty }) else { continue }
+            active[i].drafts = drafts
             active[i].accepted = 0
-            active[i].pendingTokens = [active[i].pendingTokens[0] + draft]
-            rows += draft.count
+            active[i].pendingTokens = zip(active[i].pendingTokens, drafts).map { $0 + $1 }
         }
     }
 
@@ -256,7 +281,7 @@ public struct DecodingBatch: @unchecked Sendable {
     private static func advanceDrafted(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: inout [DecoderCache],
                                        vocabulary v: Int) -> GenerationResult? {
         guard case .single(var single) = a.search else { return nil }
-        let draft = a.draft
+        let draft = a.drafts[0]
         let before = caches[0].length - (1 + draft.count)   // positions cached before this pass
         var token = 0, appended = 0
         for j in 0...draft.count {
@@ -269,8 +294,60 @@ public struct DecodingBatch: @unchecked Sendable {
             if single.isDone || j == draft.count || token != draft[j] { break }
         }
         a.accepted = appended - 1   // the last token appended is the model's own choice
+        a.decided = appended
         caches[0].truncate(to: before + appended)   // the last token and the kept drafts; the next step feeds `token`
         return settle(&a, single: single, token: token, caches: caches)
+    }
+
+    /// A beam step over each beam's `[last] + draft` (`logits`: a row per fed token, beam by beam). The first
+    /// search step reads each beam's first row, exactly as a plain step. While every beam it keeps continues
+    /// its parent's draft (the token the parent was fed next), the next step's rows were computed by this
+    /// pass too: beam i then reads its origin's next row, with its own sequence for the processors, and the
+    /// search steps again. The first step where some kept beam leaves its parent's draft ends the pass; each
+    /// beam's cache is its origin's, cut after the positions its sequence holds.
+    private static func advanceDraftedBeams(_ a: inout Active, logits: UnsafeBufferPointer<Float>, caches: inout [DecoderCache],
+                                            vocabulary v: Int) -> GenerationResult? {
+        guard case .beam(var beam) = a.search else { return nil }
+        let drafts = a.drafts
+        var first: [Int] = [], row = 0   // each origin's first logits row
+        for d in drafts { first.append(row); row += 1 + d.count }
+        let before = caches[0].length - (1 + drafts[0].count)   // every beam has cached as many positions
+        // for each running beam: the pass row (origin) whose fed tokens its sequence follows, and how many
+        // of that origin's drafted tokens it has taken
+        var at = (0..<beam.numBeams).map { (origin: $0, depth: 0) }
+        var steps = 0
+        while true {
+            a.top.removeAll()
+            for b in 0..<beam.numBeams {
+                let rowPointer = logits.baseAddress! + (first[at[b].origin] + at[b].depth) * v
+                let (m, lse) = logSoftmaxShift(rowPointer, count: v)
+                offerProcessedRow(rowPointer, vocabulary: v, max: m, lse: lse, base: beam.runningScores[b],
+                                  sequence: beam.running[b], offset: b * v, processors: a.processors, scores: &a.scores, top: &a.top)
+            }
+            let origins = beam.step(top: a.top, vocabulary: v)
+            steps += 1
+            at = origins.map { at[$0] }
+            if beam.isDone { break }
+            // each kept beam's next row exists when its new token is its origin's next drafted token
+            let next = zip(at, beam.running).map { p, tokens in
+                p.depth < drafts[p.origin].count && tokens.last! == drafts[p.origin][p.depth] ? (p.origin, p.depth + 1) : nil
+            }
+            guard next.allSatisfy({ $0 != nil }) else { break }
+            at = next.map { $0! }
+        }
+        a.decided = steps
+        a.accepted = (steps - 1) * beam.numBeams
+        a.search = .beam(beam)
+        if beam.isDone {
+            return GenerationResult(id: a.request.id, sequences: beam.results(a.request.config.numReturnSequences))
+        }
+        // beam i continues origin at[i].origin after at[i].depth of its drafted tokens: its cache holds the
+        // origin's last token and those, and it feeds its own new token next
+        var kept = reordered(&caches, origins: at.map(\.origin))
+        for i in kept.indices { kept[i].truncate(to: before + 1 + at[i].depth) }
+        a.caches = kept
+        a.pendingTokens = beam.running.map { [$0.last!] }
+        return nil
     }
 
     /// After a single-sequence step chose `token`: the result when the request finished, else its next row.
@@ -397,8 +474,8 @@ func reordered(_ pool: inout [DecoderCache], origins: [Int]) -> [DecoderCache] {
 /// `finished(index, sequences)` hears of each input as soon as it is done (not in input order);
 /// `afterStep` sees the batch after each decoder step (`progress(id:)`, ids being input indices) and may
 /// throw to stop, e.g. when the caller cancelled.
-/// `drafts`: greedy texts check up to `tokens` drafted tokens a step from `proposer`; `statistics` hears
-/// what drafting did once all are done.
+/// `drafts`: greedy and beam texts check up to `tokens` drafted tokens a step from `proposer`; `statistics`
+/// hears what drafting did once all are done.
 public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [ResolvedGeneration],
                      maxBatchSize: Int = 8, finished: ((Int, [[Int]]) -> Void)? = nil,
                      afterStep: ((DecodingBatch) throws -> Void)? = nil,

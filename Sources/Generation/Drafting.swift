@@ -1,8 +1,10 @@
-// Drafting from the source: a greedy text's next tokens proposed from its own input (summaries copy spans
-// of their article) and checked in one decoder pass over several positions. The pass's logits at each
-// position are the ones a plain step would compute (a row's result does not depend on the rows beside it,
-// docs/architecture.md §5), so keeping the drafted tokens the plain argmax agrees with, plus the model's own
-// next token, gives exactly the ids of decoding without drafts.
+// Drafting from the source: a text's next tokens proposed from its own input (summaries copy spans of their
+// article) and checked in one decoder pass over several positions. The pass's logits at each position are
+// the ones a plain step would compute (a row's result does not depend on the rows beside it,
+// docs/architecture.md §5), so keeping the drafted tokens the plain search agrees with, plus the model's own
+// next token, gives exactly the ids of decoding without drafts. A greedy text keeps drafted tokens while the
+// argmax equals them; a beam search takes further steps from one pass while every beam it keeps continues
+// its parent's draft (`DecodingBatch.advanceDraftedBeams`).
 
 import Tensor
 
@@ -33,12 +35,19 @@ public struct DraftProposer: Sendable {
     }
 }
 
-/// What drafting did over a batch's life: decoder passes, tokens proposed and accepted, tokens generated.
+/// What drafting did over a batch's life.
 public struct DraftStatistics: Sendable, Equatable {
+    /// Decoder passes (calls of the model's decoder).
     public var passes = 0
+    /// Passes summed over the texts in them: a text's passes per step is `textPasses / steps`.
+    public var textPasses = 0
+    /// Search steps decided, summed over texts: tokens for a greedy text, beam-search steps for a beam text
+    /// (what a plain run takes a pass for each).
+    public var steps = 0
+    /// Drafted tokens fed, and of those the ones whose logits a step used.
     public var proposed = 0
     public var accepted = 0
-    /// Steps where a draft was proposed and not wholly accepted (its rows were rolled back).
+    /// Text passes where a draft was fed and not wholly used (its positions were rolled back).
     public var rollbacks = 0
 
     public init() {}

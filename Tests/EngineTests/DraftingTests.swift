@@ -1,6 +1,6 @@
 // Drafting is exact: whatever the drafts (the source lookup, the known continuation, wrong tokens, partly
-// right ones), every fixture model's greedy ids equal transformers' generate, alone and batched; right
-// drafts are accepted (fewer decoder passes than tokens) and wrong ones rolled back.
+// right ones), every fixture model's greedy and beam-search ids equal transformers' generate, alone and
+// batched; right drafts are accepted (fewer decoder passes than search steps) and wrong ones rolled back.
 
 import Foundation
 import Generation
@@ -8,28 +8,72 @@ import Models
 import Tensor
 import XCTest
 
+/// Every running sequence a plain search took, per input: recorded by a proposer that proposes nothing
+/// (it hears each running sequence of every step after the first), and then the oracle's knowledge.
+final class RunningSequences: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [[Int]: Set<[Int]>] = [:]   // source → sequences
+
+    var recorder: DraftProposer {
+        DraftProposer { tokens, source, _ in
+            self.lock.withLock { _ = self.seen[source, default: []].insert(tokens) }
+            return []
+        }
+    }
+
+    /// Records a finished result too (its last token is never a running sequence's).
+    func add(_ tokens: [Int], source: [Int]) { lock.withLock { _ = seen[source, default: []].insert(tokens) } }
+
+    /// The known continuation of `tokens`: while exactly one recorded sequence extends it by one token, that
+    /// token. For a greedy text it is the rest of its output; for a beam, the tokens its kept descendants took
+    /// while it had a single one, which is what a drafted pass can use.
+    func continuation(_ tokens: [Int], source: [Int], k: Int) -> [Int] {
+        lock.withLock {
+            let known = seen[source] ?? []
+            var current = tokens, out: [Int] = []
+            while out.count < k {
+                let children = known.filter { $0.count == current.count + 1 && $0.starts(with: current) }
+                guard children.count == 1, let child = children.first else { break }
+                out.append(child.last!)
+                current = child
+            }
+            return out
+        }
+    }
+}
+
 final class DraftingTests: XCTestCase {
-    func testDraftedGreedyIdsEqualTransformersWhateverTheDrafts() throws {
-        var oracleAccepted = 0, oracleProposed = 0, oracleRollbacks = 0, oracleTexts = 0, wrongRollbacks = 0, wrongAccepted = 0, partialAccepted = 0, searches = 0
-        var passesWith = 0, passesWithout = 0
+    struct Tally {
+        var texts = 0, accepted = 0, proposed = 0, rollbacks = 0, passes = 0, plainPasses = 0, steps = 0
+    }
+
+    func testDraftedIdsEqualTransformersWhateverTheDrafts() throws {
+        var tallies: [String: Tally] = [:]   // "greedy oracle", "beam wrong", ...
         for name in Fixtures.models {
             let folder = Fixtures.folder(name)
             let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared, weightType: .f32)
             let defaults = try GenerationConfig.model(folder: folder)
+            let v = model.vocabularySize
             for s in try GenerateSetting.load(name) {
                 let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
-                guard config.numBeams == 1, !config.doSample else { continue }
-                // the known continuation of each input (its transformers output)
-                let known = Dictionary(zip(s.inputs, s.expected.map { $0[0] }), uniquingKeysWith: { first, _ in first })
-                let oracle = DraftProposer { tokens, source, k in Array((known[source] ?? []).dropFirst(tokens.count).prefix(k)) }
-                let wrong = DraftProposer { tokens, source, k in
-                    (known[source] ?? []).dropFirst(tokens.count).prefix(k).map { ($0 + 1) % model.vocabularySize }
-                }
-                let partial = DraftProposer { tokens, source, k in
-                    let right = Array((known[source] ?? []).dropFirst(tokens.count).prefix(k))
-                    return right.count < 2 ? right : Array(right.prefix(right.count / 2)) + right.suffix(right.count - right.count / 2).map { ($0 + 1) % model.vocabularySize }
-                }
+                guard !config.doSample else { continue }
+                let kind = config.numBeams > 1 ? "beam" : "greedy"
                 let configs = Array(repeating: config, count: s.inputs.count)
+                // a plain run that records every running sequence (and checks the ids once more)
+                let known = RunningSequences()
+                var plain = DraftStatistics()
+                let recorded = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 1,
+                                            drafts: (4, known.recorder), statistics: { plain = $0 })
+                XCTAssertEqual(recorded, s.expected, "\(name) \(s.name) recording run")
+                XCTAssertEqual(plain.proposed, 0)
+                for (input, sequences) in zip(s.inputs, s.expected) { for seq in sequences { known.add(seq, source: input) } }
+
+                let oracle = DraftProposer { tokens, source, k in known.continuation(tokens, source: source, k: k) }
+                let wrong = DraftProposer { tokens, source, k in known.continuation(tokens, source: source, k: k).map { ($0 + 1) % v } }
+                let partial = DraftProposer { tokens, source, k in
+                    let right = known.continuation(tokens, source: source, k: k)
+                    return right.count < 2 ? right : Array(right.prefix(right.count / 2)) + right.dropFirst(right.count / 2).map { ($0 + 1) % v }
+                }
                 for (label, proposer) in [("source", DraftProposer.source), ("oracle", oracle), ("wrong", wrong), ("partial", partial)] {
                     for batch in [1, 4] {
                         var stats = DraftStatistics()
@@ -37,33 +81,36 @@ final class DraftingTests: XCTestCase {
                                                drafts: (4, proposer), statistics: { stats = $0 })
                         XCTAssertEqual(got, s.expected, "\(name) \(s.name) drafts \(label), \(batch) at once")
                         guard batch == 1 else { continue }
-                        switch label {
-                        case "oracle":
-                            oracleAccepted += stats.accepted; oracleProposed += stats.proposed; passesWith += stats.passes
-                            oracleRollbacks += stats.rollbacks; oracleTexts += s.inputs.count
-                            var plain = DraftStatistics()
-                            _ = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 1, statistics: { plain = $0 })
-                            passesWithout += plain.passes
-                            XCTAssertEqual(plain.proposed, 0)
-                        case "wrong": wrongRollbacks += stats.rollbacks; wrongAccepted += stats.accepted
-                        case "partial": partialAccepted += stats.accepted
-                        default: break
-                        }
+                        XCTAssertEqual(stats.steps, plain.steps, "\(name) \(s.name) \(label): the same search steps")
+                        var t = tallies["\(kind) \(label)", default: Tally()]
+                        t.texts += s.inputs.count; t.accepted += stats.accepted; t.proposed += stats.proposed
+                        t.rollbacks += stats.rollbacks; t.passes += stats.passes; t.plainPasses += plain.passes; t.steps += stats.steps
+                        tallies["\(kind) \(label)"] = t
                     }
                 }
-                searches += s.inputs.count
             }
         }
-        print("drafting: \(searches) greedy texts; oracle drafts \(oracleAccepted)/\(oracleProposed) accepted, \(passesWith) passes "
-              + "against \(passesWithout) without drafts; wrong drafts \(wrongRollbacks) rollbacks; partly right \(partialAccepted) accepted")
-        XCTAssertGreaterThan(searches, 10)
-        // the known continuation is kept until the text ends, which may be inside a draft once per text
-        XCTAssertLessThanOrEqual(oracleRollbacks, oracleTexts, "the known continuation was rolled back")
-        XCTAssertGreaterThan(oracleAccepted, 0)
-        XCTAssertLessThan(passesWith * 2, passesWithout, "right drafts take fewer decoder passes")
-        XCTAssertEqual(wrongAccepted, 0)
-        XCTAssertGreaterThan(wrongRollbacks, 0, "wrong drafts are rolled back")
-        XCTAssertGreaterThan(partialAccepted, 0)
+        for (key, t) in tallies.sorted(by: { $0.key < $1.key }) {
+            print("drafting, \(key): \(t.texts) texts, \(t.accepted)/\(t.proposed) drafted tokens used, \(t.rollbacks) rollbacks, "
+                  + "\(t.passes) passes against \(t.plainPasses) without drafts for \(t.steps) steps")
+        }
+        for kind in ["greedy", "beam"] {
+            let oracle = try XCTUnwrap(tallies["\(kind) oracle"]), wrong = try XCTUnwrap(tallies["\(kind) wrong"])
+            let partial = try XCTUnwrap(tallies["\(kind) partial"])
+            XCTAssertGreaterThan(oracle.texts, 10, kind)
+            XCTAssertGreaterThan(oracle.accepted, 0, kind)
+            // a beam search takes a drafted step only while every kept beam continues its parent's draft
+            XCTAssertLessThan(oracle.passes * (kind == "greedy" ? 2 : 10), oracle.plainPasses * (kind == "greedy" ? 1 : 9),
+                              "\(kind): right drafts take fewer decoder passes")
+            XCTAssertEqual(wrong.accepted, 0, kind)
+            XCTAssertGreaterThan(wrong.rollbacks, 0, "\(kind): wrong drafts are rolled back")
+            XCTAssertEqual(wrong.passes, wrong.plainPasses, "\(kind): wrong drafts cost no pass")
+            XCTAssertGreaterThan(partial.accepted, 0, kind)
+            XCTAssertGreaterThan(partial.rollbacks, 0, kind)
+        }
+        // a greedy text keeps the known continuation to its end, which may fall inside a draft once per text
+        let greedy = try XCTUnwrap(tallies["greedy oracle"])
+        XCTAssertLessThanOrEqual(greedy.rollbacks, greedy.texts, "the known continuation was rolled back")
     }
 
     /// The same on the emulated CUDA backend (a drafted step reads its whole logits on the host).
@@ -71,21 +118,48 @@ final class DraftingTests: XCTestCase {
         let folder = Fixtures.folder("bart-tiny")
         let model = try ModelRegistry.load(folder: folder, backend: CUDABackend(stream: CUDAEmulator(), dtype: .f32), weightType: .f32)
         let defaults = try GenerationConfig.model(folder: folder)
-        var checked = 0, accepted = 0
+        var checked: [Bool: Int] = [:], accepted: [Bool: Int] = [:], settings: [Bool: Int] = [:]
         for s in try GenerateSetting.load("bart-tiny") {
             let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
-            guard config.numBeams == 1, !config.doSample else { continue }
-            let known = Dictionary(zip(s.inputs, s.expected.map { $0[0] }), uniquingKeysWith: { first, _ in first })
-            let oracle = DraftProposer { tokens, source, k in Array((known[source] ?? []).dropFirst(tokens.count).prefix(k)) }
+            // two greedy and two beam settings: the emulator runs the kernels' C a thread at a time
+            guard !config.doSample, settings[config.numBeams > 1, default: 0] < 2 else { continue }
+            settings[config.numBeams > 1, default: 0] += 1
+            let known = RunningSequences()
+            let configs = Array(repeating: config, count: s.inputs.count)
+            _ = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 1, drafts: (4, known.recorder))
+            for (input, sequences) in zip(s.inputs, s.expected) { for seq in sequences { known.add(seq, source: input) } }
+            let oracle = DraftProposer { tokens, source, k in known.continuation(tokens, source: source, k: k) }
             var stats = DraftStatistics()
-            let got = try generate(model: model, inputs: s.inputs, configs: Array(repeating: config, count: s.inputs.count),
-                                   maxBatchSize: 4, drafts: (4, oracle), statistics: { stats = $0 })
+            let got = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 4, drafts: (4, oracle),
+                                   statistics: { stats = $0 })
             XCTAssertEqual(got, s.expected, s.name)
-            checked += s.inputs.count
-            accepted += stats.accepted
+            checked[config.numBeams > 1, default: 0] += s.inputs.count
+            accepted[config.numBeams > 1, default: 0] += stats.accepted
         }
-        XCTAssertGreaterThan(checked, 5)
-        XCTAssertGreaterThan(accepted, 0)
+        for beams in [false, true] {
+            XCTAssertGreaterThan(checked[beams] ?? 0, 3, "beams \(beams)")
+            XCTAssertGreaterThan(accepted[beams] ?? 0, 0, "beams \(beams)")
+        }
+    }
+
+    /// A request's own switch wins over the batch's: 0 turns drafting off for it alone.
+    func testARequestsOwnDraftTokensWinOverTheBatchs() throws {
+        let folder = Fixtures.folder("bart-tiny")
+        let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared, weightType: .f32)
+        let defaults = try GenerationConfig.model(folder: folder)
+        let s = try XCTUnwrap(GenerateSetting.load("bart-tiny").first { ($0.params["num_beams"] as? Int ?? 1) == 1 && $0.params["do_sample"] == nil })
+        let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
+        let everything = DraftProposer { _, _, k in Array(repeating: 7, count: k) }
+        for (batchK, requestK, drafts) in [(4, 0, false), (0, 3, true), (4, nil, true), (0, nil, false)] as [(Int, Int?, Bool)] {
+            var batch = DecodingBatch(model: model)
+            batch.draftTokens = batchK
+            batch.proposer = everything
+            try batch.add([GenerationRequest(id: 0, inputIds: s.inputs[0], config: config, draftTokens: requestK)])
+            var result: [[Int]] = []
+            while !batch.isEmpty { for r in batch.step() { result = r.sequences } }
+            XCTAssertEqual(result, s.expected[0])
+            XCTAssertEqual(batch.draftStatistics.proposed > 0, drafts, "batch \(batchK), request \(String(describing: requestK))")
+        }
     }
 
     func testTheSourceLookupProposesWhatFollowsTheLongestSuffixFound() {
