@@ -128,7 +128,8 @@ public final class Summarizer: Sendable {
         case let .abstractive(inputs, config):
             guard let engine, let scheduler else { throw CancellationError() }
             let results = try await scheduler.summarize(inputs, config: config, chunked: options.truncation == .chunk,
-                                                        prefix: options.prefix, together: options.maxBatchSize)
+                                                        prefix: options.prefix, together: options.maxBatchSize,
+                                                        draftTokens: options.draftTokens)
             return results.map { Summary(text: engine.text($0.ids), tokenIds: $0.ids, inputTokens: $0.inputTokens,
                                          truncated: $0.truncated, sentences: []) }
         }
@@ -158,7 +159,7 @@ public final class Summarizer: Sendable {
             if options.truncation == .chunk, inputs.contains(where: \.truncated) {
                 throw SummarizerError.invalidOption("truncation", "chunk is not available with streaming; use summarize")
             }
-            let submitted = try scheduler.submit([.init(inputIds: inputs[0].inputIds, config: config, stream: true)])[0]
+            let submitted = try scheduler.submit([.init(inputIds: inputs[0].inputIds, config: config, stream: true, draftTokens: options.draftTokens)])[0]
             var ids: [Int]?
             for try await event in submitted.events {
                 switch event {

@@ -29,6 +29,9 @@ public struct SummaryRequest: Sendable, Equatable {
     public var length: SummaryLength?
     /// Extractive: how sentences are chosen (nil: `ExtractiveStrategy.default`, position).
     public var strategy: ExtractiveStrategy?
+    /// Abstractive: drafted tokens a decoder pass checks (0: none; nil: the runtime's setting, which drafts
+    /// for greedy decoding only). Drafting never changes the summary, only how many passes make it.
+    public var draftTokens: Int?
     /// Inputs decoding together at most when one call gives several (the library's; the service batches
     /// by its own limits).
     public var maxBatchSize = 8
@@ -152,6 +155,9 @@ extension SummaryRequest {
         }
     }
 
+    /// The most drafted tokens a request or the runtime may ask a pass to check.
+    public static let maxDraftTokens = 32
+
     /// Every field a request may give on the wire, in the order the service reads and documents them:
     /// transformers' generation parameters, then Brevity's own.
     public static let fields: [Field] = [
@@ -223,6 +229,15 @@ extension SummaryRequest {
                   return nil
               },
               read: { r in r.prefix.map { .string($0) } }),
+        Field(spec: RequestFieldSpec("draft_tokens", .integer, minimum: 0, maximum: Double(SummaryRequest.maxDraftTokens),
+                                     description: "Abstractive: tokens proposed from the input that one decoder pass checks (0: none); left out, the service's setting (--draft-tokens), which drafts for greedy decoding only. Never changes the summary: ids are those of decoding without drafts"),
+              isGeneration: false,
+              assign: { r, v in
+                  guard case let .integer(n) = v else { return "must be an integer" }
+                  r.draftTokens = Int(clamping: n)
+                  return nil
+              },
+              read: { r in r.draftTokens.map { .integer(Int64($0)) } }),
         .choice("strategy", ExtractiveStrategy.allCases.map { ($0.rawValue, $0) }, \.strategy,
                 description: "Extractive: how sentences are chosen. position (default): the cleaned document's informative sentences in order, the best on news (BENCHMARKS.md); pacsum: directed centrality over sentence embeddings; centrality: mean cosine with maximal marginal relevance; lead: the first sentences"),
     ]

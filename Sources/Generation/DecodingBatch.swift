@@ -15,12 +15,16 @@ public struct GenerationRequest: Sendable {
     /// Drafted tokens a step may check for this text (0: none); nil takes the batch's `draftTokens`.
     /// Never used for sampling, whose draws would differ.
     public var draftTokens: Int?
+    /// Processors applied after the ones `config` calls for (a bench's forced replay, for example).
+    public var processors: [any LogitsProcessor]
 
-    public init(id: Int, inputIds: [Int], config: ResolvedGeneration, draftTokens: Int? = nil) {
+    public init(id: Int, inputIds: [Int], config: ResolvedGeneration, draftTokens: Int? = nil,
+                processors: [any LogitsProcessor] = []) {
         self.id = id
         self.inputIds = inputIds
         self.config = config
         self.draftTokens = draftTokens
+        self.processors = processors
     }
 }
 
@@ -53,8 +57,9 @@ public struct DecodingBatch: @unchecked Sendable {
 
     public let model: any Seq2SeqModel
     private var active: [Active] = []
-    /// Texts check up to this many drafted tokens a step (0: none), proposed by `proposer`, unless their
-    /// request says otherwise (`GenerationRequest.draftTokens`).
+    /// Greedy texts check up to this many drafted tokens a pass (0: none), proposed by `proposer`, unless
+    /// their request says otherwise (`GenerationRequest.draftTokens`). A beam search drafts only when its
+    /// request asks: drafts that its beams do not all continue cost rows and save no pass.
     public var draftTokens = 0
     public var proposer = DraftProposer.source
     public private(set) var draftStatistics = DraftStatistics()
@@ -72,6 +77,30 @@ public struct DecodingBatch: @unchecked Sendable {
 
     /// Encodes the requests together and adds them; they decode from the next `step()`.
     public mutating func add(_ requests: [GenerationRequest]) throws {
+        try check(requests)
+        try add(requests, encoded: model.encode(requests.map(\.inputIds)))
+    }
+
+    /// Adds requests whose inputs this model has encoded already (`model.encode`, one per request), e.g. to
+    /// decode one encoding several ways.
+    public mutating func add(_ requests: [GenerationRequest], encoded: [EncodedInput]) throws {
+        require(requests.count == encoded.count, "add: one encoded input per request")
+        try check(requests)
+        for (r, e) in zip(requests, encoded) {
+            let c = r.config
+            let start = c.decoderStartTokenId
+            let search: Search = c.numBeams > 1 ? .beam(BeamSearch(startToken: start, config: c))
+                                                : .single(SingleSequenceSearch(startToken: start, config: c))
+            var keep = 1   // candidates a step keeps: the beam search's, else the argmax
+            if case .beam(let b) = search { keep = b.beamsToKeep }
+            let processors = LogitsProcessorList(LogitsProcessorList(c).processors + r.processors)
+            active.append(Active(request: r, encoded: e, processors: processors, search: search,
+                                 caches: [model.makeCache(capacity: c.maxLength)], pendingTokens: [[start]],
+                                 scores: [Float](repeating: 0, count: model.vocabularySize), top: TopKList(k: keep)))
+        }
+    }
+
+    private func check(_ requests: [GenerationRequest]) throws {
         // ids come from outside (tokenizers, clients): checked here with errors, since the backend's own
         // checks only trap
         let v = model.vocabularySize
@@ -83,18 +112,6 @@ public struct DecodingBatch: @unchecked Sendable {
                 throw GenerationError.tokenOutOfVocabulary(input: i, e)
             }
             try r.config.checkTokenIds(vocabulary: v)
-        }
-        let encoded = model.encode(requests.map(\.inputIds))
-        for (r, e) in zip(requests, encoded) {
-            let c = r.config
-            let start = c.decoderStartTokenId
-            let search: Search = c.numBeams > 1 ? .beam(BeamSearch(startToken: start, config: c))
-                                                : .single(SingleSequenceSearch(startToken: start, config: c))
-            var keep = 1   // candidates a step keeps: the beam search's, else the argmax
-            if case .beam(let b) = search { keep = b.beamsToKeep }
-            active.append(Active(request: r, encoded: e, processors: LogitsProcessorList(c), search: search,
-                                 caches: [model.makeCache(capacity: c.maxLength)], pendingTokens: [[start]],
-                                 scores: [Float](repeating: 0, count: v), top: TopKList(k: keep)))
         }
     }
 
@@ -249,17 +266,16 @@ public struct DecodingBatch: @unchecked Sendable {
         let v = model.vocabularySize
         var rows = active.reduce(0) { $0 + $1.pendingTokens.count }
         for i in active.indices {
-            let k = active[i].request.draftTokens ?? draftTokens
-            guard k > 0 else { continue }
-            let sequences: [[Int]], maxLength: Int
+            let sequences: [[Int]], maxLength: Int, k: Int
             switch active[i].search {
             case .single(let g):
                 guard !g.sample, !g.isDone else { continue }
-                (sequences, maxLength) = ([g.tokens], g.maxLength)
+                (sequences, maxLength, k) = ([g.tokens], g.maxLength, active[i].request.draftTokens ?? draftTokens)
             case .beam(let b):
                 guard !b.isDone, active[i].pendingTokens.count == b.numBeams else { continue }
-                (sequences, maxLength) = (b.running, b.maxLength)
+                (sequences, maxLength, k) = (b.running, b.maxLength, active[i].request.draftTokens ?? 0)
             }
+            guard k > 0 else { continue }
             var drafts: [[Int]] = []
             for tokens in sequences {
                 let room = min(k, maxLength - tokens.count - 1, Self.invariantRows - rows)
@@ -474,7 +490,7 @@ func reordered(_ pool: inout [DecoderCache], origins: [Int]) -> [DecoderCache] {
 /// `finished(index, sequences)` hears of each input as soon as it is done (not in input order);
 /// `afterStep` sees the batch after each decoder step (`progress(id:)`, ids being input indices) and may
 /// throw to stop, e.g. when the caller cancelled.
-/// `drafts`: greedy and beam texts check up to `tokens` drafted tokens a step from `proposer`; `statistics`
+/// `drafts`: greedy and beam texts check up to `tokens` drafted tokens a pass from `proposer`; `statistics`
 /// hears what drafting did once all are done.
 public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [ResolvedGeneration],
                      maxBatchSize: Int = 8, finished: ((Int, [[Int]]) -> Void)? = nil,
@@ -484,17 +500,14 @@ public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [Resolve
     require(inputs.count == configs.count, "generate: one config per input")
     var results = [[[Int]]](repeating: [], count: inputs.count)
     var batch = DecodingBatch(model: model)
-    if let drafts {
-        batch.draftTokens = drafts.tokens
-        batch.proposer = drafts.proposer
-    }
+    if let drafts { batch.proposer = drafts.proposer }
     defer { statistics?(batch.draftStatistics) }
     var next = 0
     while next < inputs.count || !batch.isEmpty {
         // continuous batching: top up between steps
         if batch.count < maxBatchSize && next < inputs.count {
             let n = min(maxBatchSize - batch.count, inputs.count - next)
-            try batch.add((next..<next + n).map { GenerationRequest(id: $0, inputIds: inputs[$0], config: configs[$0]) })
+            try batch.add((next..<next + n).map { GenerationRequest(id: $0, inputIds: inputs[$0], config: configs[$0], draftTokens: drafts?.tokens) })
             next += n
         }
         for r in batch.step() {

@@ -37,7 +37,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
         BatchScheduler(engine: $0, maxBatchRows: config.maxBatchSize, maxConcurrent: config.maxConcurrentBatch,
                        maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,
                        drainTimeout: config.drainTimeout, latencyTarget: config.latencyTarget, observer: metrics, logger: log,
-                       memoryBudget: config.maxBatchTokens.map { .tokens($0) } ?? .container)
+                       memoryBudget: config.maxBatchTokens.map { .tokens($0) } ?? .container, draftTokens: config.draftTokens)
     }
     let worker = models.extractive.map {
         ExtractiveWorker(summarizer: $0.summarizer, name: $0.name, maxQueue: config.maxQueue, requestTimeout: config.requestTimeout,

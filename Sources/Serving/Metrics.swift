@@ -19,6 +19,11 @@ public final class ServiceMetrics: @unchecked Sendable {
     let ready: Gauge
     let memoryBudget: Gauge
     let memoryUsed: Gauge
+    let decoderPasses: Counter
+    let textPasses: Counter
+    let decodeSteps: Counter
+    let draftedTokens: Counter
+    let draftedTokensUsed: Counter
 
     static let secondsBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120]
 
@@ -43,6 +48,14 @@ public final class ServiceMetrics: @unchecked Sendable {
                                           help: "The memory budget of the texts decoding (0: none): --max-batch-tokens or the container's limit")
         memoryUsed = registry.makeGauge(name: "brevity_memory_used_bytes",
                                         help: "Memory the texts decoding hold of the budget: KV caches at max_length and source keys and values")
+        decoderPasses = registry.makeCounter(name: "brevity_decoder_passes_total", help: "Decoder forward passes (each over every text decoding)")
+        textPasses = registry.makeCounter(name: "brevity_decoder_text_passes_total",
+                                          help: "Decoder passes summed over the texts in them; over brevity_decode_steps_total: passes per step")
+        decodeSteps = registry.makeCounter(name: "brevity_decode_steps_total",
+                                           help: "Search steps decided, summed over texts (tokens for greedy texts, beam-search steps for beam texts)")
+        draftedTokens = registry.makeCounter(name: "brevity_draft_tokens_proposed_total", help: "Drafted tokens fed to decoder passes to be checked")
+        draftedTokensUsed = registry.makeCounter(name: "brevity_draft_tokens_accepted_total",
+                                                 help: "Drafted tokens whose positions a search step used (accepted)")
     }
 
     func requests(route: String, status: Int) -> Counter {
@@ -64,4 +77,11 @@ extension ServiceMetrics: RuntimeObserver {
     public func started(waited seconds: Double) { queueDuration.record(seconds) }
     public func finished(seconds: Double) { inferenceDuration.record(seconds) }
     public func stepped(rows: Int) { batchSize.record(Double(rows)) }
+    public func decoded(texts: Int, steps: Int, drafted: Int, used: Int) {
+        decoderPasses.increment()
+        textPasses.increment(by: Int64(texts))
+        decodeSteps.increment(by: Int64(steps))
+        draftedTokens.increment(by: Int64(drafted))
+        draftedTokensUsed.increment(by: Int64(used))
+    }
 }

@@ -32,6 +32,9 @@ public struct ServerConfig: Sendable {
     public var maxBatchTokens: Int?
     /// Texts in one request at most (422 beyond).
     public var maxTexts = 32
+    /// BREVITY_DRAFT_TOKENS / --draft-tokens: tokens proposed from the input that a greedy text's decoder
+    /// pass checks (0: none); a request's `draft_tokens` wins.
+    public var draftTokens = RuntimeDefaults.draftTokens
     /// RATE_PER_SEC: requests per second per client (0: no limit), with a burst.
     public var ratePerSec: Double = 0
     public var rateBurst: Int?
@@ -91,6 +94,7 @@ public struct ServerConfig: Sendable {
         c.maxQueue = try int("BREVITY_MAX_QUEUE") ?? c.maxQueue
         c.maxBatchTokens = try int("BREVITY_MAX_BATCH_TOKENS") ?? c.maxBatchTokens
         c.maxTexts = try int("BREVITY_MAX_TEXTS") ?? c.maxTexts
+        c.draftTokens = try int("BREVITY_DRAFT_TOKENS") ?? c.draftTokens
         c.ratePerSec = try double("RATE_PER_SEC") ?? c.ratePerSec
         c.rateBurst = try int("BREVITY_RATE_BURST")
         if let l = env["LOG_LEVEL"], !l.isEmpty { c.logLevel = try parseLogLevel(l) }
@@ -121,6 +125,9 @@ public struct ServerConfig: Sendable {
             if let value, value < 1 { throw ConfigError("\(variable) / \(flag) must be at least 1, got \(value)") }
         }
         guard (0...65535).contains(port) else { throw ConfigError("PORT / --port must be in 0...65535, got \(port)") }
+        guard (0...SummaryRequest.maxDraftTokens).contains(draftTokens) else {
+            throw ConfigError("BREVITY_DRAFT_TOKENS / --draft-tokens must be in 0...\(SummaryRequest.maxDraftTokens), got \(draftTokens)")
+        }
         let seconds: [(String, String, Double, Bool)] = [   // (…, value, may be 0)
             ("RATE_PER_SEC", "--rate-per-sec", ratePerSec, true), ("BREVITY_REQUEST_TIMEOUT", "--request-timeout", requestTimeout, false),
             ("BREVITY_SHED_DELAY", "--shed-delay", shedDelay, true), ("BREVITY_DRAIN_TIMEOUT", "--drain-timeout", drainTimeout, true),

@@ -18,7 +18,7 @@ extension SummarizeController {
         if req.truncation == .chunk && prepared.contains(where: \.truncated) {
             throw APIError.invalid("truncation", "\"chunk\" is not available with streaming; use POST /summarize")
         }
-        let submitted = try scheduler.submit(prepared.map { .init(inputIds: $0.inputIds, config: config, stream: true) })
+        let submitted = try scheduler.submit(prepared.map { .init(inputIds: $0.inputIds, config: config, stream: true, draftTokens: req.draftTokens) })
         guard cancel.register(submitted.map(\.id), { [scheduler] in scheduler.cancel($0) }) else { throw CancellationError() }
         let controller = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]

@@ -37,7 +37,7 @@ struct SummarizeController {
         let results: [TextResult]
         do {
             results = try await scheduler.summarize(prepared, config: config, chunked: req.truncation == .chunk, prefix: req.prefix,
-                                                    register: { [scheduler] in cancel.register($0, { scheduler.cancel($0) }) })
+                                                    draftTokens: req.draftTokens, register: { [scheduler] in cancel.register($0, { scheduler.cancel($0) }) })
         } catch {
             cancel.cancelAll()
             throw error

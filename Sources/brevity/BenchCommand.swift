@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Brevity's components.",
-        subcommands: [BenchTokenizerCommand.self]
+        subcommands: [BenchTokenizerCommand.self, BenchReplayCommand.self]
     )
 }
 

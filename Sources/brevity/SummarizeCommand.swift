@@ -38,6 +38,9 @@ struct SummarizeCommand: AsyncParsableCommand {
     @Option(help: "Most inputs decoding together.")
     var maxBatchSize: Int = 8
 
+    @Option(help: "Tokens proposed from the input that a decoder pass checks, for greedy and beam search alike; 0 for none. Never changes the ids. Without it (and BREVITY_DRAFT_TOKENS), greedy texts check 8 and beam searches none.")
+    var draftTokens: Int?
+
     @Option(help: "Time the generation: run it this many times after a warm-up, report to standard error.")
     var benchRepeat: Int = 0
 
@@ -55,6 +58,9 @@ struct SummarizeCommand: AsyncParsableCommand {
 
     func validate() throws {
         if maxBatchSize < 1 { throw ValidationError("--max-batch-size must be at least 1") }
+        if let k = draftTokens, !(0...SummaryRequest.maxDraftTokens).contains(k) {
+            throw ValidationError("--draft-tokens must be in 0...\(SummaryRequest.maxDraftTokens)")
+        }
         if benchRepeat < 0 { throw ValidationError("--bench-repeat must be non-negative") }
         if benchEncoder && benchRepeat < 1 { throw ValidationError("--bench-encoder needs --bench-repeat of at least 1") }
         if format == .jsonl && !files.isEmpty { throw ValidationError("files are read with --format text only") }
@@ -74,6 +80,15 @@ struct SummarizeCommand: AsyncParsableCommand {
         }
         request.prefix = prefix
         request.truncation = truncation
+        // drafting asked for by the flag, else by BREVITY_DRAFT_TOKENS; nil: the runtime's default
+        if let k = draftTokens {
+            request.draftTokens = k
+        } else if let v = ProcessInfo.processInfo.environment["BREVITY_DRAFT_TOKENS"], !v.isEmpty {
+            guard let k = Int(v.trimmingCharacters(in: .whitespaces)), (0...SummaryRequest.maxDraftTokens).contains(k) else {
+                fail("BREVITY_DRAFT_TOKENS=\(v): expected an integer in 0...\(SummaryRequest.maxDraftTokens)")
+            }
+            request.draftTokens = k
+        }
         do { try request.validate() } catch { fail("\(error)") }
         let folder = await resolveModelFolder(model)   // a folder, or a hub model (DownloadCommand.swift)
         // the model, tokenizer, generation defaults and task prefix, loaded as the service and BrevityKit load them
@@ -143,13 +158,17 @@ struct SummarizeCommand: AsyncParsableCommand {
         }
         // The runtime every surface submits to: continuous batching of at most --max-batch-size texts;
         // with --truncation chunk the longer texts are summarized in pieces after the others.
-        let runtime = BatchScheduler(engine: loaded, maxConcurrent: maxBatchSize, maxBatchRows: Int(Int32.max))
+        let runtime = BatchScheduler(engine: loaded, maxConcurrent: maxBatchSize, maxBatchRows: Int(Int32.max))   // greedy texts draft by default
         defer { runtime.stop() }
         do {
             _ = try await runtime.summarize(prepared, config: config, chunked: truncation == .chunk, prefix: prefix,
-                                           finished: { finished($0, $1.ids) })
+                                           draftTokens: request.draftTokens, finished: { finished($0, $1.ids) })
             progress?.finish()
-            if benchRepeat > 0 { try bench(engine, inputs, Array(repeating: config, count: inputs.count), type: chosenType) }
+            if benchRepeat > 0 {
+                // the runtime's rule: the request's drafting, else the default for greedy texts
+                let k = request.draftTokens ?? (config.numBeams == 1 ? RuntimeDefaults.draftTokens : 0)
+                try bench(engine, inputs, Array(repeating: config, count: inputs.count), type: chosenType, draftTokens: k)
+            }
         } catch { fail("generation failed: \(error)") }
         out.flush()
     }
@@ -219,22 +238,33 @@ struct SummarizeCommand: AsyncParsableCommand {
     }
 
     /// Warm-up, then `benchRepeat` timed runs; medians to standard error as one JSON line.
-    /// With each run's decoder steps and, on a GPU, what a step gives the stream (launches, cuBLAS calls,
-    /// uploads, device copies, synchronizations), per step: where a step's time goes on the host.
-    private func bench(_ engine: any Seq2SeqModel, _ inputs: [[Int]], _ configs: [ResolvedGeneration], type: DType) throws {
+    /// With a run's search steps decided, summed over its texts (`steps`: tokens for a greedy text, beam
+    /// steps for a beam search; one text without drafts takes a decoder pass for each), its decoder passes
+    /// (`passes`) and tokens generated (`tokens`), and, on
+    /// a GPU, what a pass gives the stream (launches, cuBLAS calls, uploads, device copies,
+    /// synchronizations), per pass: where a pass's time goes on the host.
+    private func bench(_ engine: any Seq2SeqModel, _ inputs: [[Int]], _ configs: [ResolvedGeneration], type: DType, draftTokens: Int) throws {
         var times: [Double] = []
-        var steps = 0
+        var passes = 0, tokens = 0, steps = 0
         let stream = (engine.backend as? CUDABackend)?.gpu as? CUDAStream
         let before = stream?.counts
         for _ in 0..<benchRepeat {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize, afterStep: { _ in steps += 1 })
+            var stats = DraftStatistics()
+            let results = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize,
+                                       drafts: draftTokens > 0 ? (draftTokens, .source) : nil,
+                                       statistics: { stats = $0 })
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            passes += stats.passes
+            steps += stats.steps
+            tokens += results.reduce(0) { $0 + SummarizationEngine.generatedCount($1.first ?? []) }
         }
-        let perRun = Double(steps) / Double(benchRepeat)
-        var extra = "\"steps\": \(steps / benchRepeat), \"ms_per_step\": \(times.sorted()[times.count / 2] * 1000 / max(perRun, 1)), "
+        let median = times.sorted()[times.count / 2]
+        var extra = "\"steps\": \(steps / benchRepeat), \"passes\": \(passes / benchRepeat), \"tokens\": \(tokens / benchRepeat), "
+            + "\"draft_tokens\": \(draftTokens), \"ms_per_step\": \(median * 1000 / max(Double(steps) / Double(benchRepeat), 1)), "
+            + "\"ms_per_pass\": \(median * 1000 / max(Double(passes) / Double(benchRepeat), 1)), "
         if let stream, let before {
-            let c = stream.counts, s = max(Double(steps), 1)
+            let c = stream.counts, s = max(Double(passes), 1)
             func per(_ a: Int, _ b: Int) -> String { String(format: "%.1f", Double(a - b) / s) }
             extra += "\"per_step\": {\"launches\": \(per(c.launches, before.launches)), \"gemms\": \(per(c.gemms, before.gemms)), "
                 + "\"uploads\": \(per(c.uploads, before.uploads)), \"copies\": \(per(c.copies, before.copies)), "

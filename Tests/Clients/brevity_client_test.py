@@ -26,6 +26,7 @@ FIELDS = {
     "seed": {"do_sample": True, "num_beams": 1, "seed": 9}, "truncation": {"truncation": "truncate"},
     "mode": {"mode": "abstractive"}, "prefix": {"prefix": "summary: "}, "generate_parameters": {"generate_parameters": {"max_new_tokens": 6}},
     "num_sentences": {"num_sentences": 2}, "ratio": {"ratio": 0.5}, "strategy": {"strategy": "lead"},
+    "draft_tokens": {"draft_tokens": 4},
 }
 
 

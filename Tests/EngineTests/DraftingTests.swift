@@ -142,31 +142,44 @@ final class DraftingTests: XCTestCase {
         }
     }
 
-    /// A request's own switch wins over the batch's: 0 turns drafting off for it alone.
+    /// A request's own switch wins over the batch's: 0 turns drafting off for it alone. The batch's applies
+    /// to greedy texts; a beam search drafts only when its request asks.
     func testARequestsOwnDraftTokensWinOverTheBatchs() throws {
         let folder = Fixtures.folder("bart-tiny")
         let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared, weightType: .f32)
         let defaults = try GenerationConfig.model(folder: folder)
-        let s = try XCTUnwrap(GenerateSetting.load("bart-tiny").first { ($0.params["num_beams"] as? Int ?? 1) == 1 && $0.params["do_sample"] == nil })
-        let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
         let everything = DraftProposer { _, _, k in Array(repeating: 7, count: k) }
-        for (batchK, requestK, drafts) in [(4, 0, false), (0, 3, true), (4, nil, true), (0, nil, false)] as [(Int, Int?, Bool)] {
-            var batch = DecodingBatch(model: model)
-            batch.draftTokens = batchK
-            batch.proposer = everything
-            try batch.add([GenerationRequest(id: 0, inputIds: s.inputs[0], config: config, draftTokens: requestK)])
-            var result: [[Int]] = []
-            while !batch.isEmpty { for r in batch.step() { result = r.sequences } }
-            XCTAssertEqual(result, s.expected[0])
-            XCTAssertEqual(batch.draftStatistics.proposed > 0, drafts, "batch \(batchK), request \(String(describing: requestK))")
+        var seen: Set<Bool> = []
+        for s in try GenerateSetting.load("bart-tiny") {
+            let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
+            let beams = config.numBeams > 1
+            guard !config.doSample, !seen.contains(beams) else { continue }
+            seen.insert(beams)
+            let cases: [(batch: Int, request: Int?, drafts: Bool)] = [(4, 0, false), (0, 3, true), (4, nil, !beams), (0, nil, false)]
+            for c in cases {
+                var batch = DecodingBatch(model: model)
+                batch.draftTokens = c.batch
+                batch.proposer = everything
+                try batch.add([GenerationRequest(id: 0, inputIds: s.inputs[0], config: config, draftTokens: c.request)])
+                var result: [[Int]] = []
+                while !batch.isEmpty { for r in batch.step() { result = r.sequences } }
+                XCTAssertEqual(result, s.expected[0], s.name)
+                XCTAssertEqual(batch.draftStatistics.proposed > 0, c.drafts,
+                               "\(s.name): batch \(c.batch), request \(String(describing: c.request))")
+            }
         }
+        XCTAssertEqual(seen, [false, true], "a greedy and a beam setting")
     }
 
     func testTheSourceLookupProposesWhatFollowsTheLongestSuffixFound() {
-        let source = [5, 6, 7, 8, 9, 6, 7, 10, 11]
-        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 6, 7], source: source, k: 3), [8, 9, 6], "first occurrence of [6, 7]")
-        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 9, 6, 7], source: source, k: 2), [10, 11], "the longer suffix [9, 6, 7] wins")
-        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 11], source: source, k: 3), [], "nothing follows the last token")
+        let source = [5, 6, 7, 8, 9, 6, 7, 10, 11, 12, 13]
+        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 6, 7], source: source, k: 6), [8, 9, 6], "first occurrence of [6, 7], k/2")
+        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 9, 6, 7], source: source, k: 4), [10, 11, 12, 13],
+                       "the longer suffix [9, 6, 7] wins, k after 3 tokens")
+        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 9, 6, 7], source: source, k: 8), [10, 11, 12, 13], "the source ends")
+        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 40, 8], source: source, k: 8), [9, 6], "after one token, k/4")
+        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 40, 8], source: source, k: 3), [9], "at least one")
+        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 13], source: source, k: 3), [], "nothing follows the last token")
         XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 40], source: source, k: 3), [])
         XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 5], source: source, k: 0), [])
     }

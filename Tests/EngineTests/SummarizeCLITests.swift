@@ -26,10 +26,11 @@ final class SummarizeCLITests: XCTestCase {
 
     override func tearDownWithError() throws { if let modelDir { try? FileManager.default.removeItem(at: modelDir) } }
 
-    func run(_ args: [String], stdin: String) throws -> (status: Int32, out: String, err: String) {
+    func run(_ args: [String], stdin: String, environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = binary
         p.arguments = ["summarize"] + args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
         p.standardInput = inPipe
         p.standardOutput = outPipe
@@ -83,7 +84,8 @@ final class SummarizeCLITests: XCTestCase {
         XCTAssertEqual(obj["median"] as? Double, times.sorted()[1])
     }
 
-    /// `--bench-repeat` on generation: timings, the decoder steps of a run and the median time per step.
+    /// `--bench-repeat` on generation: timings, a run's search steps (summed over texts), decoder passes and
+    /// tokens generated, and the median time per step and per pass.
     func testBenchReportsDecoderStepsAndTimePerStep() throws {
         let stdin = "{\"input_ids\": [0, 10, 11, 12, 2]}\n{\"input_ids\": [0, 13, 2]}\n"
         // min_length = max_length: both beams searches run to the end, 7 steps after the start token
@@ -92,10 +94,44 @@ final class SummarizeCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.err)
         let line = try XCTUnwrap(r.err.split(separator: "\n").last)
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        XCTAssertEqual(obj["steps"] as? Int, 7)
+        XCTAssertEqual(obj["steps"] as? Int, 14, "7 beam steps for each of the two texts")
+        XCTAssertEqual(obj["passes"] as? Int, 7, "beam searches draft only when asked: one pass a step, both texts in it")
+        XCTAssertEqual(obj["tokens"] as? Int, 14)
+        XCTAssertEqual(obj["draft_tokens"] as? Int, 0)
         let median = try XCTUnwrap(obj["median"] as? Double), perStep = try XCTUnwrap(obj["ms_per_step"] as? Double)
-        XCTAssertEqual(perStep, median * 1000 / 7, accuracy: 1e-9)
+        XCTAssertEqual(perStep, median * 1000 / 14, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(obj["ms_per_pass"] as? Double), median * 1000 / 7, accuracy: 1e-9)
         XCTAssertNil(obj["per_step"], "stream counts only on a GPU")
+    }
+
+    /// `--draft-tokens` (and BREVITY_DRAFT_TOKENS) never change the ids, greedy or beam; the bench line says
+    /// what drafted (no more passes than steps); values out of range are refused naming the flag or variable.
+    func testDraftTokensLeaveTheIdsAsTheyAre() throws {
+        let stdin = "{\"input_ids\": [0, 10, 11, 12, 10, 11, 13, 2]}\n{\"input_ids\": [0, 13, 14, 2]}\n"
+        for params in ["{\"num_beams\": 1, \"max_length\": 12}", "{\"num_beams\": 3, \"max_length\": 12}"] {
+            let plain = try run(["--model", modelDir.path, "--params", params, "--draft-tokens", "0"], stdin: stdin)
+            XCTAssertEqual(plain.status, 0, plain.err)
+            for flags in [["--draft-tokens", "4"], ["--draft-tokens", "32"], []] {
+                let drafted = try run(["--model", modelDir.path, "--params", params, "--bench-repeat", "1"] + flags, stdin: stdin)
+                XCTAssertEqual(drafted.status, 0, drafted.err)
+                XCTAssertEqual(drafted.out, plain.out, "\(params) \(flags)")
+                let line = try XCTUnwrap(drafted.err.split(separator: "\n").last)
+                let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let passes = try XCTUnwrap(obj["passes"] as? Int), steps = try XCTUnwrap(obj["steps"] as? Int)
+                XCTAssertLessThanOrEqual(passes, steps)
+                XCTAssertEqual(obj["draft_tokens"] as? Int, flags.isEmpty ? (params.contains("\"num_beams\": 1") ? 8 : 0) : Int(flags[1]))
+            }
+            let env = try run(["--model", modelDir.path, "--params", params], stdin: stdin, environment: ["BREVITY_DRAFT_TOKENS": "3"])
+            XCTAssertEqual(env.out, plain.out)
+        }
+        for bad in ["-1", "33", "x"] {
+            let r = try run(["--model", modelDir.path, "--draft-tokens", bad], stdin: stdin)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.err.contains("--draft-tokens"), r.err)
+        }
+        let r = try run(["--model", modelDir.path], stdin: stdin, environment: ["BREVITY_DRAFT_TOKENS": "lots"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.err.contains("BREVITY_DRAFT_TOKENS=lots"), r.err)
     }
 
     func testBadInputExitsNonZeroNamingTheProblem() throws {

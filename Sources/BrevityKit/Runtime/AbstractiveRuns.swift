@@ -86,20 +86,21 @@ extension BatchScheduler {
     /// (`ChunkedSummary`, its pieces taking `prefix`), each round's pieces queued together. At most
     /// `together` texts are queued at once (nil: all). `register` hears every queued id (false: the caller
     /// is gone, they are cancelled); `finished` hears each text's result as it is done (its index in
-    /// `prepared`). Results are in order; the first failure ends the run and cancels the rest.
+    /// `prepared`). Results are in order; the first failure ends the run and cancels the rest. `draftTokens`
+    /// is the request's drafting (nil: the scheduler's).
     public func summarize(_ prepared: [PreparedText], config: ResolvedGeneration, chunked: Bool = false, prefix: String? = nil,
-                          together: Int? = nil, register: ([Int]) -> Bool = { _ in true },
+                          together: Int? = nil, draftTokens: Int? = nil, register: ([Int]) -> Bool = { _ in true },
                           finished: (Int, TextResult) -> Void = { _, _ in }) async throws -> [TextResult] {
         var out = [TextResult?](repeating: nil, count: prepared.count)
         let whole = prepared.indices.filter { !chunked || !prepared[$0].truncated }
-        let r = try await run(whole.map { prepared[$0] }, config: config, together: together, register: register) { finished(whole[$0], $1) }
+        let r = try await run(whole.map { prepared[$0] }, config: config, together: together, draftTokens: draftTokens, register: register) { finished(whole[$0], $1) }
         for (k, i) in whole.enumerated() { out[i] = r[k] }
         for i in prepared.indices where out[i] == nil {
             var document = ChunkedSummary(text: prepared[i].text, engine: engine, prefix: prefix)
             var queue = 0.0, infer = 0.0
             while document.result == nil {
                 let pieces = try document.nextRound().map { PreparedText(text: "", inputIds: $0, inputTokens: $0.count, truncated: false) }
-                let round = try await run(pieces, config: config, together: together, register: register) { _, _ in }
+                let round = try await run(pieces, config: config, together: together, draftTokens: draftTokens, register: register) { _, _ in }
                 queue += round.map(\.queueSeconds).max() ?? 0
                 infer += round.map(\.inferenceSeconds).max() ?? 0
                 document.finish(round: round.map(\.ids))
@@ -113,22 +114,22 @@ extension BatchScheduler {
 
     /// Queues the texts `together` at a time (nil: all at once) and waits for each group; `done` hears
     /// each text as it finishes (its index in `prepared`).
-    private func run(_ prepared: [PreparedText], config: ResolvedGeneration, together: Int?, register: ([Int]) -> Bool,
+    private func run(_ prepared: [PreparedText], config: ResolvedGeneration, together: Int?, draftTokens: Int?, register: ([Int]) -> Bool,
                      done: (Int, TextResult) -> Void) async throws -> [TextResult] {
         let size = max(1, together ?? prepared.count)
         var out: [TextResult] = []
         for start in stride(from: 0, to: prepared.count, by: size) {
             out += try await runTogether(Array(prepared[start..<min(prepared.count, start + size)]), config: config,
-                                         register: register) { done(start + $0, $1) }
+                                         draftTokens: draftTokens, register: register) { done(start + $0, $1) }
         }
         return out
     }
 
     /// Queues the texts together and waits for all of them; `done` hears each as it finishes.
-    private func runTogether(_ prepared: [PreparedText], config: ResolvedGeneration, register: ([Int]) -> Bool,
+    private func runTogether(_ prepared: [PreparedText], config: ResolvedGeneration, draftTokens: Int?, register: ([Int]) -> Bool,
                              done: (Int, TextResult) -> Void) async throws -> [TextResult] {
         guard !prepared.isEmpty else { return [] }
-        let submitted = try submit(prepared.map { Item(inputIds: $0.inputIds, config: config) })
+        let submitted = try submit(prepared.map { Item(inputIds: $0.inputIds, config: config, draftTokens: draftTokens) })
         guard register(submitted.map(\.id)) else {
             for s in submitted { cancel(s.id) }
             throw CancellationError()

@@ -30,11 +30,14 @@ public final class BatchScheduler: @unchecked Sendable {
         public var config: ResolvedGeneration
         /// Whether its stream hears `progress` after each step.
         public var stream: Bool
+        /// Drafted tokens a decoder pass checks for it (0: none); nil takes the scheduler's `draftTokens`.
+        public var draftTokens: Int?
         /// A text as the fields say.
-        public init(inputIds: [Int], config: ResolvedGeneration, stream: Bool = false) {
+        public init(inputIds: [Int], config: ResolvedGeneration, stream: Bool = false, draftTokens: Int? = nil) {
             self.inputIds = inputIds
             self.config = config
             self.stream = stream
+            self.draftTokens = draftTokens
         }
     }
 
@@ -72,6 +75,10 @@ public final class BatchScheduler: @unchecked Sendable {
     let memoryChoice: MemoryBudgetChoice
     /// Bytes a budget token holds for this model (`MemoryBudget.bytesPerToken`).
     public let bytesPerToken: Int
+    /// Drafted tokens a greedy text's decoder pass checks unless its request says otherwise (0: none):
+    /// drafting from the source (`DecodingBatch`), exact by construction. Beam searches draft only when
+    /// their request asks.
+    public let draftTokens: Int
 
     let queue: WorkQueue<Pending>
     /// Measured step times, planned lengths and each running text's steps done; read and written under
@@ -86,7 +93,8 @@ public final class BatchScheduler: @unchecked Sendable {
     public init(engine: SummarizationEngine, maxBatchRows: Int, maxConcurrent: Int, maxQueue: Int,
                 requestTimeout: Double, drainTimeout: Double, latencyTarget: LatencyTarget = .default,
                 observer: any RuntimeObserver = SilentObserver(), logger: Logger, warmUp: Bool = true,
-                memoryBudget: MemoryBudgetChoice = .none) {
+                memoryBudget: MemoryBudgetChoice = .none, draftTokens: Int = RuntimeDefaults.draftTokens) {
+        self.draftTokens = draftTokens
         self.engine = engine
         self.maxBatchRows = maxBatchRows
         self.maxConcurrent = maxConcurrent
@@ -111,10 +119,11 @@ public final class BatchScheduler: @unchecked Sendable {
 
     /// A runtime for a program's own calls (the library's `Summarizer`, `brevity summarize`): it waits
     /// instead of shedding, has no request timeout and no warm-up, and logs warnings only.
-    public convenience init(engine: SummarizationEngine, maxConcurrent: Int, maxBatchRows: Int) {
+    public convenience init(engine: SummarizationEngine, maxConcurrent: Int, maxBatchRows: Int,
+                            draftTokens: Int = RuntimeDefaults.draftTokens) {
         self.init(engine: engine, maxBatchRows: max(1, maxBatchRows), maxConcurrent: max(1, maxConcurrent), maxQueue: RuntimeDefaults.unboundedQueue,
                   requestTimeout: RuntimeDefaults.noTimeout, drainTimeout: 0, latencyTarget: .unbounded, logger: RuntimeDefaults.quietLogger,
-                  warmUp: false)
+                  warmUp: false, draftTokens: draftTokens)
     }
 
     /// True once the model is loaded and a warm-up generation has run, until draining starts.
@@ -237,6 +246,7 @@ public final class BatchScheduler: @unchecked Sendable {
         queue.finishWarmUp(outcome)
         if case .failed = outcome { return }
         var batch = DecodingBatch(model: engine.model)
+        batch.draftTokens = draftTokens
         while let taken = queue.take(fits: admits) {
             // 1. texts that left (cancelled, expired) leave the batch; their streams have ended
             for id in taken.left {
@@ -262,7 +272,9 @@ public final class BatchScheduler: @unchecked Sendable {
     private func encode(_ admitted: [Job], into batch: inout DecodingBatch) {
         let t0 = DispatchTime.now().uptimeNanoseconds
         do {
-            try batch.add(admitted.map { GenerationRequest(id: $0.id, inputIds: $0.item.inputIds, config: $0.item.config) })
+            try batch.add(admitted.map {
+                GenerationRequest(id: $0.id, inputIds: $0.item.inputIds, config: $0.item.config, draftTokens: $0.item.draftTokens)
+            })
         } catch {
             for j in admitted { queue.fail(j.id, RuntimeError.invalid(field: "texts", "\(error)")) }
             return
@@ -285,8 +297,11 @@ public final class BatchScheduler: @unchecked Sendable {
         let alone = batch.count == 1
         observer.stepped(rows: rows)
         let t0 = DispatchTime.now().uptimeNanoseconds
+        let before = batch.draftStatistics
         let finished = batch.step()
         let t = DispatchTime.now().uptimeNanoseconds
+        let pass = batch.draftStatistics.since(before)
+        observer.decoded(texts: pass.textPasses, steps: pass.steps, drafted: pass.proposed, used: pass.accepted)
         let ids = batch.ids
         // finished texts leave the running set (nil: cancelled or expired meanwhile)
         let done = finished.map { (result: $0, entry: queue.complete($0.id)) }

@@ -35,6 +35,9 @@ public protocol RuntimeObserver: Sendable {
     func finished(seconds: Double)
     /// One decoder step ran over `rows` rows (texts × beams).
     func stepped(rows: Int)
+    /// What that step's decoder pass did for its `texts`: the search steps it decided (tokens, for greedy
+    /// texts), and the drafted tokens it fed and of those the ones used.
+    func decoded(texts: Int, steps: Int, drafted: Int, used: Int)
 }
 
 extension RuntimeObserver {
@@ -48,6 +51,8 @@ extension RuntimeObserver {
     public func finished(seconds: Double) {}
     /// Nothing, by default.
     public func stepped(rows: Int) {}
+    /// Nothing, by default.
+    public func decoded(texts: Int, steps: Int, drafted: Int, used: Int) {}
 }
 
 /// Reports nothing: the library's default.
@@ -56,11 +61,16 @@ public struct SilentObserver: RuntimeObserver {
     public init() {}
 }
 
-/// The limits of a runtime that serves a program's own calls rather than clients.
-enum RuntimeDefaults {
+/// The runtime's defaults: drafting, and the limits of a runtime that serves a program's own calls rather
+/// than clients.
+public enum RuntimeDefaults {
     static let unboundedQueue = 1 << 30
     /// Seconds: about 31 years.
     static let noTimeout = 1e9
+    /// Drafted tokens a greedy text's decoder pass checks by default (BENCHMARKS.md, "Drafting from the
+    /// source": fewest decoder passes per token and the shortest decode on the replay of bart-large-cnn's
+    /// own summaries).
+    public static let draftTokens = 8
     static let quietLogger: Logger = {
         var l = Logger(label: "brevity.runtime")
         l.logLevel = .warning

@@ -140,7 +140,7 @@ class Client:
     def summarize(self, texts: Texts, **generation_kwargs: Any) -> SummarizeResult:
         """One summary per text (a string is one text). Keyword arguments are the request's fields with
         transformers' names (`max_length`, `num_beams`, `do_sample`, ...) and Brevity's (`truncation`,
-        `mode`, `num_sentences`, `ratio`, `strategy`, `prefix`); None leaves one out."""
+        `mode`, `num_sentences`, `ratio`, `strategy`, `prefix`, `draft_tokens`); None leaves one out."""
         body = _body(texts, generation_kwargs)
         attempt = 0
         while True:
