@@ -222,6 +222,13 @@ static inline AVX2 __attribute__((always_inline)) __m256 w8(int wtype, const voi
     }
 }
 
+/// Activation rows one sweep of the weights takes (block_avx2 with one weight row: 7 accumulators, 7
+/// activation vectors, the weight vector and an int8 scale in the 16 ymm registers). Measured on two Zen 1
+/// cores, bart-large-cnn's float32 decoder pass for one text (`brevity bench replay --proposer oracle`):
+/// 53 ms at 1 row, 62-64 ms at 2-4, then 73 / 80 / 94 ms at 5 / 6 / 7 rows in one sweep, where the packed
+/// many-row path took 91 / 92 ms at 5 / 6 (and 122 ms at 9): what drafting adds to a pass.
+#define AVX2_SWEEP 7
+
 /// NW weight rows x NX activation rows per inner step (16 ymm registers: NW·NX + NX + 1 <= 16). Each
 /// output's accumulator sees the same loads, widenings and FMAs whatever NW and NX are.
 static inline AVX2 __attribute__((always_inline)) void
@@ -234,9 +241,9 @@ block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, p
         wp[a] = wrow(wtype, w, j + (a < nw ? a : nw - 1), k);
         sp[a] = srow(scales, j + (a < nw ? a : nw - 1), k);
     }
-    const float *xp[4];
+    const float *xp[AVX2_SWEEP];
     for (int b = 0; b < NX; b++) xp[b] = x + (r + b) * k;
-    __m256 acc[4][4];
+    __m256 acc[4][AVX2_SWEEP];
     for (int a = 0; a < NW; a++)
         for (int b = 0; b < NX; b++) acc[a][b] = _mm256_setzero_ps();
     // int8: group by group, each group's scales broadcast once (BRV_I8_GROUP is a multiple of 8)
@@ -247,7 +254,7 @@ block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, p
         if (wtype == BRV_W_I8)
             for (int a = 0; a < NW; a++) sc[a] = _mm256_set1_ps(sp[a][g0 / BRV_I8_GROUP]);
         for (ptrdiff_t i = g0; i < gend; i += 8) {
-            __m256 v[4];
+            __m256 v[AVX2_SWEEP];
             for (int b = 0; b < NX; b++) v[b] = _mm256_loadu_ps(xp[b] + i);
             if (wtype != BRV_W_F32 || NX > 2) prefetch_next(wtype, NW, wp, i, k);
             for (int a = 0; a < NW; a++) {
@@ -266,16 +273,19 @@ block_avx2(int wtype, const int NW, const int NX, const float *x, ptrdiff_t r, p
 }
 
 /// Weight rows per block by activation rows: more weight rows when fewer activation rows share them.
-#define AVX2_ROWS(NX) ((NX) <= 2 ? 4 : (NX) == 3 ? 3 : 2)
+#define AVX2_ROWS(NX) ((NX) <= 2 ? 4 : (NX) == 3 ? 3 : (NX) == 4 ? 2 : 1)
 
-/// Up to 4 activation rows (r..<r+nx) against weight rows j..<j1 of `w`, streamed once.
+/// Up to AVX2_SWEEP activation rows (r..<r+nx) against weight rows j..<j1 of `w`, streamed once.
 static inline AVX2 __attribute__((always_inline)) void
 group_avx2(int wtype, ptrdiff_t nx, const float *x, ptrdiff_t r, ptrdiff_t k, const void *w,
            const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j, ptrdiff_t j1) {
-    const ptrdiff_t step = nx == 4 ? AVX2_ROWS(4) : nx == 3 ? AVX2_ROWS(3) : AVX2_ROWS(1);
+    const ptrdiff_t step = nx > 4 ? AVX2_ROWS(5) : nx == 4 ? AVX2_ROWS(4) : nx == 3 ? AVX2_ROWS(3) : AVX2_ROWS(1);
     for (; j < j1; j += step) {
         const ptrdiff_t nw = j1 - j < step ? j1 - j : step;
         switch (nx) {
+        case 7: block_avx2(wtype, AVX2_ROWS(7), 7, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+        case 6: block_avx2(wtype, AVX2_ROWS(6), 6, x, r, k, w, scales, bias, y, ldy, j, nw); break;
+        case 5: block_avx2(wtype, AVX2_ROWS(5), 5, x, r, k, w, scales, bias, y, ldy, j, nw); break;
         case 4: block_avx2(wtype, AVX2_ROWS(4), 4, x, r, k, w, scales, bias, y, ldy, j, nw); break;
         case 3: block_avx2(wtype, AVX2_ROWS(3), 3, x, r, k, w, scales, bias, y, ldy, j, nw); break;
         case 2: block_avx2(wtype, AVX2_ROWS(2), 2, x, r, k, w, scales, bias, y, ldy, j, nw); break;
@@ -407,7 +417,7 @@ gemm_avx2_many(int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdi
     }
 }
 
-/// Up to 4 activation rows: one sweep over the weights, widened in registers (memory-bound). More rows:
+/// Up to AVX2_SWEEP activation rows: one sweep over the weights, widened in registers (memory-bound). More rows:
 /// gemm_avx2_many over x packed by the caller (brv_gemm_pack, shared by the chunks of a call) or here; its
 /// scratch is the calling thread's (brv_thread_scratch: allocated by a thread's first products, then reused).
 /// If that cannot grow, one sweep per 4 rows: slower, but the same sums bit for bit.
@@ -415,7 +425,7 @@ gemm_avx2_many(int wtype, const float *x, const float *xpack, ptrdiff_t m, ptrdi
     static AVX2 void name(const float *x, const float *xpack, ptrdiff_t m, ptrdiff_t k, const void *w, \
                           const float *scales, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t j0, \
                           ptrdiff_t j1) { \
-        if (m <= 4) { group_avx2(type, m, x, 0, k, w, scales, bias, y, ldy, j0, j1); return; } \
+        if (m <= AVX2_SWEEP) { group_avx2(type, m, x, 0, k, w, scales, bias, y, ldy, j0, j1); return; } \
         const size_t groupsx = (size_t)(m + MANY_NX - 1) / MANY_NX; \
         /* floats of each part, rounded to 64 bytes: accumulators, widened weights, packed x */ \
         const size_t nacc = (8 * MANY_ROWS * MANY_NX * groupsx + 15) & ~(size_t)15, \
@@ -455,9 +465,17 @@ int brv_cpu_tier(void) { return BRV_TIER_PORTABLE; }
 typedef void (*gemm_fn)(const float *, const float *, ptrdiff_t, ptrdiff_t, const void *, const float *,
                         const float *, float *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
 
+int brv_gemm_sweep_rows(int tier) {
+#if BRV_X86
+    if (tier == BRV_TIER_AVX2) return AVX2_SWEEP;
+#endif
+    (void)tier;
+    return 4;
+}
+
 size_t brv_gemm_pack_size(int tier, ptrdiff_t m, ptrdiff_t k) {
 #if BRV_X86
-    if (tier == BRV_TIER_AVX2 && m > 4 && k > 0) return (size_t)m * (size_t)k;
+    if (tier == BRV_TIER_AVX2 && m > AVX2_SWEEP && k > 0) return (size_t)m * (size_t)k;
 #else
     (void)tier; (void)m; (void)k;
 #endif

@@ -62,6 +62,8 @@ public struct DecodingBatch: @unchecked Sendable {
     /// request asks: drafts that its beams do not all continue cost rows and save no pass.
     public var draftTokens = 0
     public var proposer = DraftProposer.source
+    /// Rows a pass may hold with its drafts (nil: the backend's `nearlyFreeRows`; at most `invariantRows`).
+    public var draftRowLimit: Int?
     public private(set) var draftStatistics = DraftStatistics()
     /// Rows one decoder call may hold while a row's result stays independent of the others (the skinny
     /// products' bound): drafts are cut to stay within it.
@@ -260,11 +262,14 @@ public struct DecodingBatch: @unchecked Sendable {
     }
 
     /// Drafts for this step: each greedy or beam text (not sampling) with drafting on feeds `[last] + draft`
-    /// for each of its rows, while the call's rows stay within `invariantRows` and the text within its maximum
-    /// length. A beam search drafts from its second step (at its first, its beams share one row).
+    /// for each of its rows, while the call's rows stay within the backend's nearly free rows (past them a
+    /// drafted row costs its arithmetic, more than the pass it may save: on the CPU, drafting pays for one
+    /// text or a few, not for a full batch) and `invariantRows`, and the text within its maximum length. A
+    /// beam search drafts from its second step (at its first, its beams share one row).
     private mutating func proposeDrafts() {
         let v = model.vocabularySize
         var rows = active.reduce(0) { $0 + $1.pendingTokens.count }
+        let limit = min(Self.invariantRows, max(rows, draftRowLimit ?? model.backend.nearlyFreeRows))
         for i in active.indices {
             let sequences: [[Int]], maxLength: Int, k: Int
             switch active[i].search {
@@ -278,7 +283,7 @@ public struct DecodingBatch: @unchecked Sendable {
             guard k > 0 else { continue }
             var drafts: [[Int]] = []
             for tokens in sequences {
-                let room = min(k, maxLength - tokens.count - 1, Self.invariantRows - rows)
+                let room = min(k, maxLength - tokens.count - 1, limit - rows)
                 let draft = room > 0 ? Array(proposer.propose(tokens, active[i].request.inputIds, room).prefix(room).prefix { $0 >= 0 && $0 < v }) : []
                 drafts.append(draft)
                 rows += draft.count
@@ -490,17 +495,19 @@ func reordered(_ pool: inout [DecoderCache], origins: [Int]) -> [DecoderCache] {
 /// `finished(index, sequences)` hears of each input as soon as it is done (not in input order);
 /// `afterStep` sees the batch after each decoder step (`progress(id:)`, ids being input indices) and may
 /// throw to stop, e.g. when the caller cancelled.
-/// `drafts`: greedy and beam texts check up to `tokens` drafted tokens a pass from `proposer`; `statistics`
-/// hears what drafting did once all are done.
+/// `drafts`: greedy and beam texts check up to `tokens` drafted tokens a pass from `proposer`, within
+/// `draftRowLimit` rows a pass (nil: the backend's nearly free rows); `statistics` hears what drafting did
+/// once all are done.
 public func generate(model: any Seq2SeqModel, inputs: [[Int]], configs: [ResolvedGeneration],
                      maxBatchSize: Int = 8, finished: ((Int, [[Int]]) -> Void)? = nil,
                      afterStep: ((DecodingBatch) throws -> Void)? = nil,
-                     drafts: (tokens: Int, proposer: DraftProposer)? = nil,
+                     drafts: (tokens: Int, proposer: DraftProposer)? = nil, draftRowLimit: Int? = nil,
                      statistics: ((DraftStatistics) -> Void)? = nil) throws -> [[[Int]]] {
     require(inputs.count == configs.count, "generate: one config per input")
     var results = [[[Int]]](repeating: [], count: inputs.count)
     var batch = DecodingBatch(model: model)
     if let drafts { batch.proposer = drafts.proposer }
+    batch.draftRowLimit = draftRowLimit
     defer { statistics?(batch.draftStatistics) }
     var next = 0
     while next < inputs.count || !batch.isEmpty {

@@ -16,11 +16,10 @@ public struct DraftProposer: Sendable {
     public init(_ propose: @escaping @Sendable (_ tokens: [Int], _ source: [Int], _ k: Int) -> [Int]) { self.propose = propose }
 
     /// The output's longest suffix (4 tokens down to 1) found in the source, and the tokens that follow its
-    /// first occurrence there: `k` of them after a match of 3 or more tokens, k/2 after 2, k/4 after 1 (at
-    /// least 1). A short match is often the wrong place, and every drafted token costs a row of the pass.
-    /// Chosen on the replay of bart-large-cnn's own summaries of 100 CNN/DailyMail articles (BENCHMARKS.md,
-    /// "Drafting from the source"): with k = 8 it feeds a third fewer tokens than k at every match length
-    /// for 0.03 more passes per token, and decodes faster.
+    /// first occurrence there: `k` of them after a match of 3 or more tokens, k/2 (at least 1) after a
+    /// shorter one, which is more often the wrong place; every drafted token costs a row of the pass.
+    /// Chosen with k on the replay of bart-large-cnn's own summaries of 100 CNN/DailyMail articles
+    /// (BENCHMARKS.md, "Drafting from the source").
     public static let source = DraftProposer { tokens, source, k in sourceLookup(tokens: tokens, source: source, k: k) }
 
     public static func sourceLookup(tokens: [Int], source: [Int], k: Int, longest: Int = 4) -> [Int] {
@@ -30,7 +29,7 @@ public struct DraftProposer: Sendable {
             var i = 0
             while i + n < source.count {
                 if source[i..<(i + n)].elementsEqual(suffix) {
-                    let count = n >= 3 ? k : max(1, n == 2 ? k / 2 : k / 4)
+                    let count = n >= 3 ? k : max(1, k / 2)
                     return Array(source[(i + n)..<min(i + n + count, source.count)])
                 }
                 i += 1

@@ -103,6 +103,9 @@ public protocol Backend: AnyObject, Sendable {
     /// Whether `topK` runs where the tensors are, so a caller should ask it for the best entries of rows
     /// rather than read whole rows (a GPU: only the candidates cross to the host).
     var ranksOnDevice: Bool { get }
+    /// Rows a decoder pass may hold at about the cost of one (its products stay bound by reading the
+    /// weights): where drafted positions are nearly free. Past it each row adds its arithmetic.
+    var nearlyFreeRows: Int { get }
     /// The best k entries of some rows of `logits` [rows, V] (RowTopK.swift), with each row's log-softmax
     /// constants and the excluded columns' raw values.
     func topK(_ logits: Tensor, rows: [TopKRow], k: Int) -> [TopKRowResult]
@@ -111,6 +114,8 @@ public protocol Backend: AnyObject, Sendable {
 public extension Backend {
     /// The host reads the rows and ranks them (the CPU backend's tensors already are host memory).
     var ranksOnDevice: Bool { false }
+    /// A GPU's pass is bound by its launches and the weights' bytes well past the rows a pass may hold.
+    var nearlyFreeRows: Int { 64 }
     func topK(_ logits: Tensor, rows: [TopKRow], k: Int) -> [TopKRowResult] {
         hostTopK(logits, rows: rows, k: k)
     }

@@ -13,6 +13,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// The kernels' instruction set: the CPU's best, or lower with `BREVITY_CPU_FEATURES` (an invalid value
     /// is reported by the commands at start-up through `CPUTier.fromSetting`).
     public var tier: CPUTier
+    /// The rows one sweep of the weights takes on the decode tier (`brv_gemm_sweep_rows`: 7 on AVX2, else 4).
+    public var nearlyFreeRows: Int { Int(brv_gemm_sweep_rows(tier.rawValue)) }
 
     /// Many-row products through oneDNN (nil: OpenBLAS). The portable tier, the reference of the checks, keeps
     /// to OpenBLAS.

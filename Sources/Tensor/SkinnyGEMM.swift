@@ -120,13 +120,13 @@ public enum SkinnyGEMM {
     static func run(tier: CPUTier, x: UnsafePointer<Float>, m: Int, k: Int, w: UnsafeRawPointer, dtype: DType,
                     scales: UnsafePointer<Float>?, n: Int, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                     threads: Int) {
-        // Up to 4 rows (memory-bound): one contiguous chunk per thread, whole 4-row blocks, at least 256 rows
-        // each, so each thread's weight stream stays sequential. More rows (compute-bound): chunks of 128
+        // Up to the tier's sweep rows (memory-bound: 4, AVX2 7): one contiguous chunk per thread, whole 4-row
+        // blocks, at least 256 rows each, so each thread's weight stream stays sequential. More rows (compute-bound): chunks of 128
         // rows claimed as threads free up, so a core slowed by a neighbour does not hold up the step (two
         // Zen 3 cores, bart-large-cnn's step at 32 rows: ~10% faster than halves), over activations packed
         // once for all chunks.
         let chunks: Int, per: Int
-        if m > 4 && threads > 1 {
+        if m > Int(brv_gemm_sweep_rows(tier.rawValue)) && threads > 1 {
             per = 128
             chunks = (n + per - 1) / per
         } else {

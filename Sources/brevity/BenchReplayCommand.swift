@@ -28,7 +28,7 @@ struct BenchReplayCommand: ParsableCommand {
     var summaries: String
 
     @Option(help: "Drafted tokens a pass checks.")
-    var draftTokens: Int = 8
+    var draftTokens: Int = RuntimeDefaults.draftTokens
 
     @Option(help: "Articles decoding together, comma-separated (1 gives ms_per_summary).")
     var batches: String = "1"
@@ -38,6 +38,11 @@ struct BenchReplayCommand: ParsableCommand {
 
     @Option(help: "Weights' type: float32, bfloat16, float16, int8.")
     var dtype: String = "float32"
+
+    enum Proposer: String, ExpressibleByArgument { case source, oracle }
+
+    @Option(help: "source: the service's lookup in the input ids; oracle: the recorded summary's next tokens (the bound a perfect proposer reaches, and a pass of exactly 1 + k rows, to time passes by rows).")
+    var proposer: Proposer = .source
 
     func validate() throws {
         if draftTokens < 1 { throw ValidationError("--draft-tokens must be at least 1") }
@@ -74,7 +79,7 @@ struct BenchReplayCommand: ParsableCommand {
         _ = try decode(engine.model, texts.prefix(1).map { $0 }, encoded: engine.model.encode([texts[0].input]), config: config,
                        drafts: 0, steps: 4)
 
-        var figures: [String: Any] = ["articles": texts.count, "draft_tokens": draftTokens, "dtype": type.userName,
+        var figures: [String: Any] = ["articles": texts.count, "draft_tokens": draftTokens, "dtype": type.userName, "proposer": proposer.rawValue,
                                       "cpu_kernels": CPUBackend.shared.tier.name, "model": model]
         for size in batchSizes! {
             var plainSeconds = 0.0, draftedSeconds = 0.0, encodeSeconds = 0.0
@@ -100,6 +105,8 @@ struct BenchReplayCommand: ParsableCommand {
                 "drafted_tokens_used": drafted.accepted, "drafted_tokens_fed": drafted.proposed,
                 "ms_per_summary": draftedSeconds * 1000 / n, "ms_per_summary_plain": plainSeconds * 1000 / n,
                 "encode_ms_per_article": encodeSeconds * 1000 / n,
+                "ms_per_pass": draftedSeconds * 1000 / Double(max(1, drafted.passes)),
+                "ms_per_pass_plain": plainSeconds * 1000 / Double(max(1, plain.passes)),
             ]
             printJSON(line)
             if size == 1 {
@@ -116,6 +123,11 @@ struct BenchReplayCommand: ParsableCommand {
                         config: ResolvedGeneration, drafts: Int, steps: Int = .max) throws -> (seconds: Double, statistics: DraftStatistics) {
         var batch = DecodingBatch(model: model)
         batch.draftTokens = drafts
+        if proposer == .oracle {
+            // the recorded summary after the tokens so far (decoder start token first), matched by input
+            let known = Dictionary(group.map { ($0.input, $0.forced) }, uniquingKeysWith: { first, _ in first })
+            batch.proposer = DraftProposer { tokens, source, k in Array((known[source] ?? []).dropFirst(tokens.count - 1).prefix(k)) }
+        }
         let eos = config.eosTokenIds.first ?? 2
         try batch.add(group.enumerated().map { i, t in
             GenerationRequest(id: i, inputIds: t.input, config: config, processors: [ForcedReplay(tokens: t.forced, eos: eos)])

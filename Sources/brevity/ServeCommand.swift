@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Texts waiting at most; beyond, 503 (BREVITY_MAX_QUEUE, default 256).") var maxQueue: Int?
     @Option(help: "Memory budget in tokens: decoder positions of every row (num_beams x max_length) plus input tokens of every text decoding; a text that would exceed it waits, one larger than it gets 503 (BREVITY_MAX_BATCH_TOKENS; default: derived from the container's memory limit, else none). /health reports it in bytes.") var maxBatchTokens: Int?
     @Option(help: "Texts in one request at most (BREVITY_MAX_TEXTS, default 32).") var maxTexts: Int?
-    @Option(help: "Tokens proposed from the input that a greedy text's decoder pass checks, 0 for none; never changes a summary; a request's draft_tokens wins, and beam searches draft only when it asks (BREVITY_DRAFT_TOKENS, default 8).")
+    @Option(help: "Tokens proposed from the input that a greedy text's decoder pass checks, 0 for none; never changes a summary; a request's draft_tokens wins, and beam searches draft only when it asks (BREVITY_DRAFT_TOKENS, default 6).")
     var draftTokens: Int?
     @Option(help: "Requests per second per client, 0 for none (RATE_PER_SEC).") var ratePerSec: Double?
     @Option(help: "Rate-limit burst (BREVITY_RATE_BURST, default 2 x rate).") var rateBurst: Int?

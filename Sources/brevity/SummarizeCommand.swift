@@ -38,7 +38,7 @@ struct SummarizeCommand: AsyncParsableCommand {
     @Option(help: "Most inputs decoding together.")
     var maxBatchSize: Int = 8
 
-    @Option(help: "Tokens proposed from the input that a decoder pass checks, for greedy and beam search alike; 0 for none. Never changes the ids. Without it (and BREVITY_DRAFT_TOKENS), greedy texts check 8 and beam searches none.")
+    @Option(help: "Tokens proposed from the input that a decoder pass checks, for greedy and beam search alike; 0 for none. Never changes the ids. Without it (and BREVITY_DRAFT_TOKENS), greedy texts check 6 and beam searches none.")
     var draftTokens: Int?
 
     @Option(help: "Time the generation: run it this many times after a warm-up, report to standard error.")

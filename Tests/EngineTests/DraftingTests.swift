@@ -63,7 +63,7 @@ final class DraftingTests: XCTestCase {
                 let known = RunningSequences()
                 var plain = DraftStatistics()
                 let recorded = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 1,
-                                            drafts: (4, known.recorder), statistics: { plain = $0 })
+                                            drafts: (4, known.recorder), draftRowLimit: 64, statistics: { plain = $0 })
                 XCTAssertEqual(recorded, s.expected, "\(name) \(s.name) recording run")
                 XCTAssertEqual(plain.proposed, 0)
                 for (input, sequences) in zip(s.inputs, s.expected) { for seq in sequences { known.add(seq, source: input) } }
@@ -77,8 +77,9 @@ final class DraftingTests: XCTestCase {
                 for (label, proposer) in [("source", DraftProposer.source), ("oracle", oracle), ("wrong", wrong), ("partial", partial)] {
                     for batch in [1, 4] {
                         var stats = DraftStatistics()
+                        // every pass may draft (past the CPU's nearly free rows too): each path is exercised
                         let got = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: batch,
-                                               drafts: (4, proposer), statistics: { stats = $0 })
+                                               drafts: (4, proposer), draftRowLimit: 64, statistics: { stats = $0 })
                         XCTAssertEqual(got, s.expected, "\(name) \(s.name) drafts \(label), \(batch) at once")
                         guard batch == 1 else { continue }
                         XCTAssertEqual(stats.steps, plain.steps, "\(name) \(s.name) \(label): the same search steps")
@@ -126,12 +127,12 @@ final class DraftingTests: XCTestCase {
             settings[config.numBeams > 1, default: 0] += 1
             let known = RunningSequences()
             let configs = Array(repeating: config, count: s.inputs.count)
-            _ = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 1, drafts: (4, known.recorder))
+            _ = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 1, drafts: (4, known.recorder), draftRowLimit: 64)
             for (input, sequences) in zip(s.inputs, s.expected) { for seq in sequences { known.add(seq, source: input) } }
             let oracle = DraftProposer { tokens, source, k in known.continuation(tokens, source: source, k: k) }
             var stats = DraftStatistics()
             let got = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 4, drafts: (4, oracle),
-                                   statistics: { stats = $0 })
+                                   draftRowLimit: 64, statistics: { stats = $0 })
             XCTAssertEqual(got, s.expected, s.name)
             checked[config.numBeams > 1, default: 0] += s.inputs.count
             accepted[config.numBeams > 1, default: 0] += stats.accepted
@@ -171,14 +172,39 @@ final class DraftingTests: XCTestCase {
         XCTAssertEqual(seen, [false, true], "a greedy and a beam setting")
     }
 
+    /// Without a limit of its own a pass drafts only within the backend's nearly free rows (the CPU's sweep),
+    /// and a batch already past them drafts nothing.
+    func testDraftsStayWithinTheBackendsNearlyFreeRows() throws {
+        let folder = Fixtures.folder("bart-tiny")
+        let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared, weightType: .f32)
+        let defaults = try GenerationConfig.model(folder: folder)
+        var request = GenerationConfig()
+        request.numBeams = 1
+        request.maxNewTokens = 12
+        request.minNewTokens = 12
+        let config = try defaults.resolve(request: request, maxPositions: model.maxPositions)
+        let free = CPUBackend.shared.nearlyFreeRows
+        XCTAssertTrue([4, 7].contains(free), "\(free)")
+        let everything = DraftProposer { _, _, k in Array(repeating: 7, count: k) }
+        for texts in [1, 2, free, free + 1] {
+            var batch = DecodingBatch(model: model)
+            batch.draftTokens = 32
+            batch.proposer = everything
+            try batch.add((0..<texts).map { GenerationRequest(id: $0, inputIds: [0, 10 + $0, 11, 2], config: config) })
+            _ = batch.step()
+            let fed = batch.draftStatistics.proposed
+            XCTAssertEqual(fed, max(0, free - texts), "\(texts) texts: the pass fills the nearly free rows and no more")
+        }
+    }
+
     func testTheSourceLookupProposesWhatFollowsTheLongestSuffixFound() {
         let source = [5, 6, 7, 8, 9, 6, 7, 10, 11, 12, 13]
         XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 6, 7], source: source, k: 6), [8, 9, 6], "first occurrence of [6, 7], k/2")
         XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 9, 6, 7], source: source, k: 4), [10, 11, 12, 13],
                        "the longer suffix [9, 6, 7] wins, k after 3 tokens")
         XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 9, 6, 7], source: source, k: 8), [10, 11, 12, 13], "the source ends")
-        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 40, 8], source: source, k: 8), [9, 6], "after one token, k/4")
-        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 40, 8], source: source, k: 3), [9], "at least one")
+        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 40, 8], source: source, k: 4), [9, 6], "after one token, k/2")
+        XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 40, 8], source: source, k: 1), [9], "at least one")
         XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 13], source: source, k: 3), [], "nothing follows the last token")
         XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 40], source: source, k: 3), [])
         XCTAssertEqual(DraftProposer.sourceLookup(tokens: [2, 5], source: source, k: 0), [])

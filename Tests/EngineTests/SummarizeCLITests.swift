@@ -119,7 +119,7 @@ final class SummarizeCLITests: XCTestCase {
                 let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
                 let passes = try XCTUnwrap(obj["passes"] as? Int), steps = try XCTUnwrap(obj["steps"] as? Int)
                 XCTAssertLessThanOrEqual(passes, steps)
-                XCTAssertEqual(obj["draft_tokens"] as? Int, flags.isEmpty ? (params.contains("\"num_beams\": 1") ? 8 : 0) : Int(flags[1]))
+                XCTAssertEqual(obj["draft_tokens"] as? Int, flags.isEmpty ? (params.contains("\"num_beams\": 1") ? 6 : 0) : Int(flags[1]))
             }
             let env = try run(["--model", modelDir.path, "--params", params], stdin: stdin, environment: ["BREVITY_DRAFT_TOKENS": "3"])
             XCTAssertEqual(env.out, plain.out)

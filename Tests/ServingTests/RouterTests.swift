@@ -316,6 +316,41 @@ final class RouterTests: XCTestCase {
         }
     }
 
+    /// A request's `draft_tokens` (and the server's default, 6 for greedy texts) never changes a summary;
+    /// /metrics counts the passes, steps and drafted tokens; values out of range are 422 naming the field.
+    func testDraftTokensLeaveSummariesAsTheyAreAndAreCounted() async throws {
+        try await withApp { client, _, _ in
+            let texts = ["The cat sat on the mat. The cat sat on the mat again.", "Another text here, and another text here."]
+            for beams in [1, 3] {
+                var answers: [[String]] = []
+                for draft: Int? in [0, nil, 5, 32] {
+                    var body: [String: Any] = ["texts": texts, "max_length": 14, "num_beams": beams]
+                    if let draft { body["draft_tokens"] = draft }
+                    let r = try await self.post(client, body)
+                    XCTAssertEqual(r.status, .ok)
+                    let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any])
+                    answers.append((o["summaries"] as! [[String: Any]]).map { $0["text"] as! String })
+                }
+                XCTAssertEqual(Set(answers.map { $0.joined(separator: "|") }).count, 1, "beams \(beams): \(answers)")
+            }
+            let m = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            let passes = counter(m, "brevity_decoder_passes_total"), steps = counter(m, "brevity_decode_steps_total")
+            XCTAssertGreaterThan(passes, 0)
+            XCTAssertGreaterThanOrEqual(steps, counter(m, "brevity_decoder_text_passes_total"), "a text pass decides a step at least")
+            XCTAssertGreaterThan(counter(m, "brevity_draft_tokens_proposed_total"), 0, m)
+            XCTAssertLessThanOrEqual(counter(m, "brevity_draft_tokens_accepted_total"), counter(m, "brevity_draft_tokens_proposed_total"))
+            for bad: Any in [33, -1, "4", 2.5] {
+                let r = try await self.post(client, ["texts": ["Hello world."], "draft_tokens": bad])
+                XCTAssertEqual(r.status, .unprocessableContent, "\(bad)")
+                XCTAssertEqual(errorOf(r)?.field, "draft_tokens")
+            }
+        }
+        XCTAssertThrowsError(try ServerConfig.fromEnvironment(["BREVITY_DRAFT_TOKENS": "33"])) {
+            XCTAssertTrue("\($0)".contains("BREVITY_DRAFT_TOKENS / --draft-tokens"), "\($0)")
+        }
+        XCTAssertEqual(try ServerConfig.fromEnvironment(["BREVITY_DRAFT_TOKENS": "0"]).draftTokens, 0)
+    }
+
     func testFullQueueIs503WithRetryAfter() async throws {
         try await withApp({ $0.maxQueue = 2 }) { client, _, _ in
             let r = try await self.post(client, ["texts": ["a b", "c d", "e f"]])

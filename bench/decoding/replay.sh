@@ -9,7 +9,7 @@
 # Usage: bench/decoding/replay.sh ARTICLES.jsonl SUMMARIES.jsonl [MODEL]
 #   ARTICLES: JSON lines with "id" and "article"; SUMMARIES: "id" and "bart" (matched by id)
 #   MODEL: a model folder (default bench/data/bart-large-cnn-random, made by bench/bart/make_model.py)
-#   K=8 (drafted tokens a pass checks)  BATCHES="1 8" (articles decoding together; 1 gives ms_per_summary)
+#   K=6 (drafted tokens a pass checks)  BATCHES="1 8" (articles decoding together; 1 gives ms_per_summary)
 #   LIMIT=0 (articles at most; 0: all)  DTYPE=float32  THREADS=2  BIN=path (an already-built binary)
 #   VENV=~/.cache/brevity/venv-bart (only to make the default model when it is missing)
 # Prints one JSON line per batch size, then (last) one object with passes_per_token (decoder passes over
@@ -33,5 +33,5 @@ BIN=${BIN:-.build/release/brevity}
 [ "$BIN" = .build/release/brevity ] && swift build -c release >/dev/null
 BATCHES=${BATCHES:-1 8}
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(git rev-parse --short HEAD 2>/dev/null || echo '?') cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $THREADS threads" >&2
-exec "$BIN" bench replay --model "$MODEL" --articles "$ARTICLES" --summaries "$SUMMARIES" --draft-tokens "${K:-8}" \
+exec "$BIN" bench replay --model "$MODEL" --articles "$ARTICLES" --summaries "$SUMMARIES" --draft-tokens "${K:-6}" \
   --batches "$(echo $BATCHES | tr ' ' ',')" --limit "${LIMIT:-0}" --dtype "${DTYPE:-float32}"

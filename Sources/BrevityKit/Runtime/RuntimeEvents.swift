@@ -70,7 +70,7 @@ public enum RuntimeDefaults {
     /// Drafted tokens a greedy text's decoder pass checks by default (BENCHMARKS.md, "Drafting from the
     /// source": fewest decoder passes per token and the shortest decode on the replay of bart-large-cnn's
     /// own summaries).
-    public static let draftTokens = 8
+    public static let draftTokens = 6
     static let quietLogger: Logger = {
         var l = Logger(label: "brevity.runtime")
         l.logLevel = .warning

@@ -41,6 +41,8 @@ void brv_gemm(int tier, int wtype, const float *x, const float *xpack, ptrdiff_t
 
 /// Floats of the packed activations brv_gemm's `tier` uses for m rows of k (0: it packs nothing).
 size_t brv_gemm_pack_size(int tier, ptrdiff_t m, ptrdiff_t k);
+/// Activation rows brv_gemm takes in one sweep of the weights on `tier` (memory-bound up to there).
+int brv_gemm_sweep_rows(int tier);
 
 /// Packs x [m, k] into xpack (brv_gemm_pack_size floats) for brv_gemm; nothing when that size is 0.
 void brv_gemm_pack(int tier, const float *x, ptrdiff_t m, ptrdiff_t k, float *xpack);
