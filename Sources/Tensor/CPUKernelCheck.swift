@@ -61,17 +61,19 @@ public struct CPUKernelCheck: Sendable {
                               detail: "\(Self.shapes.count) shapes against Double, worst error \(Self.format(worst)) of its bound"))
 
             // a row's result alone equals its row in a batch, bit for bit: k 1100 (three
-            // k-blocks, a tail), 300 weight rows (three chunks), 16 rows
+            // k-blocks, a tail), 300 weight rows (three chunks), 16 rows (the many-row path), and the first
+            // 2 to 7 rows (one sweep of the weights, AVX2's widest)
             let (k, n, rows) = (1100, 300, 16)
             let w = Self.weight(values(n * k), rows: n, columns: k, type, on: backend)
             let bias = Tensor(values(n), shape: [n], on: backend), x = values(rows * k)
             // (330,000 weights: above SkinnyGEMM.minWeights, so float32 takes the kernels too)
-            let together = product(backend, Tensor(x, shape: [rows, k], on: backend), w, bias).toArray()
-            var differing = together.count == rows * n ? 0 : rows
+            let batches = [rows] + (2...7).reversed()
+            let together = batches.map { m in product(backend, Tensor(Array(x[0..<m * k]), shape: [m, k], on: backend), w, bias).toArray() }
+            var differing = zip(batches, together).allSatisfy { $1.count == $0 * n } ? 0 : rows
             if differing == 0 {
                 for r in 0..<rows {
                     let alone = product(backend, Tensor(Array(x[r * k..<(r + 1) * k]), shape: [1, k], on: backend), w, bias).toArray()
-                    if alone != Array(together[r * n..<(r + 1) * n]) { differing += 1 }
+                    if zip(batches, together).contains(where: { m, y in r < m && alone != Array(y[r * n..<(r + 1) * n]) }) { differing += 1 }
                 }
             }
             lines.append(Line(tier: tier, check: "\(type.userName) rows alone and batched", error: Double(differing), bound: 0,

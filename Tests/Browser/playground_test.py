@@ -202,6 +202,25 @@ class Playground:
         self.compare_with_api(body)
         return f"{len(seen) - 1} token updates, then the result: {final!r} equals POST /summarize"
 
+    def stream_beams(self):
+        """A beam search streams its summary as its beams agree on it: token updates before the result."""
+        if "abstractive" not in self.health["modes"]:
+            return "skipped: no abstractive model served"
+        self.select_mode("abstractive")
+        self.set_value("text-0", TEXT_A)
+        self.set_value("max-length", "24")
+        self.set_value("min-length", "")
+        self.set_value("num-beams", "3")
+        self.watch_summary()
+        body = self.summarize()
+        check(body.get("num_beams") == 3, f"request body {body}")
+        seen = [s for s in self.js("return window.__seen;") if s]
+        final = self.text_of("summary-0")
+        check(len(seen) >= 2, f"the beam search's summary came only with its result: the page showed {seen}")
+        check(all(final.startswith(s) for s in seen[:-1]), f"the streamed text does not grow into the summary: {seen}")
+        self.compare_with_api(body)
+        return f"{len(seen) - 1} settled updates before the result: {final!r} equals POST /summarize"
+
     def several_texts(self):
         self.fill("text-0", TEXT_A)
         self.el("add-text").click()
@@ -361,6 +380,7 @@ def main():
         return 1
     steps = [("load / and show /health's model", p.load),
              ("stream an abstractive summary (Ctrl+Enter)", p.stream_abstractive),
+             ("stream a beam search as it settles", p.stream_beams),
              ("several texts at once", p.several_texts),
              (".txt/.md files opened and dropped", p.files),
              ("an empty text shows the API's 422", p.empty_text_error),
