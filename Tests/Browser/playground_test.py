@@ -184,41 +184,34 @@ class Playground:
         check(shown == self.health["modes"], f"#mode offers {shown}, /health serves {self.health['modes']}")
         return f"model {model} ({self.text_of('device')}, {self.text_of('dtype')}); modes {', '.join(shown)}"
 
-    def stream_abstractive(self):
-        if "abstractive" not in self.health["modes"]:
-            return "skipped: no abstractive model served"
+    def stream(self, beams, keyboard):
+        """Summarizes TEXT_A with `beams` beams, watching #summary-0: (token updates seen, the final text)."""
         self.select_mode("abstractive")
         self.set_value("text-0", TEXT_A)
         self.set_value("max-length", "24")
         self.set_value("min-length", "")
-        self.set_value("num-beams", "1")
+        self.set_value("num-beams", str(beams))
         self.watch_summary()
-        body = self.summarize(keyboard=True)
-        check(body == {"texts": [TEXT_A], "mode": "abstractive", "max_length": 24, "num_beams": 1}, f"request body {body}")
+        body = self.summarize(keyboard=keyboard)
+        check(body == {"texts": [TEXT_A], "mode": "abstractive", "max_length": 24, "num_beams": beams}, f"request body {body}")
         seen = [s for s in self.js("return window.__seen;") if s]
         final = self.text_of("summary-0")
-        check(len(seen) >= 2, f"the summary did not stream: the page showed {seen}")
+        check(len(seen) >= 2, f"the summary came only with its result: the page showed {seen}")
         check(all(final.startswith(s) for s in seen[:-1]), f"the streamed text does not grow into the summary: {seen}")
         self.compare_with_api(body)
+        return seen, final
+
+    def stream_abstractive(self):
+        if "abstractive" not in self.health["modes"]:
+            return "skipped: no abstractive model served"
+        seen, final = self.stream(1, keyboard=True)
         return f"{len(seen) - 1} token updates, then the result: {final!r} equals POST /summarize"
 
     def stream_beams(self):
         """A beam search streams its summary as its beams agree on it: token updates before the result."""
         if "abstractive" not in self.health["modes"]:
             return "skipped: no abstractive model served"
-        self.select_mode("abstractive")
-        self.set_value("text-0", TEXT_A)
-        self.set_value("max-length", "24")
-        self.set_value("min-length", "")
-        self.set_value("num-beams", "3")
-        self.watch_summary()
-        body = self.summarize()
-        check(body.get("num_beams") == 3, f"request body {body}")
-        seen = [s for s in self.js("return window.__seen;") if s]
-        final = self.text_of("summary-0")
-        check(len(seen) >= 2, f"the beam search's summary came only with its result: the page showed {seen}")
-        check(all(final.startswith(s) for s in seen[:-1]), f"the streamed text does not grow into the summary: {seen}")
-        self.compare_with_api(body)
+        seen, final = self.stream(3, keyboard=False)
         return f"{len(seen) - 1} settled updates before the result: {final!r} equals POST /summarize"
 
     def several_texts(self):
