@@ -81,6 +81,7 @@ final class DraftingTests: XCTestCase {
                         let got = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: batch,
                                                drafts: (4, proposer), draftRowLimit: 64, statistics: { stats = $0 })
                         XCTAssertEqual(got, s.expected, "\(name) \(s.name) drafts \(label), \(batch) at once")
+                        XCTAssertLessThanOrEqual(stats.accepted, stats.proposed, "\(name) \(s.name) \(label): used of those fed")
                         guard batch == 1 else { continue }
                         XCTAssertEqual(stats.steps, plain.steps, "\(name) \(s.name) \(label): the same search steps")
                         var t = tallies["\(kind) \(label)", default: Tally()]
