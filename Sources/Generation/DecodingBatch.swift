@@ -306,10 +306,7 @@ public struct DecodingBatch: @unchecked Sendable {
         let before = caches[0].length - (1 + draft.count)   // positions cached before this pass
         var token = 0, appended = 0
         for j in 0...draft.count {
-            a.top.removeAll()
-            offerProcessedRow(logits.baseAddress! + j * v, vocabulary: v, max: 0, lse: 0, base: 0, sequence: single.tokens,
-                              offset: 0, processors: a.processors, scores: &a.scores, top: &a.top)
-            token = a.top[0].index
+            token = greedyChoice(&a, row: logits.baseAddress! + j * v, sequence: single.tokens, vocabulary: v)
             single.step(chosen: token)
             appended += 1
             if single.isDone || j == draft.count || token != draft[j] { break }
@@ -338,13 +335,7 @@ public struct DecodingBatch: @unchecked Sendable {
         var at = (0..<beam.numBeams).map { (origin: $0, depth: 0) }
         var steps = 0
         while true {
-            a.top.removeAll()
-            for b in 0..<beam.numBeams {
-                let rowPointer = logits.baseAddress! + (first[at[b].origin] + at[b].depth) * v
-                let (m, lse) = logSoftmaxShift(rowPointer, count: v)
-                offerProcessedRow(rowPointer, vocabulary: v, max: m, lse: lse, base: beam.runningScores[b],
-                                  sequence: beam.running[b], offset: b * v, processors: a.processors, scores: &a.scores, top: &a.top)
-            }
+            offerBeams(&a, beam, vocabulary: v) { b in logits.baseAddress! + (first[at[b].origin] + at[b].depth) * v }
             let origins = beam.step(top: a.top, vocabulary: v)
             steps += 1
             at = origins.map { at[$0] }
@@ -358,17 +349,9 @@ public struct DecodingBatch: @unchecked Sendable {
         }
         a.decided = steps
         a.accepted = (steps - 1) * beam.numBeams
-        a.search = .beam(beam)
-        if beam.isDone {
-            return GenerationResult(id: a.request.id, sequences: beam.results(a.request.config.numReturnSequences))
-        }
         // beam i continues origin at[i].origin after at[i].depth of its drafted tokens: its cache holds the
         // origin's last token and those, and it feeds its own new token next
-        var kept = reordered(&caches, origins: at.map(\.origin))
-        for i in kept.indices { kept[i].truncate(to: before + 1 + at[i].depth) }
-        a.caches = kept
-        a.pendingTokens = beam.running.map { [$0.last!] }
-        return nil
+        return settle(&a, beam: beam, origins: at.map(\.origin), caches: &caches, lengths: at.map { before + 1 + $0.depth })
     }
 
     /// After a single-sequence step chose `token`: the result when the request finished, else its next row.
@@ -385,11 +368,20 @@ public struct DecodingBatch: @unchecked Sendable {
     private static func settle(_ a: inout Active, beam: inout BeamSearch, caches: inout [DecoderCache],
                                vocabulary v: Int) -> GenerationResult? {
         let origins = beam.step(top: a.top, vocabulary: v)
+        return settle(&a, beam: beam, origins: origins, caches: &caches)
+    }
+
+    /// After beam steps: the result when the request finished, else its beams' caches (new beam i continues
+    /// the cache of row origins[i], cut to lengths[i] positions when given) and next rows.
+    private static func settle(_ a: inout Active, beam: BeamSearch, origins: [Int], caches: inout [DecoderCache],
+                               lengths: [Int]? = nil) -> GenerationResult? {
         a.search = .beam(beam)
         if beam.isDone {
             return GenerationResult(id: a.request.id, sequences: beam.results(a.request.config.numReturnSequences))
         }
-        a.caches = reordered(&caches, origins: origins)
+        var kept = reordered(&caches, origins: origins)
+        if let lengths { for i in kept.indices { kept[i].truncate(to: lengths[i]) } }
+        a.caches = kept
         a.pendingTokens = beam.running.map { [$0.last!] }
         return nil
     }
@@ -409,27 +401,36 @@ public struct DecodingBatch: @unchecked Sendable {
                     return single.step(scores: UnsafeBufferPointer(s))
                 }
             } else {
-                // argmax of the processed logits (max = lse = base = 0: the row's own values)
-                a.top.removeAll()
-                offerProcessedRow(logits.baseAddress!, vocabulary: v, max: 0, lse: 0, base: 0, sequence: single.tokens,
-                                  offset: 0, processors: a.processors, scores: &a.scores, top: &a.top)
-                token = a.top[0].index
+                token = greedyChoice(&a, row: logits.baseAddress!, sequence: single.tokens, vocabulary: v)
                 single.step(chosen: token)
             }
             return settle(&a, single: single, token: token, caches: caches)
 
         case .beam(var beam):
-            // each running beam's log-softmax, processors and running score, offered to the step's top-k (one
-            // computed row stands for all beams at the first step); no row of log-probabilities is written
-            a.top.removeAll()
-            for b in 0..<beam.numBeams {
-                let row = logits.baseAddress! + (caches.count == 1 ? 0 : b) * v
-                let (m, lse) = logSoftmaxShift(row, count: v)
-                offerProcessedRow(row, vocabulary: v, max: m, lse: lse, base: beam.runningScores[b],
-                                  sequence: beam.running[b], offset: b * v, processors: a.processors, scores: &a.scores,
-                                  top: &a.top)
-            }
+            // one computed row stands for all beams at the first step
+            let shared = caches.count == 1
+            offerBeams(&a, beam, vocabulary: v) { b in logits.baseAddress! + (shared ? 0 : b) * v }
             return settle(&a, beam: &beam, caches: &caches, vocabulary: v)
+        }
+    }
+
+    /// The argmax of a row's processed logits (max = lse = base = 0: the row's own values).
+    private static func greedyChoice(_ a: inout Active, row: UnsafePointer<Float>, sequence: [Int], vocabulary v: Int) -> Int {
+        a.top.removeAll()
+        offerProcessedRow(row, vocabulary: v, max: 0, lse: 0, base: 0, sequence: sequence, offset: 0, processors: a.processors,
+                          scores: &a.scores, top: &a.top)
+        return a.top[0].index
+    }
+
+    /// Each running beam's log-softmax, processors and running score over its logits row (`row(b)`),
+    /// offered to the step's top-k in `a.top`; no row of log-probabilities is written.
+    private static func offerBeams(_ a: inout Active, _ beam: BeamSearch, vocabulary v: Int, row: (Int) -> UnsafePointer<Float>) {
+        a.top.removeAll()
+        for b in 0..<beam.numBeams {
+            let r = row(b)
+            let (m, lse) = logSoftmaxShift(r, count: v)
+            offerProcessedRow(r, vocabulary: v, max: m, lse: lse, base: beam.runningScores[b], sequence: beam.running[b],
+                              offset: b * v, processors: a.processors, scores: &a.scores, top: &a.top)
         }
     }
 }

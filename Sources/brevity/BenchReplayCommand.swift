@@ -76,7 +76,7 @@ struct BenchReplayCommand: ParsableCommand {
         request.minLength = 0
         let config = try engine.resolve(request)
         // a short warm-up: first-use costs out of the timings
-        _ = try decode(engine.model, texts.prefix(1).map { $0 }, encoded: engine.model.encode([texts[0].input]), config: config,
+        _ = try decode(engine.model, Array(texts.prefix(1)), encoded: engine.model.encode([texts[0].input]), config: config,
                        drafts: 0, steps: 4)
 
         var figures: [String: Any] = ["articles": texts.count, "draft_tokens": draftTokens, "dtype": type.userName, "proposer": proposer.rawValue,
