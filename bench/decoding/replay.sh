@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Drafting from the source, measured on real copy structure without trained weights (issue: decoding that
-# no engine ships). Each article's recorded summary (a trained summarizer's own output, e.g.
+# Drafting from the source, measured on real copy structure without trained weights (docs/architecture.md,
+# "Drafting from the source"). Each article's recorded summary (a trained summarizer's own output, e.g.
 # facebook/bart-large-cnn's in ../shared/data/news/cnndm-dev-bart.jsonl) is forced token by token through
 # the greedy decoder of a model of the real shape (random weights: every token is forced), with drafts
 # proposed from the article's real input ids; each encoding is decoded with and without drafts, alternating
