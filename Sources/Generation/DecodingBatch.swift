@@ -67,7 +67,7 @@ public struct DecodingBatch: @unchecked Sendable {
     public private(set) var draftStatistics = DraftStatistics()
     /// Rows one decoder call may hold while a row's result stays independent of the others (the skinny
     /// products' bound): drafts are cut to stay within it.
-    static var invariantRows: Int { min(SkinnyGEMM.maxRows, SkinnyGEMM.maxRowsWidened) }
+    public static var invariantRows: Int { min(SkinnyGEMM.maxRows, SkinnyGEMM.maxRowsWidened) }
 
     public init(model: any Seq2SeqModel) { self.model = model }
 
@@ -265,7 +265,8 @@ public struct DecodingBatch: @unchecked Sendable {
     /// for each of its rows, while the call's rows stay within the backend's nearly free rows (past them a
     /// drafted row costs its arithmetic, more than the pass it may save: on the CPU, drafting pays for one
     /// text or a few, not for a full batch) and `invariantRows`, and the text within its maximum length. A
-    /// beam search drafts from its second step (at its first, its beams share one row).
+    /// beam search drafts from its second step (at its first, its beams share one row), each beam an equal
+    /// share of the rows left (none when they are fewer than its beams).
     private mutating func proposeDrafts() {
         let v = model.vocabularySize
         var rows = active.reduce(0) { $0 + $1.pendingTokens.count }
@@ -281,9 +282,12 @@ public struct DecodingBatch: @unchecked Sendable {
                 (sequences, maxLength, k) = (b.running, b.maxLength, active[i].request.draftTokens ?? 0)
             }
             guard k > 0 else { continue }
+            // a beam search's rows left are shared evenly: a step from a drafted row needs every kept beam to
+            // continue its parent's draft, so a draft for only some beams rarely saves a pass
+            let share = sequences.count > 1 ? (limit - rows) / sequences.count : limit - rows
             var drafts: [[Int]] = []
             for tokens in sequences {
-                let room = min(k, maxLength - tokens.count - 1, limit - rows)
+                let room = min(k, maxLength - tokens.count - 1, share, limit - rows)
                 let draft = room > 0 ? Array(proposer.propose(tokens, active[i].request.inputIds, room).prefix(room).prefix { $0 >= 0 && $0 < v }) : []
                 drafts.append(draft)
                 rows += draft.count

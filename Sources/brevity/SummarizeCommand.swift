@@ -44,6 +44,9 @@ struct SummarizeCommand: AsyncParsableCommand {
     @Option(help: "Time the generation: run it this many times after a warm-up, report to standard error.")
     var benchRepeat: Int = 0
 
+    @Option(help: "With --bench-repeat: rows a drafted decoder pass may hold, all texts' beams and drafted tokens together (default: the backend's nearly free rows, 4-7 on a CPU, 64 on a GPU; at most 64).")
+    var draftRows: Int?
+
     @Flag(help: "With --bench-repeat: time the encoder alone over the inputs (batched by --max-batch-size; the cross-attention keys and values included), instead of generating.")
     var benchEncoder = false
 
@@ -62,6 +65,10 @@ struct SummarizeCommand: AsyncParsableCommand {
             throw ValidationError("--draft-tokens must be in 0...\(SummaryRequest.maxDraftTokens)")
         }
         if benchRepeat < 0 { throw ValidationError("--bench-repeat must be non-negative") }
+        if let r = draftRows, !(1...DecodingBatch.invariantRows).contains(r) {
+            throw ValidationError("--draft-rows must be in 1...\(DecodingBatch.invariantRows)")
+        }
+        if draftRows != nil && benchRepeat < 1 { throw ValidationError("--draft-rows needs --bench-repeat of at least 1") }
         if benchEncoder && benchRepeat < 1 { throw ValidationError("--bench-encoder needs --bench-repeat of at least 1") }
         if format == .jsonl && !files.isEmpty { throw ValidationError("files are read with --format text only") }
         _ = try requestedDType(dtype)
@@ -252,7 +259,7 @@ struct SummarizeCommand: AsyncParsableCommand {
             let t0 = DispatchTime.now().uptimeNanoseconds
             var stats = DraftStatistics()
             let results = try generate(model: engine, inputs: inputs, configs: configs, maxBatchSize: maxBatchSize,
-                                       drafts: draftTokens > 0 ? (draftTokens, .source) : nil,
+                                       drafts: draftTokens > 0 ? (draftTokens, .source) : nil, draftRowLimit: draftRows,
                                        statistics: { stats = $0 })
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             passes += stats.passes

@@ -11,7 +11,7 @@ import XCTest
 final class BeamStreamingTests: XCTestCase {
     func testTheSettledPrefixIsAlwaysAPrefixOfTheResultAndOnlyGrows() throws {
         var searches = 0, settledEarly = 0, tokens = 0
-        for name in Fixtures.models {
+        for name in Fixtures.generating {
             let folder = Fixtures.folder(name)
             let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared, weightType: .f32)
             let defaults = try GenerationConfig.model(folder: folder)

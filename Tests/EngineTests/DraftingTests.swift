@@ -49,12 +49,13 @@ final class DraftingTests: XCTestCase {
 
     func testDraftedIdsEqualTransformersWhateverTheDrafts() throws {
         var tallies: [String: Tally] = [:]   // "greedy oracle", "beam wrong", ...
-        for name in Fixtures.models {
+        for name in Fixtures.generating {
             let folder = Fixtures.folder(name)
             let model = try ModelRegistry.load(folder: folder, backend: CPUBackend.shared, weightType: .f32)
             let defaults = try GenerationConfig.model(folder: folder)
             let v = model.vocabularySize
-            for s in try GenerateSetting.load(name) {
+            // the copy model's texts are 10x longer: 8 of them (CopyModelTests runs all 30)
+            for s in try GenerateSetting.load(name).map({ name == Fixtures.copyModel ? $0.prefix(8) : $0 }) {
                 let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
                 guard !config.doSample else { continue }
                 let kind = config.numBeams > 1 ? "beam" : "greedy"
@@ -142,6 +143,18 @@ final class DraftingTests: XCTestCase {
             XCTAssertGreaterThan(checked[beams] ?? 0, 3, "beams \(beams)")
             XCTAssertGreaterThan(accepted[beams] ?? 0, 0, "beams \(beams)")
         }
+        // and the model that really copies, with the source lookup's own drafts (a held-out text a setting)
+        let copyFolder = Fixtures.folder(Fixtures.copyModel)
+        let copy = try ModelRegistry.load(folder: copyFolder, backend: CUDABackend(stream: CUDAEmulator(), dtype: .f32), weightType: .f32)
+        let copyDefaults = try GenerationConfig.model(folder: copyFolder)
+        for s in try GenerateSetting.load(Fixtures.copyModel).map({ $0.prefix(1) }) {
+            let config = try copyDefaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: copy.maxPositions)
+            var stats = DraftStatistics()
+            let got = try generate(model: copy, inputs: s.inputs, configs: Array(repeating: config, count: s.inputs.count),
+                                   maxBatchSize: 3, drafts: (6, .source), draftRowLimit: 64, statistics: { stats = $0 })
+            XCTAssertEqual(got, s.expected, "copy model \(s.name)")
+            XCTAssertGreaterThan(stats.accepted, 0, "copy model \(s.name)")
+        }
     }
 
     /// A request's own switch wins over the batch's: 0 turns drafting off for it alone. The batch's applies
@@ -162,6 +175,7 @@ final class DraftingTests: XCTestCase {
                 var batch = DecodingBatch(model: model)
                 batch.draftTokens = c.batch
                 batch.proposer = everything
+                batch.draftRowLimit = 64   // past the CPU's nearly free rows, which leave 4 beams none
                 try batch.add([GenerationRequest(id: 0, inputIds: s.inputs[0], config: config, draftTokens: c.request)])
                 var result: [[Int]] = []
                 while !batch.isEmpty { for r in batch.step() { result = r.sequences } }
@@ -195,6 +209,20 @@ final class DraftingTests: XCTestCase {
             _ = batch.step()
             let fed = batch.draftStatistics.proposed
             XCTAssertEqual(fed, max(0, free - texts), "\(texts) texts: the pass fills the nearly free rows and no more")
+        }
+        // a 4-beam search shares the rows left evenly: 12 rows give each beam 2 drafted tokens; the CPU's
+        // nearly free rows (fewer than 8) give none, rather than drafts some beams cannot use
+        request.numBeams = 4
+        let beams = try defaults.resolve(request: request, maxPositions: model.maxPositions)
+        for (limit, perStep) in [(12, 8), (nil, 0)] as [(Int?, Int)] {
+            var batch = DecodingBatch(model: model)
+            batch.proposer = everything
+            batch.draftRowLimit = limit
+            try batch.add([GenerationRequest(id: 0, inputIds: [0, 10, 11, 2], config: beams, draftTokens: 6)])
+            _ = batch.step()   // the first step: one row for all beams, no drafts
+            XCTAssertEqual(batch.draftStatistics.proposed, 0)
+            _ = batch.step()
+            XCTAssertEqual(batch.draftStatistics.proposed, perStep, "rows \(String(describing: limit))")
         }
     }
 

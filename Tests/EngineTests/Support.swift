@@ -14,10 +14,16 @@ enum Fixtures {
     static let bartModels = ["bart-tiny", "distilbart-tiny", "mbart-tiny"]
     /// Every tiny summarizer with recorded transformers outputs: one per architecture and switch.
     static let models = bartModels + ["pegasus-tiny", "t5-tiny", "flan-t5-tiny"]
+    /// Tests/Fixtures/copy/bart-copy-tiny (scripts/fixtures/copy/make_copy_model.py): a tiny BART trained to
+    /// write a news text's opening sentences, with generate.json on 30 held-out texts (no reference.json).
+    static let copyModel = "bart-copy-tiny"
+    /// The models with recorded `generate` outputs: every family's, and the one that really copies.
+    static let generating = models + [copyModel]
 
     /// A fixture model's folder.
     static func folder(_ name: String) -> URL {
-        (bartModels.contains(name) ? bart : seq2seq).appendingPathComponent(name)
+        if name == copyModel { return bart.deletingLastPathComponent().appendingPathComponent("copy/\(name)") }
+        return (bartModels.contains(name) ? bart : seq2seq).appendingPathComponent(name)
     }
 
     /// NVRTC where `make test` fetched it (BREVITY_NVRTC, with BREVITY_CUDA_INCLUDE's headers): the engine
@@ -90,5 +96,10 @@ struct GenerateSetting {
                                    inputs: cases.map { ints($0["input_ids"]) },
                                    expected: cases.map { ($0["sequences"] as! [Any]).map(ints) })
         }
+    }
+
+    /// The first `n` cases only.
+    func prefix(_ n: Int) -> GenerateSetting {
+        GenerateSetting(name: name, params: params, inputs: Array(inputs.prefix(n)), expected: Array(expected.prefix(n)))
     }
 }
