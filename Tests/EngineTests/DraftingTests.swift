@@ -116,28 +116,35 @@ final class DraftingTests: XCTestCase {
         XCTAssertLessThanOrEqual(greedy.rollbacks, greedy.texts, "the known continuation was rolled back")
     }
 
-    /// The same on the emulated CUDA backend (a drafted step reads its whole logits on the host).
+    /// The same on the emulated CUDA backend (a drafted step reads its whole logits on the host), for every
+    /// family's fixture.
     func testDraftedIdsOnTheEmulatedCUDABackend() throws {
-        let folder = Fixtures.folder("bart-tiny")
-        let model = try ModelRegistry.load(folder: folder, backend: CUDABackend(stream: CUDAEmulator(), dtype: .f32), weightType: .f32)
-        let defaults = try GenerationConfig.model(folder: folder)
-        var checked: [Bool: Int] = [:], accepted: [Bool: Int] = [:], settings: [Bool: Int] = [:]
-        for s in try GenerateSetting.load("bart-tiny") {
-            let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
-            // two greedy and two beam settings: the emulator runs the kernels' C a thread at a time
-            guard !config.doSample, settings[config.numBeams > 1, default: 0] < 2 else { continue }
-            settings[config.numBeams > 1, default: 0] += 1
-            let known = RunningSequences()
-            let configs = Array(repeating: config, count: s.inputs.count)
-            _ = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 1, drafts: (4, known.recorder), draftRowLimit: 64)
-            for (input, sequences) in zip(s.inputs, s.expected) { for seq in sequences { known.add(seq, source: input) } }
-            let oracle = DraftProposer { tokens, source, k in known.continuation(tokens, source: source, k: k) }
-            var stats = DraftStatistics()
-            let got = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 4, drafts: (4, oracle),
-                                   draftRowLimit: 64, statistics: { stats = $0 })
-            XCTAssertEqual(got, s.expected, s.name)
-            checked[config.numBeams > 1, default: 0] += s.inputs.count
-            accepted[config.numBeams > 1, default: 0] += stats.accepted
+        var checked: [Bool: Int] = [:], accepted: [Bool: Int] = [:]
+        for name in Fixtures.models {
+            let folder = Fixtures.folder(name)
+            let model = try ModelRegistry.load(folder: folder, backend: CUDABackend(stream: CUDAEmulator(), dtype: .f32), weightType: .f32)
+            let defaults = try GenerationConfig.model(folder: folder)
+            var settings: [Bool: Int] = [:]
+            for s in try GenerateSetting.load(name) {
+                let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
+                // bart-tiny's first two greedy and two beam settings, one of each for the other families: the
+                // emulator runs the kernels' C a thread at a time
+                guard !config.doSample, settings[config.numBeams > 1, default: 0] < (name == "bart-tiny" ? 2 : 1) else { continue }
+                settings[config.numBeams > 1, default: 0] += 1
+                let known = RunningSequences()
+                let configs = Array(repeating: config, count: s.inputs.count)
+                _ = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 1, drafts: (4, known.recorder), draftRowLimit: 64)
+                for (input, sequences) in zip(s.inputs, s.expected) { for seq in sequences { known.add(seq, source: input) } }
+                let oracle = DraftProposer { tokens, source, k in known.continuation(tokens, source: source, k: k) }
+                var stats = DraftStatistics()
+                let got = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 4, drafts: (4, oracle),
+                                       draftRowLimit: 64, statistics: { stats = $0 })
+                XCTAssertEqual(got, s.expected, "\(name) \(s.name)")
+                checked[config.numBeams > 1, default: 0] += s.inputs.count
+                accepted[config.numBeams > 1, default: 0] += stats.accepted
+            }
+            XCTAssertEqual(settings[false], name == "bart-tiny" ? 2 : 1, "\(name): greedy settings")
+            XCTAssertEqual(settings[true], name == "bart-tiny" ? 2 : 1, "\(name): beam settings")
         }
         for beams in [false, true] {
             XCTAssertGreaterThan(checked[beams] ?? 0, 3, "beams \(beams)")
