@@ -169,7 +169,7 @@ public final class Summarizer: Sendable {
                     sent = p.count
                     emitted += d.text
                     out.yield(SummaryDelta(tokenIds: d.ids, text: d.text))
-                case .finished(let sequences, _):
+                case .finished(let sequences, _, _):
                     ids = sequences.first ?? []
                 }
             }

@@ -32,6 +32,15 @@ public struct GenerationResult: Sendable, Equatable {
     public var id: Int
     /// `num_return_sequences` sequences, best first; each starts with the decoder start token.
     public var sequences: [[Int]]
+    /// What its decoding took: the passes it was in (`textPasses`), its search steps and its drafted
+    /// tokens fed and used (`passes` counts the same passes).
+    public var statistics = DraftStatistics()
+
+    public init(id: Int, sequences: [[Int]], statistics: DraftStatistics = DraftStatistics()) {
+        self.id = id
+        self.sequences = sequences
+        self.statistics = statistics
+    }
 }
 
 public struct DecodingBatch: @unchecked Sendable {
@@ -52,6 +61,7 @@ public struct DecodingBatch: @unchecked Sendable {
         var drafts: [[Int]] = []       // per row: tokens fed after its last one this step, to be checked (empty: none)
         var accepted = 0               // drafted positions whose logits the step used
         var decided = 0                // search steps the last pass decided
+        var statistics = DraftStatistics()   // this text's share of every pass so far
         var isDrafted: Bool { drafts.contains { !$0.isEmpty } }
     }
 
@@ -194,16 +204,27 @@ public struct DecodingBatch: @unchecked Sendable {
         var done: [GenerationResult] = []
         var keep: [Active] = []
         for i in active.indices {
-            guard active[i].isDrafted else { draftStatistics.steps += 1; continue }
-            let proposed = active[i].drafts.reduce(0) { $0 + $1.count }
-            draftStatistics.steps += active[i].decided
-            draftStatistics.proposed += proposed
-            draftStatistics.accepted += active[i].accepted
-            if active[i].accepted < proposed { draftStatistics.rollbacks += 1 }
-            active[i].drafts = []
+            var pass = DraftStatistics()   // this text's share of the pass
+            pass.passes = 1
+            pass.textPasses = 1
+            if active[i].isDrafted {
+                pass.proposed = active[i].drafts.reduce(0) { $0 + $1.count }
+                pass.steps = active[i].decided
+                pass.accepted = active[i].accepted
+                pass.rollbacks = active[i].accepted < pass.proposed ? 1 : 0
+                active[i].drafts = []
+            } else {
+                pass.steps = 1
+            }
+            active[i].statistics = active[i].statistics.adding(pass)
+            pass.passes = 0   // the batch counted its pass above
+            pass.textPasses = 0
+            draftStatistics = draftStatistics.adding(pass)
         }
         for (a, outcome) in zip(active, outcomes) {
-            if let outcome { done.append(outcome) } else { keep.append(a) }
+            guard var outcome else { keep.append(a); continue }
+            outcome.statistics = a.statistics
+            done.append(outcome)
         }
         active = keep
         return done

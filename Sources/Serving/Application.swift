@@ -47,6 +47,9 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     let device = models.device
     let router = Router(context: BrevityContext.self)
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics, logger: log))
+    // traces only when an OTLP endpoint is configured: otherwise no middleware, no cost
+    let exporter = config.tracing.map { SpanExporter(config: $0, logger: log) }
+    if let exporter { router.middlewares.add(TracingMiddleware(exporter: exporter)) }
     if !config.corsOrigins.isEmpty { router.middlewares.add(CORS(origins: config.corsOrigins)) }
     router.middlewares.add(MethodNotAllowedMiddleware(routes: [
         "/": [.get, .post], "/health": [.get], "/ready": [.get], "/metrics": [.get], "/openapi.json": [.get], "/docs": [.get],
@@ -119,6 +122,7 @@ public func buildApplication(config: ServerConfig, models: ServingModels, logger
     var services: [any Service] = []
     if let worker { services.append(WorkerService(worker, logger: log)) }
     if let scheduler { services.append(WorkerService(scheduler, logger: log)) }
+    if let exporter { services.insert(TraceExportService(exporter: exporter), at: 0) }   // the last told to stop
     return (app, services, scheduler, worker, metrics)
 }
 

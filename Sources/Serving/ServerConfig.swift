@@ -35,6 +35,8 @@ public struct ServerConfig: Sendable {
     /// BREVITY_DRAFT_TOKENS / --draft-tokens: tokens proposed from the input that a greedy text's decoder
     /// pass checks (0: none); a request's `draft_tokens` wins.
     public var draftTokens = RuntimeDefaults.draftTokens
+    /// OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER[_ARG]); nil: off.
+    public var tracing: TraceConfig?
     /// RATE_PER_SEC: requests per second per client (0: no limit), with a burst.
     public var ratePerSec: Double = 0
     public var rateBurst: Int?
@@ -95,6 +97,7 @@ public struct ServerConfig: Sendable {
         c.maxBatchTokens = try int("BREVITY_MAX_BATCH_TOKENS") ?? c.maxBatchTokens
         c.maxTexts = try int("BREVITY_MAX_TEXTS") ?? c.maxTexts
         c.draftTokens = try int("BREVITY_DRAFT_TOKENS") ?? c.draftTokens
+        c.tracing = try TraceConfig.from(environment: env)
         c.ratePerSec = try double("RATE_PER_SEC") ?? c.ratePerSec
         c.rateBurst = try int("BREVITY_RATE_BURST")
         if let l = env["LOG_LEVEL"], !l.isEmpty { c.logLevel = try parseLogLevel(l) }

@@ -63,7 +63,7 @@ extension SummarizeController {
                                 emitted[i] += e.text
                                 sentIds[i] = ids.count
                             }
-                        case .success(.finished(let seqs, let secs)):
+                        case .success(.finished(let seqs, let secs, _)):
                             let ids = seqs.first ?? []
                             if let rest = SummaryDelta.rest(of: controller.engine.text(ids), ids: ids, sent: sentIds[i], emitted: emitted[i]) {
                                 try await writer.write(sse("token", TokenEvent(index: i, tokenIds: rest.tokenIds, text: rest.text)))

@@ -33,7 +33,13 @@ struct SummarizeController {
     /// Texts that fit run together; with `truncation: "chunk"` each longer one is then summarized by
     /// map-reduce, its rounds' pieces queued together. A client that goes away cancels every text queued.
     func summarize(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) async throws -> Response {
+        let trace = RequestTrace.current, tokenizing = trace == nil ? 0 : unixNanos()
         let (config, prepared) = try prepare(req)
+        let queued = trace == nil ? 0 : unixNanos()
+        trace?.child("tokenize", start: tokenizing, end: queued, [("brevity.texts", .int(prepared.count)),
+                                                                  ("gen_ai.usage.input_tokens", .int(prepared.reduce(0) { $0 + $1.inputTokens }))])
+        trace?.annotate([("gen_ai.request.model", .string(engine.name)), ("gen_ai.request.max_tokens", .int(config.maxLength)),
+                         ("brevity.num_beams", .int(config.numBeams))])
         let results: [TextResult]
         do {
             results = try await scheduler.summarize(prepared, config: config, chunked: req.truncation == .chunk, prefix: req.prefix,
@@ -42,7 +48,25 @@ struct SummarizeController {
             cancel.cancelAll()
             throw error
         }
+        if let trace { Self.trace(trace, results, queued: queued) }
         return respond(req, results, started: t0)
+    }
+
+    /// Each text's queue wait, encoder pass and decoding as children of the request's span, laid end to end
+    /// from when the texts were queued (a chunked text's rounds summed).
+    static func trace(_ trace: RequestTrace, _ results: [TextResult], queued: UInt64) {
+        for (i, r) in results.enumerated() {
+            let wait = queued + UInt64(max(0, r.queueSeconds) * 1e9)
+            let encoded = wait + UInt64(max(0, r.run.encodeSeconds) * 1e9)
+            let done = wait + UInt64(max(0, r.inferenceSeconds) * 1e9)
+            trace.child("queue wait", start: queued, end: wait, [("brevity.text.index", .int(i))])
+            trace.child("encode", start: wait, end: encoded, [("brevity.text.index", .int(i)), ("gen_ai.usage.input_tokens", .int(r.inputTokens))])
+            trace.child("decode", start: encoded, end: max(encoded, done), [
+                ("brevity.text.index", .int(i)), ("gen_ai.usage.output_tokens", .int(SummarizationEngine.generatedCount(r.ids))),
+                ("brevity.decode.steps", .int(r.run.steps)), ("brevity.decode.passes", .int(r.run.passes)),
+                ("brevity.draft.proposed_tokens", .int(r.run.draftedTokens)), ("brevity.draft.accepted_tokens", .int(r.run.acceptedTokens)),
+            ])
+        }
     }
 
     func respond(_ req: SummarizeRequest, _ results: [TextResult], started t0: UInt64) -> Response {
@@ -57,6 +81,8 @@ struct SummarizeController {
     func result(_ req: SummarizeRequest, _ results: [TextResult], started t0: UInt64) -> (body: SummarizeBody, queueMs: Double, inferenceMs: Double) {
         let latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         var inputTotal = 0, generatedTotal = 0
+        let trace = RequestTrace.current, detokenizing = trace == nil ? 0 : unixNanos()
+        defer { trace?.child("detokenize", start: detokenizing, end: unixNanos(), [("brevity.texts", .int(results.count))]) }
         let summaries = results.map { r in
             let generated = SummarizationEngine.generatedCount(r.ids)
             inputTotal += r.inputTokens
@@ -65,6 +91,7 @@ struct SummarizeController {
         }
         metrics.inputTokens.increment(by: Int64(inputTotal))
         metrics.generatedTokens.increment(by: Int64(generatedTotal))
+        trace?.annotate([("gen_ai.usage.input_tokens", .int(inputTotal)), ("gen_ai.usage.output_tokens", .int(generatedTotal))])
         let body: SummarizeBody
         switch req.shape {
         case .originals:

@@ -50,14 +50,18 @@ public struct TextResult: Sendable, Equatable {
     public var queueSeconds: Double
     /// Seconds the text spent in the batch (chunked: summed over rounds).
     public var inferenceSeconds: Double
+    /// Its encoder pass and decoder passes (chunked: summed over its pieces).
+    public var run: BatchScheduler.TextRun
 
     /// A result as the fields say.
-    public init(ids: [Int], inputTokens: Int, truncated: Bool, queueSeconds: Double, inferenceSeconds: Double) {
+    public init(ids: [Int], inputTokens: Int, truncated: Bool, queueSeconds: Double, inferenceSeconds: Double,
+                run: BatchScheduler.TextRun = .init()) {
         self.ids = ids
         self.inputTokens = inputTokens
         self.truncated = truncated
         self.queueSeconds = queueSeconds
         self.inferenceSeconds = inferenceSeconds
+        self.run = run
     }
 }
 
@@ -97,16 +101,17 @@ extension BatchScheduler {
         for (k, i) in whole.enumerated() { out[i] = r[k] }
         for i in prepared.indices where out[i] == nil {
             var document = ChunkedSummary(text: prepared[i].text, engine: engine, prefix: prefix)
-            var queue = 0.0, infer = 0.0
+            var queue = 0.0, infer = 0.0, work = TextRun()
             while document.result == nil {
                 let pieces = try document.nextRound().map { PreparedText(text: "", inputIds: $0, inputTokens: $0.count, truncated: false) }
                 let round = try await run(pieces, config: config, together: together, draftTokens: draftTokens, register: register) { _, _ in }
                 queue += round.map(\.queueSeconds).max() ?? 0
                 infer += round.map(\.inferenceSeconds).max() ?? 0
+                work = round.reduce(work) { $0.adding($1.run) }
                 document.finish(round: round.map(\.ids))
             }
             out[i] = TextResult(ids: document.result!.ids, inputTokens: prepared[i].inputTokens, truncated: document.result!.truncated,
-                                queueSeconds: queue, inferenceSeconds: infer)
+                                queueSeconds: queue, inferenceSeconds: infer, run: work)
             finished(i, out[i]!)
         }
         return out.map { $0! }
@@ -143,9 +148,9 @@ extension BatchScheduler {
                         switch event {
                         case .started(let q): queue = q
                         case .progress: break
-                        case .finished(let seqs, let secs):
+                        case .finished(let seqs, let secs, let work):
                             return (i, TextResult(ids: seqs.first ?? [], inputTokens: p.inputTokens, truncated: p.truncated,
-                                                  queueSeconds: queue, inferenceSeconds: secs))
+                                                  queueSeconds: queue, inferenceSeconds: secs, run: work))
                         }
                     }
                     throw CancellationError()

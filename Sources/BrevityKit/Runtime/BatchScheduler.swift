@@ -18,8 +18,29 @@ public final class BatchScheduler: @unchecked Sendable {
         case started(queueSeconds: Double)
         /// The text's tokens so far (greedy and sampling only), decoder start token first.
         case progress([Int])
-        /// Generation finished: the sequences, best first, and the seconds since `started`.
-        case finished(sequences: [[Int]], inferenceSeconds: Double)
+        /// Generation finished: the sequences, best first, the seconds since `started`, and what it took.
+        case finished(sequences: [[Int]], inferenceSeconds: Double, run: TextRun)
+    }
+
+    /// What a text's run took inside the batch (for traces): its encoder pass (shared with the texts
+    /// admitted with it) and its decoder passes.
+    public struct TextRun: Sendable, Equatable {
+        /// Seconds of the encoder pass it was in; the rest of its inference seconds decoded.
+        public var encodeSeconds = 0.0
+        /// Decoder passes it was in, search steps decided (tokens, for a greedy text), and drafted tokens
+        /// fed and of those used.
+        public var passes = 0, steps = 0, draftedTokens = 0, acceptedTokens = 0
+
+        /// Nothing yet.
+        public init() {}
+
+        /// Both runs' figures summed (a chunked text's rounds).
+        public func adding(_ o: TextRun) -> TextRun {
+            var r = self
+            r.encodeSeconds += o.encodeSeconds; r.passes += o.passes; r.steps += o.steps
+            r.draftedTokens += o.draftedTokens; r.acceptedTokens += o.acceptedTokens
+            return r
+        }
     }
 
     /// A text to decode.
@@ -87,6 +108,8 @@ public final class BatchScheduler: @unchecked Sendable {
     private var stepsDone: [Int: Int] = [:]
     /// Tokens each streaming text has been sent (the step thread's alone): progress goes out when it grows.
     private var streamed: [Int: Int] = [:]
+    /// Seconds of the encoder pass each running text was in (the step loop's alone).
+    private var encodeSeconds: [Int: Double] = [:]
 
     /// A scheduler with the service's limits and admission policy; `observer` hears its events, `warmUp`
     /// runs a first generation (and measures steps for the latency plan) before it takes work.
@@ -253,6 +276,7 @@ public final class BatchScheduler: @unchecked Sendable {
                 batch.drop(id: id)
                 queue.withLock { stepsDone[id] = nil }
                 streamed[id] = nil
+                encodeSeconds[id] = nil
                 logger.debug("text left the batch", metadata: ["text_id": "\(id)"])
             }
             // 2. new texts: one encoder pass for all of them
@@ -280,6 +304,7 @@ public final class BatchScheduler: @unchecked Sendable {
             return
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
+        for j in admitted { encodeSeconds[j.id] = Double(t1 - t0) / 1e9 }
         let alone = batch.count == 1
         queue.withLock {
             planner.recordEncode(tokens: admitted.reduce(0) { $0 + $1.item.inputIds.count }, seconds: Double(t1 - t0) / 1e9, alone: alone)
@@ -323,7 +348,13 @@ public final class BatchScheduler: @unchecked Sendable {
                                                      "late_s": "\(Double(t) / 1e9 - j.job.due)"])
             let seconds = Double(t - j.started) / 1e9
             observer.finished(seconds: seconds)
-            j.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: seconds))
+            var run = TextRun()
+            run.encodeSeconds = encodeSeconds.removeValue(forKey: r.id) ?? 0
+            run.passes = r.statistics.textPasses
+            run.steps = r.statistics.steps
+            run.draftedTokens = r.statistics.proposed
+            run.acceptedTokens = r.statistics.accepted
+            j.continuation.yield(.finished(sequences: r.sequences, inferenceSeconds: seconds, run: run))
             j.continuation.finish()
         }
         for d in done { streamed[d.result.id] = nil }
