@@ -7,7 +7,7 @@
   terminationGracePeriodSeconds > preStop sleep + BREVITY_DRAIN_TIMEOUT;
 - the compose files: every service has an image or a build whose Dockerfile exists, mounted files exist,
   ports are HOST:CONTAINER, health checks are exec lists on /ready, stop_grace_period outlasts the drain;
-  and each file (the GPU one with its proxy profile too) parsed by podman-compose's `config`, which
+  and each file (with each of its profiles too: proxy, tracing) parsed by podman-compose's `config`, which
   resolves it as `up` would (undeclared volumes, bad ports and missing services are errors);
 - the proxies: deploy/haproxy.cfg and bench/scaleout/haproxy.cfg pass `haproxy -c` and both health-check
   /ready and retry a request on another replica when one dies or drains (conn-failure, empty-response, 503,
@@ -155,7 +155,12 @@ for name in ["compose.yml", "compose.gpu.yml"]:
                 problems.append(f"{where}: stop_grace_period must outlast the {DRAIN_DEFAULT} s drain")
 
     # the same file as podman-compose resolves it (it needs the podman binary, not a running engine)
-    for extra in ([[], ["--profile", "proxy"]] if name == "compose.gpu.yml" else [[]]):
+    profiles = sorted({p for v in doc["services"].values() for p in v.get("profiles", [])})
+    if "tracing" not in profiles:
+        problems.append(f"{name}: no tracing profile (an OTLP collector)")
+    if "OTEL_EXPORTER_OTLP_ENDPOINT" not in (doc["services"]["brevity"].get("environment") or {}):
+        problems.append(f"{name}: brevity does not pass OTEL_EXPORTER_OTLP_ENDPOINT on")
+    for extra in [[]] + [["--profile", p] for p in profiles]:
         r = subprocess.run([sys.executable, podman_compose, "-f", os.path.join(DEPLOY, name)] + extra + ["config"],
                            capture_output=True, text=True,
                            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(podman_compose))))
@@ -163,7 +168,7 @@ for name in ["compose.yml", "compose.gpu.yml"]:
             problems.append(f"{name} {' '.join(extra)}: podman-compose config failed: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
             continue
         resolved = yaml.safe_load(r.stdout)
-        want = set(doc["services"]) if extra else {k for k, v in doc["services"].items() if not v.get("profiles")}
+        want = {k for k, v in doc["services"].items() if not v.get("profiles") or (extra and extra[1] in v["profiles"])}
         if set(resolved.get("services", {})) != want:
             problems.append(f"{name} {' '.join(extra)}: podman-compose resolved services {sorted(resolved.get('services', {}))}, expected {sorted(want)}")
 
