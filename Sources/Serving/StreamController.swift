@@ -14,7 +14,8 @@ import NIOCore
 /// hang-up is seen within about that time.
 extension SummarizeController {
     func stream(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) throws -> Response {
-        let (config, prepared) = try prepare(req)
+        let trace = RequestTrace.current
+        let (config, prepared, queued) = try tracedPrepare(req, trace: trace)
         if req.truncation == .chunk && prepared.contains(where: \.truncated) {
             throw APIError.invalid("truncation", "\"chunk\" is not available with streaming; use POST /summarize")
         }
@@ -22,7 +23,9 @@ extension SummarizeController {
         guard cancel.register(submitted.map(\.id), { [scheduler] in scheduler.cancel($0) }) else { throw CancellationError() }
         let controller = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        trace?.hold()   // the request's span ends with the stream
         return Response(status: .ok, headers: headers, body: .init { writer in
+            defer { trace?.release() }
             // Events from every text, merged in arrival order, and heartbeat ticks.
             let (merged, sink) = AsyncStream<StreamItem<BatchScheduler.Event>>.makeStream()
             // A client that went away makes the next write fail: its texts are cancelled then.
@@ -63,21 +66,22 @@ extension SummarizeController {
                                 emitted[i] += e.text
                                 sentIds[i] = ids.count
                             }
-                        case .success(.finished(let seqs, let secs, _)):
+                        case .success(.finished(let seqs, let secs, let run)):
                             let ids = seqs.first ?? []
                             if let rest = SummaryDelta.rest(of: controller.engine.text(ids), ids: ids, sent: sentIds[i], emitted: emitted[i]) {
                                 try await writer.write(sse("token", TokenEvent(index: i, tokenIds: rest.tokenIds, text: rest.text)))
                                 lastWrite = DispatchTime.now().uptimeNanoseconds
                             }
                             results[i] = TextResult(ids: ids, inputTokens: prepared[i].inputTokens, truncated: prepared[i].truncated,
-                                                    queueSeconds: queue[i], inferenceSeconds: secs)
+                                                    queueSeconds: queue[i], inferenceSeconds: secs, run: run)
                             remaining -= 1
                         }
                         if remaining == 0 { break }
                     }
                     sink.finish()
                     group.cancelAll()
-                    let result = controller.result(req, results.map { $0! }, started: t0)
+                    if let trace { SummarizeController.trace(trace, results.map { $0! }, queued: queued) }
+                    let result = controller.result(req, results.map { $0! }, started: t0, trace: trace)
                     try await writer.write(sse("result", result.body))
                     try await writer.finish(nil)
                 }

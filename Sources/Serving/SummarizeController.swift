@@ -33,13 +33,7 @@ struct SummarizeController {
     /// Texts that fit run together; with `truncation: "chunk"` each longer one is then summarized by
     /// map-reduce, its rounds' pieces queued together. A client that goes away cancels every text queued.
     func summarize(_ req: SummarizeRequest, cancel: RequestCancellation, started t0: UInt64) async throws -> Response {
-        let trace = RequestTrace.current, tokenizing = trace == nil ? 0 : unixNanos()
-        let (config, prepared) = try prepare(req)
-        let queued = trace == nil ? 0 : unixNanos()
-        trace?.child("tokenize", start: tokenizing, end: queued, [("brevity.texts", .int(prepared.count)),
-                                                                  ("gen_ai.usage.input_tokens", .int(prepared.reduce(0) { $0 + $1.inputTokens }))])
-        trace?.annotate([("gen_ai.request.model", .string(engine.name)), ("gen_ai.request.max_tokens", .int(config.maxLength)),
-                         ("brevity.num_beams", .int(config.numBeams))])
+        let (config, prepared, queued) = try tracedPrepare(req, trace: RequestTrace.current)
         let results: [TextResult]
         do {
             results = try await scheduler.summarize(prepared, config: config, chunked: req.truncation == .chunk, prefix: req.prefix,
@@ -48,8 +42,22 @@ struct SummarizeController {
             cancel.cancelAll()
             throw error
         }
-        if let trace { Self.trace(trace, results, queued: queued) }
+        if let trace = RequestTrace.current { Self.trace(trace, results, queued: queued) }
         return respond(req, results, started: t0)
+    }
+
+    /// `prepare`, with its tokenize span and the request's generation attributes when traced; also when
+    /// the texts were queued (Unix nanoseconds, 0 untraced).
+    func tracedPrepare(_ req: SummarizeRequest, trace: RequestTrace?) throws -> (ResolvedGeneration, [PreparedText], UInt64) {
+        let tokenizing = trace == nil ? 0 : unixNanos()
+        let (config, prepared) = try prepare(req)
+        guard let trace else { return (config, prepared, 0) }
+        let queued = unixNanos()
+        trace.child("tokenize", start: tokenizing, end: queued, [("brevity.texts", .int(prepared.count)),
+                                                                 ("gen_ai.usage.input_tokens", .int(prepared.reduce(0) { $0 + $1.inputTokens }))])
+        trace.annotate([("gen_ai.request.model", .string(engine.name)), ("gen_ai.request.max_tokens", .int(config.maxLength)),
+                        ("brevity.num_beams", .int(config.numBeams))])
+        return (config, prepared, queued)
     }
 
     /// Each text's queue wait, encoder pass and decoding as children of the request's span, laid end to end
@@ -78,10 +86,11 @@ struct SummarizeController {
     }
 
     /// The response body in the request's shape (and the metrics it counts).
-    func result(_ req: SummarizeRequest, _ results: [TextResult], started t0: UInt64) -> (body: SummarizeBody, queueMs: Double, inferenceMs: Double) {
+    func result(_ req: SummarizeRequest, _ results: [TextResult], started t0: UInt64, trace: RequestTrace? = RequestTrace.current)
+        -> (body: SummarizeBody, queueMs: Double, inferenceMs: Double) {
         let latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         var inputTotal = 0, generatedTotal = 0
-        let trace = RequestTrace.current, detokenizing = trace == nil ? 0 : unixNanos()
+        let detokenizing = trace == nil ? 0 : unixNanos()
         defer { trace?.child("detokenize", start: detokenizing, end: unixNanos(), [("brevity.texts", .int(results.count))]) }
         let summaries = results.map { r in
             let generated = SummarizationEngine.generatedCount(r.ids)

@@ -195,6 +195,35 @@ final class RequestTrace: @unchecked Sendable {
     /// Attributes for the server span itself.
     func annotate(_ more: [(String, SpanRecord.Value)]) { lock.withLock { attributes += more } }
 
+    // A streamed response's span ends with its stream, not when the handler returns: the handler holds
+    // the trace, the stream's writer releases it.
+    private var held = false, releasedAt: UInt64?, onRelease: ((UInt64) -> Void)?
+
+    /// The server span stays open past the handler's return, until `release()`.
+    func hold() { lock.withLock { held = true } }
+
+    /// The held span ends now.
+    func release() {
+        let end = unixNanos()
+        let fire = lock.withLock { () -> ((UInt64) -> Void)? in
+            guard releasedAt == nil else { return nil }
+            releasedAt = end
+            return onRelease
+        }
+        fire?(end)
+    }
+
+    /// Runs `body` with the end time now when the trace is not held, else once it is released.
+    func whenEnded(_ body: @escaping (UInt64) -> Void) {
+        let now: UInt64? = lock.withLock {
+            if !held { return unixNanos() }
+            if let r = releasedAt { return r }
+            onRelease = body
+            return nil
+        }
+        if let now { body(now) }
+    }
+
     func take() -> (children: [SpanRecord], attributes: [(String, SpanRecord.Value)]) { lock.withLock { (children, attributes) } }
 }
 
@@ -276,7 +305,7 @@ struct TraceExportService: Service {
 
 /// The server span of every request (installed only when tracing is on): an incoming `traceparent`
 /// continues its trace, the sampler decides, and the response carries the server span's `traceparent`.
-/// Attributes follow the HTTP semantic conventions; a streamed response's span ends when its stream starts.
+/// Attributes follow the HTTP semantic conventions; a streamed response's span ends with its stream.
 struct TracingMiddleware: RouterMiddleware {
     typealias Context = BrevityContext
     let exporter: SpanExporter
@@ -296,7 +325,6 @@ struct TracingMiddleware: RouterMiddleware {
         }
         response.headers[.traceparent] = TraceParent(traceId: traceId, spanId: spanId, sampled: sampled).header
         guard let trace else { return response }
-        let (children, extra) = trace.take()
         let route = context.endpointPath ?? request.uri.path
         var attributes: [(String, SpanRecord.Value)] = [
             ("http.request.method", .string(request.method.rawValue)), ("url.path", .string(request.uri.path)),
@@ -306,11 +334,14 @@ struct TracingMiddleware: RouterMiddleware {
         if let ua = request.headers[.userAgent] { attributes.append(("user_agent.original", .string(ua))) }
         if let peer = context.remoteAddress?.ipAddress { attributes.append(("client.address", .string(peer))) }
         if !context.requestId.isEmpty { attributes.append(("brevity.request_id", .string(context.requestId))) }
-        var server = SpanRecord(traceId: traceId, spanId: spanId, parentSpanId: incoming?.spanId,
-                                name: "\(request.method.rawValue) \(route)", kind: .server, start: start, end: unixNanos(),
-                                attributes: attributes + extra)
-        server.error = response.status.code >= 500
-        exporter.export(children + [server])
+        let name = "\(request.method.rawValue) \(route)", parent = incoming?.spanId, failed = response.status.code >= 500
+        trace.whenEnded { [exporter] end in
+            let (children, extra) = trace.take()
+            var server = SpanRecord(traceId: traceId, spanId: spanId, parentSpanId: parent, name: name, kind: .server,
+                                    start: start, end: end, attributes: attributes + extra)
+            server.error = failed
+            exporter.export(children + [server])
+        }
         return response
     }
 }

@@ -2,7 +2,7 @@
 what arrives) and BIN serve exporting to it. A summary requested with a W3C traceparent must arrive as one
 server span in the caller's trace, parented to the caller's span, with its children (tokenize; queue wait,
 encode, decode per text; detokenize) under it, and the response must name the server span in its own
-traceparent. A request the sampler drops (traceparent flag 00 under the default parent-based sampler) sends
+traceparent; a streamed summary's span ends with its stream. A request the sampler drops (traceparent flag 00 under the default parent-based sampler) sends
 nothing; a server without OTEL_EXPORTER_OTLP_ENDPOINT sends no traceparent at all.
 
 Usage: otlp_trace_test.py BIN MODEL
@@ -146,6 +146,23 @@ def main():
         check(resource.get("service.name") == "brevity-trace-test", f"{resource}")
         return f"{len(spans)} spans"
 
+    def streamed_request():
+        trace = "5c0f1a2b3c4d5e6f708192a3b4c5d6e7"
+        request = urllib.request.Request(base + "/summarize/stream",
+                                         data=json.dumps({"texts": [TEXT], "max_length": 24}).encode(),
+                                         headers={"Content-Type": "application/json",
+                                                  "traceparent": f"00-{trace}-b7ad6b7169203331-01"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            events = response.read().decode()
+        check("event: result" in events, "the stream ends with its result")
+        spans = spans_of(trace)
+        server = [s for s in spans if s.kind == s.SPAN_KIND_SERVER]
+        check(len(server) == 1 and server[0].name == "POST /summarize/stream", f"{[s.name for s in spans]}")
+        names = sorted(s.name for s in spans if s is not server[0])
+        check(names == sorted(["tokenize", "queue wait", "encode", "decode", "detokenize"]), f"children {names}")
+        check(all(s.end_time_unix_nano <= server[0].end_time_unix_nano for s in spans),
+              "the server span ends with the stream, after its children")
+
     def unsampled_request():
         trace = "0af7651916cd43dd8448eb211c80319c"
         headers, _ = summarize(base, {"traceparent": f"00-{trace}-b7ad6b7169203331-00"})
@@ -160,6 +177,7 @@ def main():
 
     failed = run("otlp-trace", [("a request with a sampled traceparent", sampled_request),
                                 ("its spans arrive with their structure", spans_arrive),
+                                ("a streamed summary's span ends with its stream", streamed_request),
                                 ("a request the caller did not sample", unsampled_request),
                                 ("a request without traceparent", new_trace)])
     proc.terminate()

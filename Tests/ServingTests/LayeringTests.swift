@@ -1,5 +1,6 @@
 // The service is an adapter over BrevityKit: its sources import BrevityKit and the server stack
-// (Hummingbird, HTTP types, NIO, metrics, logging, lifecycle), never an engine target, so every summary
+// (Hummingbird, HTTP types, NIO, metrics, logging, lifecycle, and AsyncHTTPClient for the OTLP trace
+// exporter), never an engine target, so every summary
 // it serves goes through the runtime the library and the command use.
 
 import Foundation
@@ -8,7 +9,7 @@ import XCTest
 
 final class LayeringTests: XCTestCase {
     static let serverStack: Set<String> = ["BrevityKit", "Foundation", "Hummingbird", "HTTPTypes", "NIOCore", "Logging",
-                                           "Prometheus", "ServiceLifecycle"]
+                                           "Prometheus", "ServiceLifecycle", "AsyncHTTPClient"]
 
     func testServingImportsBrevityKitAndTheServerStackOnly() throws {
         let folder = TestPaths.repoRoot.appendingPathComponent("Sources/Serving")
