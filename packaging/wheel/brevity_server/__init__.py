@@ -1,0 +1,1 @@
+"""Brevity's server binary, installed by pip: `brevity` on PATH runs it (see __main__.py)."""
