@@ -11,7 +11,7 @@ import XCTest
 
 final class CopyModelTests: XCTestCase {
     /// Source drafts (k = 6) on the held-out texts: ids equal transformers' greedy and beam-4 generate, alone
-    /// and 4 at once, and the search takes far fewer decoder passes than steps. Rows are not limited to the
+    /// (all 30) and 4 at once (12), and the search takes far fewer decoder passes than steps. Rows are not limited to the
     /// CPU's nearly free ones (a GPU's budget), so every pass may draft.
     func testSourceDraftsOnTheCopyModelSaveMostPassesWithTheSameIds() throws {
         let name = Fixtures.copyModel, folder = Fixtures.folder(name)
@@ -29,9 +29,10 @@ final class CopyModelTests: XCTestCase {
             let got = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 1,
                                    drafts: (6, .source), draftRowLimit: 64, statistics: { drafted = $0 })
             XCTAssertEqual(got, s.expected, "\(s.name) with source drafts")
-            let batched = try generate(model: model, inputs: s.inputs, configs: configs, maxBatchSize: 4,
+            // 4 at once: the first 12 texts (DraftingTests batches 8 more ways)
+            let batched = try generate(model: model, inputs: Array(s.inputs.prefix(12)), configs: Array(configs.prefix(12)), maxBatchSize: 4,
                                        drafts: (6, .source), draftRowLimit: 64)
-            XCTAssertEqual(batched, s.expected, "\(s.name) with source drafts, 4 at once")
+            XCTAssertEqual(batched, Array(s.expected.prefix(12)), "\(s.name) with source drafts, 4 at once")
             XCTAssertEqual(drafted.steps, plain.steps, s.name)
             XCTAssertEqual(plain.passes, plain.steps, "\(s.name): a plain search takes a pass a step")
             let perStep = Double(drafted.passes) / Double(drafted.steps)

@@ -121,15 +121,17 @@ final class DraftingTests: XCTestCase {
     func testDraftedIdsOnTheEmulatedCUDABackend() throws {
         var checked: [Bool: Int] = [:], accepted: [Bool: Int] = [:]
         for name in Fixtures.models {
+            let t0 = Date()
+            defer { print("emulated CUDA drafting, \(name): \(String(format: "%.1f", Date().timeIntervalSince(t0))) s") }
             let folder = Fixtures.folder(name)
             let model = try ModelRegistry.load(folder: folder, backend: CUDABackend(stream: CUDAEmulator(), dtype: .f32), weightType: .f32)
             let defaults = try GenerationConfig.model(folder: folder)
             var settings: [Bool: Int] = [:]
             for s in try GenerateSetting.load(name) {
                 let config = try defaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: model.maxPositions)
-                // bart-tiny's first two greedy and two beam settings, one of each for the other families: the
-                // emulator runs the kernels' C a thread at a time
-                guard !config.doSample, settings[config.numBeams > 1, default: 0] < (name == "bart-tiny" ? 2 : 1) else { continue }
+                // each family's first greedy and first beam setting: the emulator runs the kernels' C a thread
+                // at a time
+                guard !config.doSample, settings[config.numBeams > 1, default: 0] < 1 else { continue }
                 settings[config.numBeams > 1, default: 0] += 1
                 let known = RunningSequences()
                 let configs = Array(repeating: config, count: s.inputs.count)
@@ -143,14 +145,17 @@ final class DraftingTests: XCTestCase {
                 checked[config.numBeams > 1, default: 0] += s.inputs.count
                 accepted[config.numBeams > 1, default: 0] += stats.accepted
             }
-            XCTAssertEqual(settings[false], name == "bart-tiny" ? 2 : 1, "\(name): greedy settings")
-            XCTAssertEqual(settings[true], name == "bart-tiny" ? 2 : 1, "\(name): beam settings")
+            XCTAssertEqual(settings[false], 1, "\(name): a greedy setting")
+            XCTAssertEqual(settings[true], 1, "\(name): a beam setting")
         }
         for beams in [false, true] {
             XCTAssertGreaterThan(checked[beams] ?? 0, 3, "beams \(beams)")
             XCTAssertGreaterThan(accepted[beams] ?? 0, 0, "beams \(beams)")
         }
-        // and the model that really copies, with the source lookup's own drafts (a held-out text a setting)
+        // and the model that really copies, with the source lookup's own drafts (a held-out text a setting;
+        // 16 rows a pass: 3 drafted tokens a beam, each row of its 50,265-token output emulated)
+        let t0 = Date()
+        defer { print("emulated CUDA drafting, \(Fixtures.copyModel): \(String(format: "%.1f", Date().timeIntervalSince(t0))) s") }
         let copyFolder = Fixtures.folder(Fixtures.copyModel)
         let copy = try ModelRegistry.load(folder: copyFolder, backend: CUDABackend(stream: CUDAEmulator(), dtype: .f32), weightType: .f32)
         let copyDefaults = try GenerationConfig.model(folder: copyFolder)
@@ -158,7 +163,7 @@ final class DraftingTests: XCTestCase {
             let config = try copyDefaults.resolve(request: GenerationConfig.lenient(s.params), maxPositions: copy.maxPositions)
             var stats = DraftStatistics()
             let got = try generate(model: copy, inputs: s.inputs, configs: Array(repeating: config, count: s.inputs.count),
-                                   maxBatchSize: 3, drafts: (6, .source), draftRowLimit: 64, statistics: { stats = $0 })
+                                   maxBatchSize: 3, drafts: (6, .source), draftRowLimit: 16, statistics: { stats = $0 })
             XCTAssertEqual(got, s.expected, "copy model \(s.name)")
             XCTAssertGreaterThan(stats.accepted, 0, "copy model \(s.name)")
         }
