@@ -204,9 +204,7 @@ public struct DecodingBatch: @unchecked Sendable {
         var done: [GenerationResult] = []
         var keep: [Active] = []
         for i in active.indices {
-            var pass = DraftStatistics()   // this text's share of the pass
-            pass.passes = 1
-            pass.textPasses = 1
+            var pass = DraftStatistics()   // this text's steps and drafts in the pass (the batch counted the pass above)
             if active[i].isDrafted {
                 pass.proposed = active[i].drafts.reduce(0) { $0 + $1.count }
                 pass.steps = active[i].decided
@@ -216,10 +214,10 @@ public struct DecodingBatch: @unchecked Sendable {
             } else {
                 pass.steps = 1
             }
-            active[i].statistics = active[i].statistics.adding(pass)
-            pass.passes = 0   // the batch counted its pass above
-            pass.textPasses = 0
             draftStatistics = draftStatistics.adding(pass)
+            pass.passes = 1   // the text was in one more pass
+            pass.textPasses = 1
+            active[i].statistics = active[i].statistics.adding(pass)
         }
         for (a, outcome) in zip(active, outcomes) {
             guard var outcome else { keep.append(a); continue }
