@@ -42,8 +42,8 @@ final class CopyModelTests: XCTestCase {
                   + "\(drafted.rollbacks) rollbacks")
             XCTAssertGreaterThan(drafted.accepted, 0, s.name)
         }
-        // issue 29's bounds: a greedy text copies most of its output in a pass per several tokens; beam 4
-        // takes a pass for at most 0.6 of its steps
+        // the bounds drafting is held to (docs/architecture.md, "Drafting from the source"): a greedy text takes
+        // at most 0.35 passes per token; beam 4 takes a pass for at most 0.6 of its steps
         XCTAssertLessThanOrEqual(try XCTUnwrap(seen["greedy"]), 0.35)
         XCTAssertLessThanOrEqual(try XCTUnwrap(seen["beam4"]), 0.6)
     }
