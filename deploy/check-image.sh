@@ -80,6 +80,11 @@ cleanup() {
     podman image unmount "$IMAGE" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+# oneDNN comes from the tarball's lib/ (the runtime stage installs no libdnnl2)
+ONEDNN=$(env -i "${ENVS[@]}" /usr/sbin/chroot --userspec=10001:10001 "$MNT" sh -c 'cd /home/brevity && brevity cpu-check --tier portable' | grep '^onednn: ')
+echo "$ONEDNN"
+case "$ONEDNN" in "onednn: oneDNN "*" from /opt/brevity/lib/libdnnl.so.2") ;;
+  *) echo "oneDNN did not open from /opt/brevity/lib" >&2; exit 1;; esac
 env -i "${ENVS[@]}" /usr/sbin/chroot --userspec=10001:10001 "$MNT" sh -c 'cd /home/brevity && exec brevity serve --host 127.0.0.1' \
     > "$WORK/serve.log" 2>&1 &
 SERVER=$!

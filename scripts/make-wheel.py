@@ -3,7 +3,7 @@
 
   dist/brevity-VERSION-py3-none-manylinux_2_NN_x86_64.whl
     brevity_server/bin/brevity        the static binary from the tarball (DT_RPATH $ORIGIN/../lib)
-    brevity_server/lib/*.so*          the libraries the tarball carries (OpenBLAS and its Fortran runtime)
+    brevity_server/lib/*.so*          the libraries the tarball carries (OpenBLAS, its Fortran runtime, oneDNN)
     brevity_server/__main__.py        `brevity`: runs the binary; `brevity serve` fetches the MiniLM
                                       fallback on first use (packaging/wheel/brevity_server/__main__.py)
     brevity-VERSION.dist-info/        METADATA, WHEEL, entry_points.txt (console script `brevity`), RECORD

@@ -1,6 +1,7 @@
 // oneDNN matmuls through dlopen (see brevity_dnnl.h). Built against oneDNN 2.x's headers (Debian's libdnnl-dev)
 // when they are present; without them every call reports that oneDNN is not available.
 
+#define _GNU_SOURCE   // dladdr
 #include "brevity_dnnl.h"
 #include "brevity_kernels.h"
 #include <dlfcn.h>
@@ -289,7 +290,7 @@ static void executableFolder(char *out, size_t size) {
 }
 
 static int loadStatus = 1;   // 1: not tried
-static char loadError[512];
+static char loadError[512], fileText[4096];
 static pthread_mutex_t loadLock = PTHREAD_MUTEX_INITIALIZER;
 
 static int load(const char *path, int threads) {
@@ -298,15 +299,20 @@ static int load(const char *path, int threads) {
         snprintf(value, sizeof value, "%d", threads);
         setenv("OMP_NUM_THREADS", value, 0);
     }
-    char folder[4096], beside[4200], lib[4200];
+    // make dist's layout (bin/brevity, lib/libdnnl.so.2 with libgomp and libOpenCL beside it: they resolve
+    // through the binary's DT_RPATH $ORIGIN/../lib), then lib/ or the library beside the binary, then the system's
+    char folder[4096], dist[4200], beside[4200], lib[4200];
     executableFolder(folder, sizeof folder);
+    snprintf(dist, sizeof dist, "%s../lib/libdnnl.so.2", folder);
     snprintf(beside, sizeof beside, "%slib/libdnnl.so.2", folder);
     snprintf(lib, sizeof lib, "%slibdnnl.so.2", folder);
-    const char *candidates[] = {path, path ? NULL : beside, path ? NULL : lib, path ? NULL : "libdnnl.so.2"};
+    const char *candidates[] = {path, path ? NULL : dist, path ? NULL : beside, path ? NULL : lib,
+                                path ? NULL : "libdnnl.so.2"};
+    enum { FIRST_FILE = 1, SYSTEM = 4 };   // candidates FIRST_FILE..<SYSTEM are tried only when the file exists
     void *handle = NULL;
     size_t used = 0;
     for (size_t c = 0; c < sizeof candidates / sizeof candidates[0] && !handle; c++) {
-        if (!candidates[c] || (c > 0 && c < 3 && access(candidates[c], R_OK) != 0)) continue;
+        if (!candidates[c] || (c >= FIRST_FILE && c < SYSTEM && access(candidates[c], R_OK) != 0)) continue;
         handle = dlopen(candidates[c], RTLD_NOW | RTLD_LOCAL);
         if (!handle && used < sizeof loadError) {
             const char *why = dlerror();
@@ -329,6 +335,12 @@ static int load(const char *path, int threads) {
         return -1;
     }
     snprintf(versionText, sizeof versionText, "%d.%d.%d", v->major, v->minor, v->patch);
+    Dl_info info;
+    if (dladdr((void *)api.dnnl_version, &info) && info.dli_fname) {
+        char *real = realpath(info.dli_fname, NULL);
+        snprintf(fileText, sizeof fileText, "%s", real ? real : info.dli_fname);
+        free(real);
+    }
     if (api.dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) {
         engine = NULL;
         snprintf(loadError, sizeof loadError, "oneDNN has no CPU engine");
@@ -354,6 +366,8 @@ const char *brv_dnnl_isa(void) { return engine ? isaName(api.dnnl_get_effective_
 
 const char *brv_dnnl_version(void) { return versionText; }
 
+const char *brv_dnnl_file(void) { return fileText; }
+
 #else   // built without oneDNN's headers
 
 int brv_dnnl_load(const char *path, int threads, char *error, size_t error_size) {
@@ -365,6 +379,8 @@ int brv_dnnl_load(const char *path, int threads, char *error, size_t error_size)
 const char *brv_dnnl_isa(void) { return "none"; }
 
 const char *brv_dnnl_version(void) { return ""; }
+
+const char *brv_dnnl_file(void) { return ""; }
 
 int brv_dnnl_matmul(int type, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const void *x, const void *w,
                     const float *xs, const float *ws, const float *bias, float *y, ptrdiff_t ldy) {

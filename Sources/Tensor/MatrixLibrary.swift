@@ -57,6 +57,13 @@ public final class MatrixLibrary: @unchecked Sendable {
     /// Why `process` is nil (empty when it is not).
     public static var unavailableReason: String { opened.reason }
 
+    /// "oneDNN 2.6.3 avx2 from FILE", or why it is not used: for `brevity cpu-check` (make dist's check reads
+    /// it to see the tarball's own copy opened).
+    public static var summary: String {
+        guard let library = process else { return unavailableReason }
+        return "oneDNN \(library.version) \(library.isa) from \(String(cString: brv_dnnl_file()))"
+    }
+
     private static let opened: (library: MatrixLibrary?, reason: String) = {
         let setting = EngineSettings.fixedNow.matrixLibrary?.lowercased() ?? "auto"
         if setting == "none" || setting == "openblas" { return (nil, "BREVITY_MATRIX_LIBRARY=\(setting)") }

@@ -31,6 +31,7 @@ struct CPUCheckCommand: ParsableCommand {
             print("cpu: \(CPUBackend.cores) cores, supports \(CPUTier.supported.name), kernels by default \(CPUTier.detected.name)")
             print("openblas: \(OpenBLASCore.name)" + (OpenBLASCore.restartedFrom.map { ", restarted from \($0) with OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "")" } ?? "")
                   + (OpenBLASCore.processMismatch.map { "; \($0.reason)" } ?? ""))
+            print("onednn: \(MatrixLibrary.summary)")
             print("decode products by default: \(CPUTier.productTiersDescription)")
             print("many-row products: " + DType.allCases.map { "\($0.userName) \(MatrixLibrary.manyRows($0))" }.joined(separator: "; "))
         }

@@ -7,10 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Opens oneDNN once (later calls return the first answer): `path` when not NULL, else libdnnl.so.2 beside the
-/// executable (lib/ of a tarball) or the system's. Before it opens, OMP_NUM_THREADS is set to `threads` unless
-/// the environment sets it (oneDNN's OpenMP threads then match the engine's pool). 0 when loaded; -1 with the
-/// reason in `error` (never built against the headers, no library, a missing symbol, no CPU engine).
+/// Opens oneDNN once (later calls return the first answer): `path` when not NULL, else libdnnl.so.2 in ../lib/
+/// of the executable's folder (make dist's tarball), in lib/ or beside it, or the system's. Before it opens,
+/// OMP_NUM_THREADS is set to `threads` unless the environment sets it (oneDNN's OpenMP threads then match the
+/// engine's pool). 0 when loaded; -1 with the reason in `error` (never built against the headers, no library, a
+/// missing symbol, no CPU engine).
 int brv_dnnl_load(const char *path, int threads, char *error, size_t error_size);
 
 /// The instruction set oneDNN dispatches to once loaded ("avx2", "avx512_core_amx", ...), else "none".
@@ -18,6 +19,9 @@ const char *brv_dnnl_isa(void);
 
 /// The version of the library opened ("2.6.3"), else "".
 const char *brv_dnnl_version(void);
+
+/// The file the library was opened from, links resolved (make dist's lib/libdnnl.so.2.6, the system's), else "".
+const char *brv_dnnl_file(void);
 
 /// Product element types: float32 activations and weights; bfloat16 activations and weights (float32 out);
 /// int8: activations s8 quantized per row (scale xs[r]) against s8 weights with one scale per output (ws[j]).
