@@ -40,6 +40,15 @@ static void log_softmax_shift_portable(const float *x, ptrdiff_t n, float *max, 
     *lse = (float)log(sum);
 }
 
+/// The portable tier's softmax, as attend_portable computes it.
+static void softmax_portable(float *x, ptrdiff_t n) {
+    float m = -INFINITY, sum = 0;
+    for (ptrdiff_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (ptrdiff_t i = 0; i < n; i++) { x[i] = exp_scalar(x[i] - m); sum += x[i]; }
+    const float inv = 1.0f / sum;
+    for (ptrdiff_t i = 0; i < n; i++) x[i] *= inv;
+}
+
 #if BRV_X86
 
 static inline AVX2 __attribute__((always_inline)) __m256 gelu8(__m256 x) {
@@ -98,6 +107,37 @@ static AVX2 void log_softmax_shift_avx2(const float *x, ptrdiff_t n, float *max,
     *lse = (float)log(sum);
 }
 
+/// attend_avx2's softmax of a score row: the max, exp in 8 lanes (the tail padded), the lane sum then the
+/// tail's, times 1/sum.
+static AVX2 void softmax_avx2(float *p, ptrdiff_t n) {
+    const ptrdiff_t n8 = n & ~(ptrdiff_t)7;
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    for (ptrdiff_t i = 0; i < n8; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(p + i));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, mv);
+    float m = -INFINITY;
+    for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
+    for (ptrdiff_t i = n8; i < n; i++) m = p[i] > m ? p[i] : m;
+    const __m256 mb = _mm256_set1_ps(m);
+    __m256 sv = _mm256_setzero_ps();
+    for (ptrdiff_t i = 0; i < n8; i += 8) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + i), mb));
+        _mm256_storeu_ps(p + i, e);
+        sv = _mm256_add_ps(sv, e);
+    }
+    float sum = hsum8(sv);
+    if (n8 < n) {
+        float pad[8] = {0};
+        for (ptrdiff_t t = n8; t < n; t++) pad[t - n8] = p[t];
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(pad), mb));
+        _mm256_storeu_ps(pad, e);
+        for (ptrdiff_t t = n8; t < n; t++) { p[t] = pad[t - n8]; sum += pad[t - n8]; }
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / sum);
+    for (ptrdiff_t i = 0; i < n8; i += 8) _mm256_storeu_ps(p + i, _mm256_mul_ps(_mm256_loadu_ps(p + i), inv));
+    for (ptrdiff_t i = n8; i < n; i++) p[i] *= 1.0f / sum;
+}
+
 /// out = (x - max) - lse, 8 lanes at a time.
 static AVX2 void shift_avx2(const float *x, float *out, ptrdiff_t n, float max, float lse) {
     const ptrdiff_t n8 = n & ~(ptrdiff_t)7;
@@ -126,6 +166,16 @@ void brv_log_softmax_shift(int tier, const float *x, ptrdiff_t n, float *max, fl
     (void)tier;
 #endif
     log_softmax_shift_portable(x, n, max, lse);
+}
+
+void brv_softmax(int tier, float *x, ptrdiff_t n) {
+    if (n <= 0) return;
+#if BRV_X86
+    if (tier >= BRV_TIER_AVX2) { softmax_avx2(x, n); return; }
+#else
+    (void)tier;
+#endif
+    softmax_portable(x, n);
 }
 
 void brv_log_softmax(int tier, const float *x, float *out, ptrdiff_t n) {

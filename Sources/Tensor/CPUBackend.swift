@@ -397,6 +397,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let scratch = reused ?? UnsafeMutablePointer<Float>.allocate(capacity: need)
         defer { if reused == nil { scratch.deallocate() } }
 
+        let tier = self.tier.rawValue
         /// scores: [nq, nk] = scale · q_h · k_hᵀ into `s` (nq > 1)
         func scores(_ span: AttentionSpan, _ h: Int, _ s: UnsafeMutablePointer<Float>) {
             let nq = span.queryCount, nk = span.keyCount
@@ -414,7 +415,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 let position = nk - span.queryCount + j, b = table + h * (2 * radius + 1) + radius
                 for k in 0..<visible { row[k] += b[min(max(k - position, -radius), radius)] }
             }
-            softmaxRow(row, count: visible)
+            brv_softmax(tier, row, visible)   // as the decode kernel computes it on this tier
             for i in visible..<nk { row[i] = 0 }
         }
         /// out_h: [nq, d] = p · v_h (nq > 1)
@@ -429,7 +430,6 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         for span in spans {
             require(keys[span.keyIndex].columns == width && span.keyStart + span.keyCount <= keys[span.keyIndex].rows, "attention: span outside its keys")
         }
-        let tier = self.tier.rawValue
         Parallel.strided(sharedKeys.count * groups, workers: decodeWorkers) { w, u in
             let (span, rows) = sharedKeys[u / groups]
             let h0 = (u % groups) * perGroup, h1 = min(heads, h0 + perGroup)
@@ -457,17 +457,6 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
         return out
     }
-}
-
-@inline(__always)
-func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
-    guard count > 0 else { return }
-    var m = -Float.infinity
-    for i in 0..<count { m = max(m, row[i]) }
-    var sum: Float = 0
-    for i in 0..<count { let e = expf(row[i] - m); row[i] = e; sum += e }
-    let inv = 1 / sum
-    for i in 0..<count { row[i] *= inv }
 }
 
 /// out = x - max - log(Σ exp(x - max)), as torch's log_softmax (the sum in double; `tier`: the process's

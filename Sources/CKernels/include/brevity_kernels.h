@@ -61,6 +61,11 @@ void brv_log_softmax(int tier, const float *x, float *out, ptrdiff_t n);
 /// The two constants of brv_log_softmax over n elements: its out[i] is exactly (x[i] - *max) - *lse.
 void brv_log_softmax_shift(int tier, const float *x, ptrdiff_t n, float *max, float *lse);
 
+/// x[i] = exp(x[i] - max) / Σ exp(x - max) in place over n > 0 elements: the softmax of an attention score row,
+/// computed as the decode kernel's (brv_attend_rows) softmax computes it on the same tier (exp.h's exp, a sum of
+/// 8 lanes then the tail, times 1/sum).
+void brv_softmax(int tier, float *x, ptrdiff_t n);
+
 /// An entry of a top-k list: a value and its index (beam · V + token for beam search).
 typedef struct {
     float value;
