@@ -69,4 +69,39 @@ final class ActivationKernelTests: XCTestCase {
             }
         }
     }
+
+    /// The attention rows' softmax (prefill and encoder spans) against Double, with masked (-inf) scores, and
+    /// on AVX2 and up equal bit for bit to the decode kernel's: one query over keys whose scores are the row
+    /// (d = 8, the query a unit vector, scale 1), whose probabilities brv_attend_row leaves in its scratch.
+    func testSoftmaxMatchesDoubleAndTheDecodeKernelOnEveryTier() {
+        var seed: UInt64 = 29
+        for tier in CPUTier.allCases where tier <= CPUTier.supported {
+            for n in [1, 2, 7, 8, 9, 15, 64, 701] {
+                var x: [Float] = (0..<n).map { _ in
+                    seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                    return Float(Int64(bitPattern: seed >> 11) % 40000) / 1000 - 20
+                }
+                if n > 2 { x[1] = -.infinity }
+                var p = x
+                brv_softmax(tier.rawValue, &p, n)
+                let m = Double(x.max()!)
+                let total = x.reduce(0.0) { $0 + exp(Double($1) - m) }
+                for i in 0..<n {
+                    XCTAssertEqual(Double(p[i]), exp(Double(x[i]) - m) / total, accuracy: 1e-6 * max(1, Double(p[i])),
+                                   "\(tier.name) n=\(n) i=\(i)")
+                }
+                // the portable decode kernel scales each value by p·(1/sum) as it goes, leaving exps in scratch
+                guard tier >= .avx2, !x.contains(-.infinity) else { continue }
+                // key j = (x[j], 0, ..., 0) and q = (1, 0, ..., 0): score j is x[j] exactly
+                let d = 8
+                var k = [Float](repeating: 0, count: n * d)
+                for j in 0..<n { k[j * d] = x[j] }
+                var q = [Float](repeating: 0, count: d)
+                q[0] = 1
+                var out = [Float](repeating: 0, count: d), scratch = [Float](repeating: .nan, count: n)
+                brv_attend_row(tier.rawValue, q, k, k, d, n, d, 0, 1, 1, nil, 0, 0, n - 1, &out, &scratch)
+                XCTAssertEqual(scratch.map(\.bitPattern), p.map(\.bitPattern), "\(tier.name) n=\(n)")
+            }
+        }
+    }
 }
