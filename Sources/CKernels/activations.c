@@ -73,7 +73,8 @@ static AVX2 void gelu_avx2(const float *x, float *y, ptrdiff_t n) {
     }
 }
 
-static AVX2 void log_softmax_shift_avx2(const float *x, ptrdiff_t n, float *max, float *lse) {
+/// The largest of n elements: 8 lanes, then across them and the tail.
+static inline AVX2 __attribute__((always_inline)) float max_avx2(const float *x, ptrdiff_t n) {
     const ptrdiff_t n8 = n & ~(ptrdiff_t)7;
     __m256 mv = _mm256_set1_ps(-INFINITY);
     for (ptrdiff_t i = 0; i < n8; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
@@ -82,6 +83,12 @@ static AVX2 void log_softmax_shift_avx2(const float *x, ptrdiff_t n, float *max,
     float m = -INFINITY;
     for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
     for (ptrdiff_t i = n8; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+static AVX2 void log_softmax_shift_avx2(const float *x, ptrdiff_t n, float *max, float *lse) {
+    const ptrdiff_t n8 = n & ~(ptrdiff_t)7;
+    const float m = max_avx2(x, n);
     // Σ exp(x - m) in double, 8 lanes (two 4-lane halves), the tail padded with lanes that add 0
     const __m256 mb = _mm256_set1_ps(m);
     __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
@@ -107,18 +114,11 @@ static AVX2 void log_softmax_shift_avx2(const float *x, ptrdiff_t n, float *max,
     *lse = (float)log(sum);
 }
 
-/// attend_avx2's softmax of a score row: the max, exp in 8 lanes (the tail padded), the lane sum then the
-/// tail's, times 1/sum.
+/// The softmax of a score row (decode attention, attend_avx2, and the prefill's rows): the max, exp in 8 lanes
+/// (the tail padded), the lane sum then the tail's, times 1/sum.
 static AVX2 void softmax_avx2(float *p, ptrdiff_t n) {
     const ptrdiff_t n8 = n & ~(ptrdiff_t)7;
-    __m256 mv = _mm256_set1_ps(-INFINITY);
-    for (ptrdiff_t i = 0; i < n8; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(p + i));
-    float lanes[8];
-    _mm256_storeu_ps(lanes, mv);
-    float m = -INFINITY;
-    for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
-    for (ptrdiff_t i = n8; i < n; i++) m = p[i] > m ? p[i] : m;
-    const __m256 mb = _mm256_set1_ps(m);
+    const __m256 mb = _mm256_set1_ps(max_avx2(p, n));
     __m256 sv = _mm256_setzero_ps();
     for (ptrdiff_t i = 0; i < n8; i += 8) {
         const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + i), mb));

@@ -74,29 +74,11 @@ static AVX2 void attend_avx2(ptrdiff_t nq, const ptrdiff_t *rows, ptrdiff_t widt
             }
         }
     }
-    // softmax per row and head: exp in 8 lanes (the tail padded), the sum over lanes; p scaled by 1/sum
+    // softmax per row and head (brv_softmax: exp in 8 lanes, the tail padded, the sum over lanes, p scaled by
+    // 1/sum; the prefill's attention rows take the same)
     for (ptrdiff_t r = 0; r < nq; r++)
         for (ptrdiff_t h = h0; h < h1; h++) {
-            float *p = scratch + r * per + (h - h0) * nk, m = -INFINITY;
-            for (ptrdiff_t j = 0; j < nk; j++) m = p[j] > m ? p[j] : m;
-            const __m256 mv = _mm256_set1_ps(m);
-            __m256 sv = _mm256_setzero_ps();
-            ptrdiff_t j = 0;
-            for (; j + 8 <= nk; j += 8) {
-                const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + j), mv));
-                _mm256_storeu_ps(p + j, e);
-                sv = _mm256_add_ps(sv, e);
-            }
-            float sum = hsum8(sv);
-            if (j < nk) {
-                float pad[8] = {0};
-                for (ptrdiff_t t = j; t < nk; t++) pad[t - j] = p[t];
-                const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(pad), mv));
-                _mm256_storeu_ps(pad, e);
-                for (ptrdiff_t t = j; t < nk; t++) { p[t] = pad[t - j]; sum += pad[t - j]; }
-            }
-            const float inv = 1.0f / sum;
-            for (ptrdiff_t t = 0; t < nk; t++) p[t] *= inv;
+            brv_softmax(BRV_TIER_AVX2, scratch + r * per + (h - h0) * nk, nk);
             float *o = out + rows[r] * width + h * d;
             for (ptrdiff_t i = 0; i < d; i += 8) _mm256_storeu_ps(o + i, _mm256_setzero_ps());
         }

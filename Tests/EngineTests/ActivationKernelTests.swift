@@ -43,14 +43,19 @@ final class ActivationKernelTests: XCTestCase {
         }
     }
 
+    /// n scores in [-20, 20), multiples of 0.001, from a linear congruential sequence.
+    func scores(_ n: Int, _ seed: inout UInt64) -> [Float] {
+        (0..<n).map { _ in
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: seed >> 11) % 40000) / 1000 - 20
+        }
+    }
+
     func testLogSoftmaxMatchesDoubleOnEveryTier() {
         var seed: UInt64 = 17
         for tier in CPUTier.allCases where tier <= CPUTier.supported {
             for n in [1, 2, 7, 8, 9, 15, 1000, 50265] {
-                var x: [Float] = (0..<n).map { _ in
-                    seed = seed &* 6364136223846793005 &+ 1442695040888963407
-                    return Float(Int64(bitPattern: seed >> 11) % 40000) / 1000 - 20
-                }
+                var x = scores(n, &seed)
                 if n > 2 { x[1] = -.infinity; x[n - 1] = -.infinity }
                 var out = [Float](repeating: .nan, count: n)
                 brv_log_softmax(tier.rawValue, x, &out, n)
@@ -77,10 +82,7 @@ final class ActivationKernelTests: XCTestCase {
         var seed: UInt64 = 29
         for tier in CPUTier.allCases where tier <= CPUTier.supported {
             for n in [1, 2, 7, 8, 9, 15, 64, 701] {
-                var x: [Float] = (0..<n).map { _ in
-                    seed = seed &* 6364136223846793005 &+ 1442695040888963407
-                    return Float(Int64(bitPattern: seed >> 11) % 40000) / 1000 - 20
-                }
+                var x = scores(n, &seed)
                 if n > 2 { x[1] = -.infinity }
                 var p = x
                 brv_softmax(tier.rawValue, &p, n)
