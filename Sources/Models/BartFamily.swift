@@ -222,8 +222,8 @@ public final class BartFamilyModel: Seq2SeqModel, @unchecked Sendable {
         for layer in encoderLayers { x = layer(x, spans: spans) }
         if let norm = encoderFinalNorm { x = norm(x) }
         // cross-attention keys and values of every decoder layer, once per input
-        return Packing.split(x, crossKeys: decoderLayers.map { $0.crossAttn.k(x) },
-                             crossValues: decoderLayers.map { $0.crossAttn.v(x) }, spans: spans)
+        return Packing.split(x, layers: decoderLayers.count, keys: { decoderLayers[$0].crossAttn.k(x) },
+                             values: { decoderLayers[$0].crossAttn.v(x) }, spans: spans)
     }
 
     // MARK: decoder

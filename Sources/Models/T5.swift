@@ -276,8 +276,8 @@ public final class T5ForConditionalGeneration: Seq2SeqModel, @unchecked Sendable
         for block in encoderBlocks { x = block(x, spans: spans, bias: encoderBias) }
         x = encoderFinalNorm(x)
         // cross-attention keys and values of every decoder layer, once per input: [ΣS, inner]
-        return Packing.split(x, crossKeys: decoderBlocks.map { $0.crossAttention.k(x) },
-                             crossValues: decoderBlocks.map { $0.crossAttention.v(x) }, spans: spans)
+        return Packing.split(x, layers: decoderBlocks.count, keys: { decoderBlocks[$0].crossAttention.k(x) },
+                             values: { decoderBlocks[$0].crossAttention.v(x) }, spans: spans)
     }
 
     // MARK: decoder
