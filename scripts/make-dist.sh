@@ -19,21 +19,21 @@ for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
   [ -n "$path" ] || { echo "make-dist: $BIN does not link $lib as expected" >&2; exit 1; }
   cp -L "$path" "$STAGE/$NAME/lib/$lib"
 done
+# LIBRARY's own shared libraries that are neither glibc's nor everywhere, into lib/ (each once)
+copy_needs() {
+  for extra in $(ldd "$1" | awk '$3 ~ /^\// {print $1}'); do
+    case "$extra" in libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libgcc_s.so*|libstdc++.so*) ;;
+      *) [ -f "$STAGE/$NAME/lib/$extra" ] || cp -L "$(ldd "$1" | awk -v l="$extra" '$1 == l {print $3}')" "$STAGE/$NAME/lib/";;
+    esac
+  done
+}
 # libopenblas.so.0 may be a Debian alternatives link to a variant that needs its own libraries
-for extra in $(ldd "$STAGE/$NAME/lib/libopenblas.so.0" | awk '$3 ~ /^\// {print $1}'); do
-  case "$extra" in libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libgcc_s.so*|libstdc++.so*) ;;
-    *) [ -f "$STAGE/$NAME/lib/$extra" ] || cp -L "$(ldd "$STAGE/$NAME/lib/libopenblas.so.0" | awk -v l="$extra" '$1 == l {print $3}')" "$STAGE/$NAME/lib/";;
-  esac
-done
+copy_needs "$STAGE/$NAME/lib/libopenblas.so.0"
 # oneDNN is not linked (the binary dlopens ../lib/libdnnl.so.2 first): Debian's libdnnl2, from `make deps`
 DNNL=$(ldconfig -p | awk '$1 == "libdnnl.so.2" && $NF ~ /^\// {print $NF; exit}')
 [ -n "$DNNL" ] || { echo "make-dist: libdnnl.so.2 not found (make deps installs libdnnl-dev)" >&2; exit 1; }
 cp -L "$DNNL" "$STAGE/$NAME/lib/libdnnl.so.2"
-for extra in $(ldd "$DNNL" | awk '$3 ~ /^\// {print $1}'); do
-  case "$extra" in libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libgcc_s.so*|libstdc++.so*) ;;
-    *) [ -f "$STAGE/$NAME/lib/$extra" ] || cp -L "$(ldd "$DNNL" | awk -v l="$extra" '$1 == l {print $3}')" "$STAGE/$NAME/lib/";;
-  esac
-done
+copy_needs "$DNNL"
 GLIBC=$(for f in "$BIN" "$STAGE/$NAME"/lib/*; do objdump -T "$f" 2>/dev/null; done | grep -o 'GLIBC_[0-9.]*' | sort -t. -k2,2n -k3,3n -u | tail -1)
 printf '%s\nneeds %s or newer (glibc), x86_64\n' "$VERSION" "${GLIBC/_/ }" > "$STAGE/$NAME/VERSION"
 # the binary must find lib/ by itself, for OpenBLAS's own dependencies too (DT_RPATH, not RUNPATH)

@@ -133,9 +133,10 @@ static AVX2 void softmax_avx2(float *p, ptrdiff_t n) {
         _mm256_storeu_ps(pad, e);
         for (ptrdiff_t t = n8; t < n; t++) { p[t] = pad[t - n8]; sum += pad[t - n8]; }
     }
-    const __m256 inv = _mm256_set1_ps(1.0f / sum);
-    for (ptrdiff_t i = 0; i < n8; i += 8) _mm256_storeu_ps(p + i, _mm256_mul_ps(_mm256_loadu_ps(p + i), inv));
-    for (ptrdiff_t i = n8; i < n; i++) p[i] *= 1.0f / sum;
+    const float inv = 1.0f / sum;
+    const __m256 iv = _mm256_set1_ps(inv);
+    for (ptrdiff_t i = 0; i < n8; i += 8) _mm256_storeu_ps(p + i, _mm256_mul_ps(_mm256_loadu_ps(p + i), iv));
+    for (ptrdiff_t i = n8; i < n; i++) p[i] *= inv;
 }
 
 /// out = (x - max) - lse, 8 lanes at a time.
